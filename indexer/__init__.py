@@ -1,0 +1,1 @@
+"""dm3 registry indexer, read API and CCIP-read gateway."""
