@@ -60,7 +60,8 @@ exports: (
 MAX_NAME_LENGTH: public(constant(uint256)) = 512
 # @dev Maximum length of the resolver calldata forwarded to the gateway.
 MAX_DATA_LENGTH: public(constant(uint256)) = 4096
-# @dev Maximum length of a signed `result` (the ABI-encoded answer).
+# @dev Maximum length of a signed `result` (the ABI-encoded answer) that always fits:
+# `response` is capped at `_MAX_RESPONSE_LENGTH`, sized for this `result` and a 65-byte `sig`.
 MAX_RESULT_LENGTH: public(constant(uint256)) = 8192
 # @dev Maximum length of one gateway URL.
 MAX_URL_LENGTH: public(constant(uint256)) = 256
@@ -121,7 +122,6 @@ def __init__(
     """
     ownable.__init__()
     ownable_2step.__init__()
-    assert len(signers) != 0, "resolver: no signers"
     self._set_urls(urls)
     self._add_signers(signers)
 
