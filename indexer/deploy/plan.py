@@ -122,6 +122,23 @@ def deploy_l1_resolver(
     return record
 
 
+def deploy_and_record(
+    deployer: Deployer, *, deployments_dir: Path, contract: str, args: dict[str, Any]
+) -> ContractRecord:
+    """Deploy one contract into the network's record, replacing an entry of that name without asking.
+
+    For tooling that decides about overwriting itself (the devnet records ENS's contracts this way).
+    """
+    path = record_path(deployments_dir, deployer.network)
+    record = load_record(path)
+    if record is None:
+        record = DeploymentRecord(
+            chain_id=deployer.chain_id, network=deployer.network, deployer=deployer.address
+        )
+    _check_chain(record, deployer, path)
+    return _deploy(deployer, record, path, contract, args)
+
+
 def recorded_contract(deployer: Deployer, *, deployments_dir: Path, contract: str) -> ContractRecord:
     """The recorded `contract` on the connected network, checked to still hold code on the chain."""
     path = record_path(deployments_dir, deployer.network)

@@ -24,8 +24,11 @@ MAX_URL_BYTES = 256
 MAX_URLS = 8
 MAX_SIGNERS = 16
 DEFAULT_COOLDOWN = 7 * 24 * 60 * 60
+MAX_COOLDOWN = 365 * 24 * 60 * 60  # InboxDeposits.MAX_COOLDOWN
 
 _HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+# ProfileRegistry checks every label of its parent on-chain: lowercase a-z, 0-9 and inner hyphens.
+_REGISTRY_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 ZERO_ADDRESS = "0x" + "00" * 20
 
 
@@ -72,6 +75,12 @@ def parse_ens_name(name: str, *, what: str) -> str:
         raise InvalidArgument(f"{what}: {name!r} is a top-level name; give a name under it, e.g. op.dm3.eth")
     if len(name.encode()) > MAX_PARENT_NAME_BYTES:
         raise InvalidArgument(f"{what}: longer than {MAX_PARENT_NAME_BYTES} bytes")
+    bad = [label for label in name.split(".") if not _REGISTRY_LABEL.match(label)]
+    if bad:
+        raise InvalidArgument(
+            f"{what}: {name!r} is a valid ENS name, but ProfileRegistry only takes labels of a-z, 0-9 and "
+            f"inner hyphens (not {', '.join(map(repr, bad))})"
+        )
     return name
 
 
@@ -98,9 +107,9 @@ def parse_gateway_urls(urls: Sequence[str]) -> list[str]:
 
 
 def parse_cooldown(seconds: int) -> int:
-    """The withdrawal cooldown of InboxDeposits in seconds: positive (0 would make every bond free to pull)."""
-    if seconds <= 0:
-        raise InvalidArgument(f"--cooldown: must be a positive number of seconds, got {seconds}")
+    """The withdrawal cooldown of InboxDeposits in seconds: 1 s to 365 days, as the contract requires."""
+    if not 0 < seconds <= MAX_COOLDOWN:
+        raise InvalidArgument(f"--cooldown: must be 1 to {MAX_COOLDOWN} seconds (365 days), got {seconds}")
     return seconds
 
 

@@ -85,7 +85,10 @@ class Web3Deployer:
         return []
 
     def deploy(self, contract: str, args: Sequence[Any]) -> Deployed:
-        artifact = self.artifact(contract)
+        return self.deploy_artifact(contract, self.artifact(contract), args)
+
+    def deploy_artifact(self, contract: str, artifact: Artifact, args: Sequence[Any]) -> Deployed:
+        """Deploy any artifact (e.g. ENS's published bytecode), not only the project's contracts."""
         factory = self._w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
         tx = factory.constructor(*args).build_transaction({"from": self.address})
         receipt = self.send(tx)
@@ -112,6 +115,11 @@ class Web3Deployer:
         signed = self._account.sign_transaction(tx)
         tx_hash = self._w3.eth.send_raw_transaction(signed.raw_transaction)
         return self._w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
+
+    def call(self, address: str, abi: list[dict[str, Any]], function: str, *args: Any) -> Any:
+        """Read a view function."""
+        contract = self._w3.eth.contract(address=to_checksum_address(address), abi=abi)
+        return getattr(contract.functions, function)(*args).call()
 
     def transact(self, address: str, abi: list[dict[str, Any]], function: str, *args: Any) -> Any:
         """Call a state-changing function and return the receipt; a revert raises `DeployError`."""
