@@ -60,9 +60,10 @@ def up_command(state_dir: Path | None, base_port: int, gateway_port: int, with_s
             pids = services.start(
                 state, state_dir=options.directory, project_root=options.root, api_port=gateway_port
             )
-            click.echo(
-                f"indexer pid {pids['indexer']}, API pid {pids['api']} on http://127.0.0.1:{gateway_port}"
-            )
+            for name, pid in pids.items():
+                click.echo(f"{name} pid {pid} (log: {options.directory / 'logs' / name}.log)")
+            if "api" in pids:
+                click.echo(f"API and CCIP gateway on http://127.0.0.1:{gateway_port}")
 
 
 @cli.command("down")

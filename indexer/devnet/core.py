@@ -45,7 +45,7 @@ L1_EXTRA_CONTRACTS = ("ENSRegistry", "PublicResolver")
 class DevnetOptions:
     """Where the devnet lives and which ports it uses. Defaults: `.devnet/` of the project, ports 8545-8548."""
 
-    project_root: Path = field(default_factory=Path.cwd)
+    project_root: Path = field(default_factory=lambda: default_project_root())
     state_dir: Path | None = None
     base_port: int = DEFAULT_BASE_PORT
     gateway_port: int = DEFAULT_GATEWAY_PORT
@@ -74,6 +74,12 @@ class DevnetOptions:
     @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.gateway_port}{GATEWAY_PATH}"
+
+
+def default_project_root() -> Path:
+    """This checkout (the `indexer` package is installed from it in editable mode), else the working directory."""
+    checkout = Path(__file__).resolve().parents[2]
+    return checkout if (checkout / "ape-config.yaml").is_file() else Path.cwd()
 
 
 def up(options: DevnetOptions | None = None) -> DevnetState:

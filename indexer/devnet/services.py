@@ -9,6 +9,7 @@ key and resolver). The commands are parameters, so a caller can swap in another 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -24,8 +25,14 @@ from indexer.devnet.files import DevnetState
 SERVICES = ("indexer", "api")
 
 
+def dm3_indexer(*args: str) -> list[str]:
+    """`dm3-indexer <args>` from this environment (the console script next to the running Python)."""
+    script = Path(sys.executable).with_name("dm3-indexer")
+    return [str(script) if script.is_file() else "dm3-indexer", *args]
+
+
 def indexer_command() -> list[str]:
-    return [sys.executable, "-m", "indexer.cli", "run", "--no-progress"]
+    return dm3_indexer("run", "--no-progress")
 
 
 def api_command(port: int) -> list[str]:
@@ -48,19 +55,23 @@ def start(
     """Migrate the database, start the indexer and the API; wait until the API answers `/health`.
 
     Returns service name -> pid. A service already running (its pid file names a live process) is kept.
+    Without the API package (`indexer.api`) only the indexer starts.
     """
     env = {**os.environ, **state.env()}
-    migrate = [sys.executable, "-m", "indexer.cli", "migrate"]
+    migrate = dm3_indexer("migrate")
     done = subprocess.run(migrate, cwd=project_root, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise DevnetError(f"`dm3-indexer migrate` failed:\n{done.stderr[-800:]}")
     pids = {
         "indexer": _spawn(
             "indexer", indexer or indexer_command(), env=env, cwd=project_root, state_dir=state_dir
-        ),
-        "api": _spawn("api", api or api_command(api_port), env=env, cwd=project_root, state_dir=state_dir),
+        )
     }
-    _wait_for_http(f"http://127.0.0.1:{api_port}/health", timeout=wait, state_dir=state_dir)
+    if api is not None or importlib.util.find_spec("indexer.api") is not None:
+        pids["api"] = _spawn(
+            "api", api or api_command(api_port), env=env, cwd=project_root, state_dir=state_dir
+        )
+        _wait_for_http(f"http://127.0.0.1:{api_port}/health", timeout=wait, state_dir=state_dir)
     return pids
 
 
@@ -97,7 +108,7 @@ def _tracked(state_dir: Path, name: str) -> int | None:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError):
         return None
-    return pid if b"python" in cmdline or b"uvicorn" in cmdline else None
+    return pid if any(m in cmdline for m in (b"python", b"uvicorn", b"dm3-indexer")) else None
 
 
 def _wait_for_http(url: str, *, timeout: float, state_dir: Path) -> None:
