@@ -1,0 +1,1 @@
+"""SQL storage: tables (models), engines (db), schema migrations (migrations/) and the block-batch writer."""

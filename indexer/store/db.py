@@ -1,0 +1,97 @@
+"""Engines and sessions for SQLite (default, a file) and PostgreSQL (``postgresql+psycopg://``).
+
+Two roles:
+- ``writer`` (the indexer): SQLite transactions start with ``BEGIN IMMEDIATE``, so a writer waits on the busy
+  timeout instead of failing on a lock upgrade; PostgreSQL runs READ COMMITTED (one writer per chain anyway).
+- ``reader`` (the API): every transaction is a consistent snapshot. SQLite in WAL mode gives that from the first
+  read of an explicit ``BEGIN``; PostgreSQL runs REPEATABLE READ, read-only. Read the ``chains`` row and the data
+  inside one session/transaction (:func:`snapshot_session`) and the envelope matches the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, create_engine
+
+Role = Literal["writer", "reader"]
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def normalize_url(url: str) -> str:
+    """Accept the usual spellings (``postgres://``, ``postgresql://``) and pick the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def is_sqlite(engine_or_url: Engine | str) -> bool:
+    url = engine_or_url.url if isinstance(engine_or_url, Engine) else make_url(normalize_url(engine_or_url))
+    return url.get_backend_name() == "sqlite"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for in-memory or non-SQLite URLs)."""
+    parsed = make_url(normalize_url(url))
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def create_db_engine(url: str, *, role: Role = "reader", echo: bool = False) -> Engine:
+    """An engine for ``url`` set up for ``role`` (see the module docstring)."""
+    url = normalize_url(url)
+    if is_sqlite(url):
+        return _sqlite_engine(url, role=role, echo=echo)
+    options: dict[str, Any] = {"pool_pre_ping": True, "echo": echo}
+    if role == "reader":
+        options["isolation_level"] = "REPEATABLE READ"
+        options["execution_options"] = {"postgresql_readonly": True}
+    return create_engine(url, **options)
+
+
+def _sqlite_engine(url: str, *, role: Role, echo: bool) -> Engine:
+    path = sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        echo=echo,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+    )
+    begin = "BEGIN IMMEDIATE" if role == "writer" else "BEGIN"
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module (it would not BEGIN before a SELECT, so reads
+        # would not be snapshots) and issue BEGIN ourselves below. SQLAlchemy's documented pysqlite recipe.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if path is not None:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin)
+
+    return engine
+
+
+@contextmanager
+def snapshot_session(engine: Engine) -> Iterator[Session]:
+    """A session whose reads all see one consistent snapshot (use a ``reader`` engine). Never commits."""
+    with Session(engine) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()

@@ -1,0 +1,285 @@
+"""The indexer's tables (SQLModel). The read API reads these; only the indexer writes them.
+
+Conventions, the same in every table:
+- every row carries ``chain_id`` and the ``block_number`` of the event that last wrote it;
+- addresses are lowercase ``0x`` hex (42 chars); nodes and hashes are lowercase ``0x`` hex (66 chars);
+  byte strings (addr records, contenthash) are lowercase ``0x`` hex, ``"0x"`` never stored (empty = row deleted);
+- uint256 amounts use :class:`~indexer.store.types.Uint256` and read back as exact Python ``int``;
+- a row's finality tier is :func:`finality_of` (its block against the chain's safe/finalized block).
+
+Schema changes go through Alembic (``indexer/store/migrations``); changes are listed in ``store/CHANGES.md``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from indexer.store.types import Uint256
+
+Finality = Literal["latest", "safe", "finalized"]
+
+#: ``chains.status`` values: ``starting`` (configured, not yet synced), ``backfilling``, ``live`` (following the
+#: head), ``stopped`` (halted with ``error``, e.g. a reorg deeper than the window).
+ChainStatus = Literal["starting", "backfilling", "live", "stopped"]
+
+#: ``bond_history.kind`` values, one per InboxDeposits event that touches a pair.
+BondEventKind = Literal["deposit", "burn", "release", "withdrawal_request", "withdrawal"]
+
+# SQLite only autoincrements an ``INTEGER PRIMARY KEY``; PostgreSQL gets a BIGINT identity.
+_AUTO_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Chain(SQLModel, table=True):
+    """One indexed chain: configuration echo, checkpoint and health. Read it in the same transaction as the data."""
+
+    __tablename__ = "chains"
+
+    chain_id: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    name: str
+    parent_name: str = ""  # e.g. "op.dm3.eth"; names are <label>.<parent_name> or <hex>.addr.<parent_name>
+    parent_node: str = ""  # namehash(parent_name)
+    registry_address: str | None = None
+    deposits_address: str | None = None
+    head_block: int | None = Field(default=None, sa_type=BigInteger)  # node's latest block at last poll
+    safe_block: int | None = Field(default=None, sa_type=BigInteger)
+    finalized_block: int | None = Field(default=None, sa_type=BigInteger)
+    indexed_block: int | None = Field(default=None, sa_type=BigInteger)  # every event up to here is applied
+    indexed_block_hash: str | None = None
+    reorg_count: int = 0
+    status: str = "starting"  # ChainStatus
+    error: str | None = None
+    updated_at: datetime = Field(default_factory=_now, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+
+
+class Block(SQLModel, table=True):
+    """The recent-block window (the last ``window`` blocks up to ``indexed_block``) used to detect reorgs."""
+
+    __tablename__ = "blocks"
+
+    chain_id: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    number: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    hash: str
+    parent_hash: str
+    timestamp: int = Field(sa_type=BigInteger)
+
+
+class Event(SQLModel, table=True):
+    """Every decoded log, in apply order. ``id`` grows monotonically: use it as a global change cursor.
+
+    ``args`` is the decoded event as JSON: addresses lowercase hex, bytes/bytes32 ``0x`` hex, integers as
+    decimal *strings* (uint256 does not fit a JSON number safely), bools as bools. Rows of blocks that a reorg
+    removed are deleted (and a :class:`Reorg` row is written), so a cursor reader must also watch ``reorgs``.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("chain_id", "tx_hash", "log_index", name="uq_events_chain_tx_log"),
+        Index("ix_events_chain_block", "chain_id", "block_number"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(_AUTO_ID, primary_key=True, autoincrement=True))
+    chain_id: int = Field(sa_type=BigInteger)
+    block_number: int = Field(sa_type=BigInteger)
+    block_hash: str
+    tx_hash: str
+    log_index: int
+    contract: str  # "registry" | "deposits"
+    address: str
+    event: str  # ABI event name, e.g. "Deposited"
+    args: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class Reorg(SQLModel, table=True):
+    """A detected and repaired reorg: events of blocks > ``fork_block`` up to ``old_indexed_block`` were rolled back."""
+
+    __tablename__ = "reorgs"
+
+    id: int | None = Field(default=None, sa_column=Column(_AUTO_ID, primary_key=True, autoincrement=True))
+    chain_id: int = Field(sa_type=BigInteger, index=True)
+    fork_block: int = Field(sa_type=BigInteger)  # last block both branches share
+    old_indexed_block: int = Field(sa_type=BigInteger)
+    depth: int
+    detected_at: datetime = Field(default_factory=_now, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+
+
+# --- ProfileRegistry state -------------------------------------------------------------------------------------
+
+
+class Name(SQLModel, table=True):
+    """A registered name or a used address name. ``name`` is the full ENS name when the parent is known."""
+
+    __tablename__ = "names"
+    __table_args__ = (
+        Index("ix_names_chain_owner", "chain_id", "owner"),
+        Index("ix_names_chain_name", "chain_id", "name"),
+    )
+
+    chain_id: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    node: str = Field(primary_key=True)
+    label: str
+    parent_node: str
+    name: str | None = None  # "<label>.<parent_name>" or "<label>.addr.<parent_name>"
+    owner: str
+    block_number: int = Field(sa_type=BigInteger)
+
+
+class TextRecord(SQLModel, table=True):
+    __tablename__ = "text_records"
+
+    chain_id: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    node: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    value: str
+    block_number: int = Field(sa_type=BigInteger)
+
+
+class AddrRecord(SQLModel, table=True):
+    """``addr(node, coin_type)``; coin type 60 is the ETH address (``AddrChanged``)."""
+
+    __tablename__ = "addr_records"
+
+    chain_id: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    node: str = Field(primary_key=True)
+    coin_type: int = Field(sa_type=Uint256, primary_key=True)
+    address: str  # 0x hex of the raw address bytes
+    block_number: int = Field(sa_type=BigInteger)
+
+
+class Contenthash(SQLModel, table=True):
+    __tablename__ = "contenthashes"
+
+    chain_id: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    node: str = Field(primary_key=True)
+    hash: str  # 0x hex
+    block_number: int = Field(sa_type=BigInteger)
+
+
+class PrimaryName(SQLModel, table=True):
+    __tablename__ = "primary_names"
+
+    chain_id: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    account: str = Field(primary_key=True)
+    name: str
+    block_number: int = Field(sa_type=BigInteger)
+
+
+class Operator(SQLModel, table=True):
+    __tablename__ = "operators"
+
+    chain_id: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    owner: str = Field(primary_key=True)
+    operator: str = Field(primary_key=True)
+    approved: bool
+    block_number: int = Field(sa_type=BigInteger)
+
+
+# --- InboxDeposits state ---------------------------------------------------------------------------------------
+
+
+class MinDeposit(SQLModel, table=True):
+    """A recipient's price for strangers (no row = never set = 0 = open inbox)."""
+
+    __tablename__ = "min_deposits"
+
+    chain_id: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    recipient: str = Field(primary_key=True)
+    amount: int = Field(sa_type=Uint256)
+    block_number: int = Field(sa_type=BigInteger)
+
+
+class Bond(SQLModel, table=True):
+    """The bond of one (sender, recipient) pair, rebuilt from events (docs/events.md).
+
+    ``unlock_time`` is set by ``WithdrawalRequested`` and cleared (None) by ``Withdrawn``; ``accepted`` is set by
+    ``Released`` and never cleared. Eligible = accepted or min deposit 0 or (amount >= min and unlock_time is None).
+    """
+
+    __tablename__ = "bonds"
+    __table_args__ = (Index("ix_bonds_chain_recipient", "chain_id", "recipient"),)
+
+    chain_id: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    sender: str = Field(primary_key=True)
+    recipient: str = Field(primary_key=True)
+    amount: int = Field(sa_type=Uint256)
+    accepted: bool = False
+    unlock_time: int | None = Field(default=None, sa_type=Uint256)
+    block_number: int = Field(sa_type=BigInteger)
+
+
+class BondHistory(SQLModel, table=True):
+    """One row per deposit event touching a pair: the ledger behind stats (deposits, burns, burn rate).
+
+    ``amount``: deposited / burned / withdrawn amount; for ``release`` and ``withdrawal_request`` the bond at that
+    moment. ``bond_after``: the pair's bond after the event. ``counterparty``: the payer of a deposit or the
+    receiver of a withdrawal, else None.
+    """
+
+    __tablename__ = "bond_history"
+    __table_args__ = (
+        Index("ix_bond_history_pair", "chain_id", "sender", "recipient"),
+        Index("ix_bond_history_recipient", "chain_id", "recipient"),
+    )
+
+    chain_id: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    tx_hash: str = Field(primary_key=True)
+    log_index: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    block_number: int = Field(sa_type=BigInteger)
+    sender: str
+    recipient: str
+    kind: str  # BondEventKind
+    amount: int = Field(sa_type=Uint256)
+    bond_after: int = Field(sa_type=Uint256)
+    counterparty: str | None = None
+    unlock_time: int | None = Field(default=None, sa_type=Uint256)
+
+
+# --- bookkeeping -----------------------------------------------------------------------------------------------
+
+
+class UndoEntry(SQLModel, table=True):
+    """How to undo one row write of block ``block_number``: restore ``previous`` (None = delete the row).
+
+    Entries of a block are undone in reverse ``id`` order. Pruned below the reorg window.
+    """
+
+    __tablename__ = "undo_log"
+    __table_args__ = (Index("ix_undo_log_chain_block", "chain_id", "block_number"),)
+
+    id: int | None = Field(default=None, sa_column=Column(_AUTO_ID, primary_key=True, autoincrement=True))
+    chain_id: int = Field(sa_type=BigInteger)
+    block_number: int = Field(sa_type=BigInteger)
+    table_name: str
+    key: dict[str, Any] = Field(sa_type=JSON)  # primary key columns -> values (JSON-safe)
+    previous: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+
+
+def finality_of(block_number: int, chain: Chain) -> Finality:
+    """The finality tier of data written at ``block_number`` on ``chain`` (from the node's block tags)."""
+    if chain.finalized_block is not None and block_number <= chain.finalized_block:
+        return "finalized"
+    if chain.safe_block is not None and block_number <= chain.safe_block:
+        return "safe"
+    return "latest"
+
+
+#: Tables holding indexed state (everything a reorg may need to roll back), in a stable order.
+STATE_TABLES: tuple[type[SQLModel], ...] = (
+    Event,
+    Name,
+    TextRecord,
+    AddrRecord,
+    Contenthash,
+    PrimaryName,
+    Operator,
+    MinDeposit,
+    Bond,
+    BondHistory,
+)
