@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from eth_utils import is_address
+from eth_utils import is_address, is_checksum_address
 from sqlmodel import Session
 
 from indexer.api.errors import ApiError
@@ -45,7 +45,9 @@ class ResolvedName:
 
 def parse_address(value: str, *, what: str = "address") -> str:
     """A lowercase 0x address; mixed case must be a valid EIP-55 checksum."""
-    if not is_address(value) or not value.startswith("0x"):
+    body = value[2:]
+    mixed_case = body != body.lower() and body != body.upper()
+    if not is_address(value) or not value.startswith("0x") or (mixed_case and not is_checksum_address(value)):
         raise ApiError(
             f"{what} {value[:80]!r} is not a 0x-prefixed 20-byte address (or has a bad checksum)", status=422
         )
