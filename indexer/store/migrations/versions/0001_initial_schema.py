@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 import indexer.store.types
@@ -26,9 +25,9 @@ def upgrade() -> None:
     op.create_table(
         "addr_records",
         sa.Column("chain_id", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("node", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("coin_type", indexer.store.types.Uint256(length=78), nullable=False),
-        sa.Column("address", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("node", sa.String(), nullable=False),
+        sa.Column("coin_type", indexer.store.types.Uint256(), nullable=False),
+        sa.Column("address", sa.String(), nullable=False),
         sa.Column("block_number", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("chain_id", "node", "coin_type"),
     )
@@ -36,24 +35,24 @@ def upgrade() -> None:
         "blocks",
         sa.Column("chain_id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("number", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("hash", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("parent_hash", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("hash", sa.String(), nullable=False),
+        sa.Column("parent_hash", sa.String(), nullable=False),
         sa.Column("timestamp", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("chain_id", "number"),
     )
     op.create_table(
         "bond_history",
         sa.Column("chain_id", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("tx_hash", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("tx_hash", sa.String(), nullable=False),
         sa.Column("log_index", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("block_number", sa.BigInteger(), nullable=False),
-        sa.Column("sender", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("recipient", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("amount", indexer.store.types.Uint256(length=78), nullable=False),
-        sa.Column("bond_after", indexer.store.types.Uint256(length=78), nullable=False),
-        sa.Column("counterparty", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("unlock_time", indexer.store.types.Uint256(length=78), nullable=True),
+        sa.Column("sender", sa.String(), nullable=False),
+        sa.Column("recipient", sa.String(), nullable=False),
+        sa.Column("kind", sa.String(), nullable=False),
+        sa.Column("amount", indexer.store.types.Uint256(), nullable=False),
+        sa.Column("bond_after", indexer.store.types.Uint256(), nullable=False),
+        sa.Column("counterparty", sa.String(), nullable=True),
+        sa.Column("unlock_time", indexer.store.types.Uint256(), nullable=True),
         sa.PrimaryKeyConstraint("chain_id", "tx_hash", "log_index"),
     )
     with op.batch_alter_table("bond_history", schema=None) as batch_op:
@@ -63,11 +62,11 @@ def upgrade() -> None:
     op.create_table(
         "bonds",
         sa.Column("chain_id", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("sender", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("recipient", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("amount", indexer.store.types.Uint256(length=78), nullable=False),
+        sa.Column("sender", sa.String(), nullable=False),
+        sa.Column("recipient", sa.String(), nullable=False),
+        sa.Column("amount", indexer.store.types.Uint256(), nullable=False),
         sa.Column("accepted", sa.Boolean(), nullable=False),
-        sa.Column("unlock_time", indexer.store.types.Uint256(length=78), nullable=True),
+        sa.Column("unlock_time", indexer.store.types.Uint256(), nullable=True),
         sa.Column("block_number", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("chain_id", "sender", "recipient"),
     )
@@ -77,27 +76,27 @@ def upgrade() -> None:
     op.create_table(
         "chains",
         sa.Column("chain_id", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("parent_name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("parent_node", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("registry_address", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("deposits_address", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("name", sa.String(), nullable=False),
+        sa.Column("parent_name", sa.String(), nullable=False),
+        sa.Column("parent_node", sa.String(), nullable=False),
+        sa.Column("registry_address", sa.String(), nullable=True),
+        sa.Column("deposits_address", sa.String(), nullable=True),
         sa.Column("head_block", sa.BigInteger(), nullable=True),
         sa.Column("safe_block", sa.BigInteger(), nullable=True),
         sa.Column("finalized_block", sa.BigInteger(), nullable=True),
         sa.Column("indexed_block", sa.BigInteger(), nullable=True),
-        sa.Column("indexed_block_hash", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("indexed_block_hash", sa.String(), nullable=True),
         sa.Column("reorg_count", sa.Integer(), nullable=False),
-        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("error", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("status", sa.String(), nullable=False),
+        sa.Column("error", sa.String(), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("chain_id"),
     )
     op.create_table(
         "contenthashes",
         sa.Column("chain_id", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("node", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("hash", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("node", sa.String(), nullable=False),
+        sa.Column("hash", sa.String(), nullable=False),
         sa.Column("block_number", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("chain_id", "node"),
     )
@@ -108,12 +107,12 @@ def upgrade() -> None:
         ),
         sa.Column("chain_id", sa.BigInteger(), nullable=False),
         sa.Column("block_number", sa.BigInteger(), nullable=False),
-        sa.Column("block_hash", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("tx_hash", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("block_hash", sa.String(), nullable=False),
+        sa.Column("tx_hash", sa.String(), nullable=False),
         sa.Column("log_index", sa.Integer(), nullable=False),
-        sa.Column("contract", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("address", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("event", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("contract", sa.String(), nullable=False),
+        sa.Column("address", sa.String(), nullable=False),
+        sa.Column("event", sa.String(), nullable=False),
         sa.Column("args", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("chain_id", "tx_hash", "log_index", name="uq_events_chain_tx_log"),
@@ -124,19 +123,19 @@ def upgrade() -> None:
     op.create_table(
         "min_deposits",
         sa.Column("chain_id", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("recipient", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("amount", indexer.store.types.Uint256(length=78), nullable=False),
+        sa.Column("recipient", sa.String(), nullable=False),
+        sa.Column("amount", indexer.store.types.Uint256(), nullable=False),
         sa.Column("block_number", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("chain_id", "recipient"),
     )
     op.create_table(
         "names",
         sa.Column("chain_id", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("node", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("label", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("parent_node", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("owner", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("node", sa.String(), nullable=False),
+        sa.Column("label", sa.String(), nullable=False),
+        sa.Column("parent_node", sa.String(), nullable=False),
+        sa.Column("name", sa.String(), nullable=True),
+        sa.Column("owner", sa.String(), nullable=False),
         sa.Column("block_number", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("chain_id", "node"),
     )
@@ -147,8 +146,8 @@ def upgrade() -> None:
     op.create_table(
         "operators",
         sa.Column("chain_id", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("owner", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("operator", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("owner", sa.String(), nullable=False),
+        sa.Column("operator", sa.String(), nullable=False),
         sa.Column("approved", sa.Boolean(), nullable=False),
         sa.Column("block_number", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("chain_id", "owner", "operator"),
@@ -156,8 +155,8 @@ def upgrade() -> None:
     op.create_table(
         "primary_names",
         sa.Column("chain_id", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("account", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("account", sa.String(), nullable=False),
+        sa.Column("name", sa.String(), nullable=False),
         sa.Column("block_number", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("chain_id", "account"),
     )
@@ -179,9 +178,9 @@ def upgrade() -> None:
     op.create_table(
         "text_records",
         sa.Column("chain_id", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("node", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("value", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("node", sa.String(), nullable=False),
+        sa.Column("key", sa.String(), nullable=False),
+        sa.Column("value", sa.String(), nullable=False),
         sa.Column("block_number", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("chain_id", "node", "key"),
     )
@@ -192,7 +191,7 @@ def upgrade() -> None:
         ),
         sa.Column("chain_id", sa.BigInteger(), nullable=False),
         sa.Column("block_number", sa.BigInteger(), nullable=False),
-        sa.Column("table_name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("table_name", sa.String(), nullable=False),
         sa.Column("key", sa.JSON(), nullable=False),
         sa.Column("previous", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint("id"),

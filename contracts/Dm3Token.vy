@@ -1,0 +1,94 @@
+# pragma version 0.4.3
+"""
+@title dm3 token
+@custom:contract-name Dm3Token
+@license MIT
+@notice ERC-20 with EIP-2612 `permit` and holder burns (`burn`, `burn_from`),
+        capped at 100,000,000 tokens (18 decimals). Only the owner mints; ownership
+        moves in two steps (`transfer_ownership`, then `accept_ownership` by the new owner).
+        Used on devnets and in tests; a production InboxDeposits may point at any ERC-20.
+@dev Built on snekmate's `erc20`, which carries its own minter role (`is_minter`, `set_minter`,
+     `mint`) and a one-step `transfer_ownership` that moves that role. We export neither: the
+     owner (snekmate `ownable_2step`) is the only minter and `mint` here checks the owner and the
+     cap. The minter role stays dead state inside `erc20` (its constructor still marks the
+     deployer and logs `RoleMinterChanged` once; nothing reads it afterwards).
+     The cap bounds `totalSupply`: burned tokens free room that the owner may mint again
+     (OpenZeppelin `ERC20Capped` semantics).
+"""
+
+
+from ethereum.ercs import IERC20
+implements: IERC20
+
+
+from ethereum.ercs import IERC20Detailed
+implements: IERC20Detailed
+
+
+from snekmate.auth import ownable
+initializes: ownable
+
+
+from snekmate.auth import ownable_2step
+initializes: ownable_2step[ownable := ownable]
+
+
+from snekmate.tokens import erc20
+initializes: erc20[ownable := ownable]
+
+
+exports: (
+    # ERC-20 and metadata.
+    erc20.transfer,
+    erc20.approve,
+    erc20.transferFrom,
+    erc20.balanceOf,
+    erc20.allowance,
+    erc20.totalSupply,
+    erc20.name,
+    erc20.symbol,
+    erc20.decimals,
+    # Holder burns.
+    erc20.burn,
+    erc20.burn_from,
+    # EIP-2612 and EIP-5267.
+    erc20.permit,
+    erc20.nonces,
+    erc20.DOMAIN_SEPARATOR,
+    erc20.eip712Domain,
+    # Two-step ownership (the owner is the only minter).
+    ownable.owner,
+    ownable_2step.pending_owner,
+    ownable_2step.transfer_ownership,
+    ownable_2step.accept_ownership,
+    ownable_2step.renounce_ownership,
+)
+
+
+# @dev The most tokens that can exist at once: 100,000,000 with 18 decimals.
+CAP: public(constant(uint256)) = 100_000_000 * 10**18
+
+
+@deploy
+def __init__():
+    """
+    @notice Deploys the token with no supply; the deployer becomes the owner.
+    @dev EIP-712 domain for `permit`: name "dm3", version "1".
+    """
+    ownable.__init__()
+    ownable_2step.__init__()
+    erc20.__init__("dm3", "DM3", 18, "dm3", "1")
+
+
+@external
+def mint(to: address, amount: uint256):
+    """
+    @notice Creates `amount` tokens for `to`.
+    @dev Only the owner; reverts with "token: cap exceeded" when the supply would pass `CAP`.
+    @param to The receiver; not the zero address.
+    @param amount The amount to create, in the token's smallest unit.
+    """
+    ownable._check_owner()
+    # `totalSupply <= CAP` always holds, so the subtraction cannot underflow.
+    assert amount <= unsafe_sub(CAP, erc20.totalSupply), "token: cap exceeded"
+    erc20._mint(to, amount)

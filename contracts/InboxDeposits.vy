@@ -1,0 +1,685 @@
+# pragma version 0.4.3
+"""
+@title dm3 inbox deposits
+@custom:contract-name InboxDeposits
+@license MIT
+@notice Anti-spam bonds. A recipient sets the deposit a stranger must lock to reach their inbox
+        (`set_min_deposit`); a sender locks tokens for that recipient (`deposit`, top-ups add).
+        The recipient then either burns some or all of the bond (spam) or releases the sender
+        (accepted for good, bond withdrawable at once). A sender who wants the bond back without
+        being accepted asks first (`request_withdrawal`) and withdraws after the cooldown, during
+        which the recipient can still burn and the sender is no longer eligible.
+
+        Eligible(sender, recipient) = accepted, or min deposit 0, or (bond >= min deposit and no
+        withdrawal pending); see `is_eligible`.
+
+        Burns and releases also come signed (EIP-712, nonce per recipient, deadline; EOA or
+        ERC-1271 recipients) so a delivery node can relay them and pay the gas.
+
+        The owner may pause new deposits and sweep tokens sent here by mistake; nothing else.
+        Burn, release, request and withdraw work whether paused or not; bonds never leave except
+        to their sender (withdraw) or to destruction (burn).
+@dev Token: one ERC-20, fixed at deployment. Tokens without a return value (USDT-style) work;
+     fee-on-transfer tokens are refused at deposit (the balance must grow by exactly the amount).
+     Every bond and every total fits in 128 bits; a deposit that would push the all-time deposited
+     total past 2**128 - 1 reverts.
+
+     Storage per pair is one slot: amount (bits 0-127), unlock time (bits 128-191) and the accepted
+     flag (bit 192). The five totals are kept as four 128-bit counters in two slots, grouped so that
+     every common operation writes one of them: (deposited, burned) and (pending, withdrawn);
+     active = deposited - pending - burned - withdrawn.
+
+     Burned tokens are destroyed at once: the contract calls the token's `burn(uint256)` and
+     checks that its own balance fell by exactly the amount; if the token has no such function
+     (the call fails, or succeeds without burning) it sends them to 0x000000000000000000000000000000000000dEaD
+     instead. Either way no one, the owner included, can get them back.
+"""
+
+
+from ethereum.ercs import IERC20
+
+
+from snekmate.auth import ownable
+initializes: ownable
+
+
+from snekmate.auth import ownable_2step
+initializes: ownable_2step[ownable := ownable]
+
+
+from snekmate.utils import pausable
+initializes: pausable
+
+
+from snekmate.utils import eip712_domain_separator
+initializes: eip712_domain_separator
+
+
+from snekmate.utils import signature_checker
+
+
+exports: (
+    ownable.owner,
+    ownable_2step.pending_owner,
+    ownable_2step.transfer_ownership,
+    ownable_2step.accept_ownership,
+    pausable.paused,
+    eip712_domain_separator.eip712Domain,
+)
+
+
+# @dev The default cooldown used by the deploy scripts: 7 days.
+DEFAULT_COOLDOWN: public(constant(uint256)) = 7 * 86_400
+
+
+# @dev The longest cooldown the constructor accepts: 365 days.
+MAX_COOLDOWN: public(constant(uint256)) = 365 * 86_400
+
+
+# @dev Where burned tokens go when the token cannot burn them itself.
+DEAD: public(constant(address)) = 0x000000000000000000000000000000000000dEaD
+
+
+# @dev EIP-712 type hash of a signed burn.
+BURN_TYPEHASH: public(constant(bytes32)) = keccak256(
+    "Burn(address sender,address recipient,uint256 amount,uint256 nonce,uint256 deadline)"
+)
+
+
+# @dev EIP-712 type hash of a signed release.
+RELEASE_TYPEHASH: public(constant(bytes32)) = keccak256(
+    "Release(address sender,address recipient,uint256 nonce,uint256 deadline)"
+)
+
+
+# @dev The largest bond or total: every amount is kept in 128 bits.
+_MAX_AMOUNT: constant(uint256) = 2**128 - 1
+
+
+# @dev Packed bond: where the unlock time starts.
+_UNLOCK_SHIFT: constant(uint256) = 128
+
+
+# @dev Packed bond: the unlock time's width mask (64 bits) once shifted down.
+_UNLOCK_MASK: constant(uint256) = 2**64 - 1
+
+
+# @dev Packed bond: the accepted flag.
+_ACCEPTED: constant(uint256) = 1 << 192
+
+
+# @dev Packed totals: where the second counter starts.
+_HIGH_SHIFT: constant(uint256) = 128
+
+
+# @dev `burn(uint256)`, probed on the token with a raw call.
+_BURN_SELECTOR: constant(bytes4) = method_id("burn(uint256)", output_type=bytes4)
+
+
+# @dev EIP-2612 `permit`, tried on the token with a raw call.
+_PERMIT_SELECTOR: constant(bytes4) = method_id(
+    "permit(address,address,uint256,uint256,uint8,bytes32,bytes32)", output_type=bytes4
+)
+
+
+# @dev The ERC-20 every bond is held in.
+TOKEN: public(immutable(address))
+
+
+# @dev Seconds between `request_withdrawal` and the earliest `withdraw`.
+COOLDOWN: public(immutable(uint256))
+
+
+# @dev A pair's bond, unpacked for readers.
+struct Bond:
+    amount: uint256
+    unlock_time: uint256
+    accepted: bool
+
+
+# @dev The deposit a stranger must hold to reach each recipient; 0 = open inbox.
+min_deposit: public(HashMap[address, uint256])
+
+
+# @dev The next signature nonce of each recipient (signed burns and releases share it).
+nonces: public(HashMap[address, uint256])
+
+
+# @dev Packed bonds by sender, then recipient (see the contract's `@dev`).
+_bonds: HashMap[address, HashMap[address, uint256]]
+
+
+# @dev All-time deposited (bits 0-127) and burned (bits 128-255).
+_deposited_burned: uint256
+
+
+# @dev Currently pending (bits 0-127) and all-time withdrawn (bits 128-255).
+_pending_withdrawn: uint256
+
+
+# @dev A recipient set its price for strangers.
+event MinDepositSet:
+    recipient: indexed(address)
+    amount: uint256
+
+
+# @dev A deposit or top-up; `bond` is the pair's total after it.
+event Deposited:
+    sender: indexed(address)
+    recipient: indexed(address)
+    payer: address
+    amount: uint256
+    bond: uint256
+
+
+# @dev The recipient burned `amount` of the bond; `bond` is what remains.
+event Burned:
+    sender: indexed(address)
+    recipient: indexed(address)
+    amount: uint256
+    bond: uint256
+
+
+# @dev The recipient accepted the sender for good; `bond` is withdrawable at once.
+event Released:
+    sender: indexed(address)
+    recipient: indexed(address)
+    bond: uint256
+
+
+# @dev The sender started the cooldown; `withdraw` works from `unlock_time` on.
+event WithdrawalRequested:
+    sender: indexed(address)
+    recipient: indexed(address)
+    bond: uint256
+    unlock_time: uint256
+
+
+# @dev The sender took the whole bond out to `receiver`.
+event Withdrawn:
+    sender: indexed(address)
+    recipient: indexed(address)
+    receiver: address
+    amount: uint256
+
+
+# @dev The owner swept tokens that were sent here outside any bond.
+event ExcessSwept:
+    receiver: indexed(address)
+    amount: uint256
+
+
+@deploy
+def __init__(token: address, cooldown: uint256):
+    """
+    @notice Binds the contract to one ERC-20 and one cooldown; the deployer becomes the owner.
+    @dev Deploy scripts pass `DEFAULT_COOLDOWN` (604800 s = 7 days).
+    @param token The ERC-20 bonds are held in; must be a contract.
+    @param cooldown Seconds from `request_withdrawal` to `withdraw`; 1 to `MAX_COOLDOWN` (365 days).
+    """
+    assert token.is_contract, "deposits: token is not a contract"
+    assert cooldown != 0, "deposits: zero cooldown"
+    assert cooldown <= MAX_COOLDOWN, "deposits: cooldown too long"
+    TOKEN = token
+    COOLDOWN = cooldown
+    ownable.__init__()
+    ownable_2step.__init__()
+    pausable.__init__()
+    eip712_domain_separator.__init__("dm3 InboxDeposits", "1")
+
+
+@external
+def set_min_deposit(amount: uint256):
+    """
+    @notice Sets the deposit a stranger must hold to reach the caller's inbox (0 = open).
+    @dev Takes effect at once for eligibility; existing bonds are not touched.
+    @param amount The minimum bond, in the token's smallest unit.
+    """
+    self.min_deposit[msg.sender] = amount
+    log MinDepositSet(recipient=msg.sender, amount=amount)
+
+
+@external
+@nonreentrant
+def deposit(recipient: address, amount: uint256):
+    """
+    @notice Locks `amount` tokens from the caller as their bond for `recipient`; a top-up adds.
+    @dev Needs an allowance of `amount` for this contract. Reverts when paused, on a zero amount,
+         a zero or self recipient, an accepted pair, a pending withdrawal or a fee-on-transfer token.
+    @param recipient The inbox the bond is for.
+    @param amount The tokens to add.
+    """
+    bond: uint256 = self._record_deposit(msg.sender, recipient, amount)
+    self._pull(msg.sender, amount)
+    log Deposited(sender=msg.sender, recipient=recipient, payer=msg.sender, amount=amount, bond=bond)
+
+
+@external
+@nonreentrant
+def deposit_with_permit(
+    recipient: address, amount: uint256, deadline: uint256, v: uint8, r: bytes32, s: bytes32
+):
+    """
+    @notice `deposit` with an EIP-2612 permit for exactly `amount`, in one transaction.
+    @dev The permit is tried and its failure ignored when the allowance already covers `amount`:
+         anyone can submit a signed permit first (front-running it), which must not make the
+         deposit fail. Without such an allowance it reverts with "deposits: permit failed".
+    @param recipient The inbox the bond is for.
+    @param amount The tokens to add (and the permit's value).
+    @param deadline The permit's deadline.
+    @param v The permit signature's `v`.
+    @param r The permit signature's `r`.
+    @param s The permit signature's `s`.
+    """
+    bond: uint256 = self._record_deposit(msg.sender, recipient, amount)
+    permitted: bool = raw_call(
+        TOKEN,
+        abi_encode(msg.sender, self, amount, deadline, v, r, s, method_id=_PERMIT_SELECTOR),
+        revert_on_failure=False,
+    )
+    if not permitted:
+        assert staticcall IERC20(TOKEN).allowance(msg.sender, self) >= amount, "deposits: permit failed"
+    self._pull(msg.sender, amount)
+    log Deposited(sender=msg.sender, recipient=recipient, payer=msg.sender, amount=amount, bond=bond)
+
+
+@external
+@nonreentrant
+def burn(sender: address, amount: uint256):
+    """
+    @notice Destroys `amount` of `sender`'s bond for the caller's inbox (the caller is the recipient).
+    @dev Partial burns are allowed; allowed during a withdrawal cooldown; refused once accepted.
+    @param sender The sender whose bond is burned.
+    @param amount The tokens to destroy; at most the bond.
+    """
+    self._burn(sender, msg.sender, amount)
+
+
+@external
+@nonreentrant
+def burn_with_sig(sender: address, recipient: address, amount: uint256, deadline: uint256, signature: Bytes[65]):
+    """
+    @notice `burn` on behalf of `recipient`, carried by anyone holding the recipient's signature.
+    @dev EIP-712 `Burn(address sender,address recipient,uint256 amount,uint256 nonce,uint256 deadline)`
+         in domain ("dm3 InboxDeposits", "1", chainId, this contract); nonce = `nonces(recipient)`.
+         EOA signatures (65 or 64 bytes) and ERC-1271 contract recipients are accepted.
+    @param sender The sender whose bond is burned.
+    @param recipient The recipient who signed.
+    @param amount The tokens to destroy; at most the bond.
+    @param deadline The last timestamp at which the signature is valid.
+    @param signature The recipient's signature.
+    """
+    nonce: uint256 = self._use_nonce(recipient, deadline)
+    digest: bytes32 = eip712_domain_separator._hash_typed_data_v4(
+        keccak256(abi_encode(BURN_TYPEHASH, sender, recipient, amount, nonce, deadline))
+    )
+    assert signature_checker._is_valid_signature_now(recipient, digest, signature), "deposits: invalid signature"
+    self._burn(sender, recipient, amount)
+
+
+@external
+@nonreentrant
+def release(sender: address):
+    """
+    @notice Accepts `sender` into the caller's inbox for good; their bond becomes withdrawable at
+            once and can no longer be burned. Works with a zero bond (pure acceptance).
+    @param sender The sender to accept.
+    """
+    self._release(sender, msg.sender)
+
+
+@external
+@nonreentrant
+def release_with_sig(sender: address, recipient: address, deadline: uint256, signature: Bytes[65]):
+    """
+    @notice `release` on behalf of `recipient`, carried by anyone holding the recipient's signature.
+    @dev EIP-712 `Release(address sender,address recipient,uint256 nonce,uint256 deadline)`, same
+         domain and nonce as `burn_with_sig`.
+    @param sender The sender to accept.
+    @param recipient The recipient who signed.
+    @param deadline The last timestamp at which the signature is valid.
+    @param signature The recipient's signature.
+    """
+    nonce: uint256 = self._use_nonce(recipient, deadline)
+    digest: bytes32 = eip712_domain_separator._hash_typed_data_v4(
+        keccak256(abi_encode(RELEASE_TYPEHASH, sender, recipient, nonce, deadline))
+    )
+    assert signature_checker._is_valid_signature_now(recipient, digest, signature), "deposits: invalid signature"
+    self._release(sender, recipient)
+
+
+@external
+@nonreentrant
+def request_withdrawal(recipient: address):
+    """
+    @notice Starts the cooldown on the caller's bond for `recipient`. From now on the caller is no
+            longer eligible through this bond, the recipient can still burn it, and `withdraw`
+            works once `block.timestamp >= unlock_time` (`unlock_time = now + COOLDOWN`).
+    @dev Not for accepted pairs: their bond is withdrawable at once.
+    @param recipient The inbox the bond is for.
+    """
+    packed: uint256 = self._bonds[msg.sender][recipient]
+    amount: uint256 = packed & _MAX_AMOUNT
+    assert amount != 0, "deposits: no bond"
+    assert packed & _ACCEPTED == 0, "deposits: pair accepted"
+    assert packed >> _UNLOCK_SHIFT & _UNLOCK_MASK == 0, "deposits: withdrawal pending"
+    unlock_time: uint256 = block.timestamp + COOLDOWN
+    self._bonds[msg.sender][recipient] = packed | unlock_time << _UNLOCK_SHIFT
+    # pending + amount <= deposited < 2**128: the low counter cannot carry into `withdrawn`.
+    self._pending_withdrawn = unsafe_add(self._pending_withdrawn, amount)
+    log WithdrawalRequested(sender=msg.sender, recipient=recipient, bond=amount, unlock_time=unlock_time)
+
+
+@external
+@nonreentrant
+def withdraw(recipient: address, receiver: address):
+    """
+    @notice Sends the caller's whole bond for `recipient` to `receiver` and clears the request.
+    @dev Needs a request whose unlock time has come (`block.timestamp >= unlock_time`: a withdrawal
+         in the block stamped exactly `unlock_time` succeeds) or an accepted pair. A pending request
+         whose bond was burned to zero may be withdrawn (amount 0) to clear it. The accepted flag stays.
+    @param recipient The inbox the bond is for.
+    @param receiver Where the tokens go; not the zero address.
+    """
+    assert receiver != empty(address), "deposits: zero receiver"
+    packed: uint256 = self._bonds[msg.sender][recipient]
+    amount: uint256 = packed & _MAX_AMOUNT
+    unlock_time: uint256 = packed >> _UNLOCK_SHIFT & _UNLOCK_MASK
+    accepted: uint256 = packed & _ACCEPTED
+    if accepted == 0:
+        assert unlock_time != 0, "deposits: no withdrawal requested"
+        assert block.timestamp >= unlock_time, "deposits: cooldown not over"
+    else:
+        assert amount != 0 or unlock_time != 0, "deposits: nothing to withdraw"
+    self._bonds[msg.sender][recipient] = accepted
+    # pending: `amount` leaves it only if the bond was pending; withdrawn (high half) grows by `amount`.
+    totals: uint256 = unsafe_add(self._pending_withdrawn, amount << _HIGH_SHIFT)
+    if unlock_time != 0:
+        totals = unsafe_sub(totals, amount)
+    self._pending_withdrawn = totals
+    if amount != 0:
+        self._push(receiver, amount)
+    log Withdrawn(sender=msg.sender, recipient=recipient, receiver=receiver, amount=amount)
+
+
+@external
+def pause():
+    """
+    @notice Stops new deposits (owner only). Exits keep working.
+    """
+    ownable._check_owner()
+    pausable._pause()
+
+
+@external
+def unpause():
+    """
+    @notice Allows new deposits again (owner only).
+    """
+    ownable._check_owner()
+    pausable._unpause()
+
+
+@external
+def renounce_ownership():
+    """
+    @notice Leaves the contract without an owner for good (owner only); refused while paused, so
+            deposits can never be frozen forever.
+    """
+    ownable._check_owner()
+    assert not pausable.paused, "deposits: unpause first"
+    ownable_2step._transfer_ownership(empty(address))
+
+
+@external
+@nonreentrant
+def sweep_excess(receiver: address):
+    """
+    @notice Sends tokens held beyond all bonds (active + pending), i.e. sent here by mistake, to
+            `receiver` (owner only). Bonds can never be swept.
+    @param receiver Where the excess goes; not the zero address.
+    """
+    ownable._check_owner()
+    assert receiver != empty(address), "deposits: zero receiver"
+    held: uint256 = staticcall IERC20(TOKEN).balanceOf(self)
+    owed: uint256 = self._owed()
+    assert held > owed, "deposits: no excess"
+    excess: uint256 = unsafe_sub(held, owed)
+    self._push(receiver, excess)
+    log ExcessSwept(receiver=receiver, amount=excess)
+
+
+@external
+@view
+def is_eligible(sender: address, recipient: address) -> bool:
+    """
+    @notice Whether `sender` may reach `recipient`'s inbox: accepted, or min deposit 0, or
+            (bond >= min deposit and no withdrawal pending).
+    @param sender The would-be sender.
+    @param recipient The inbox.
+    @return bool True when eligible.
+    """
+    packed: uint256 = self._bonds[sender][recipient]
+    if packed & _ACCEPTED != 0:
+        return True
+    minimum: uint256 = self.min_deposit[recipient]
+    if minimum == 0:
+        return True
+    return packed & _MAX_AMOUNT >= minimum and packed >> _UNLOCK_SHIFT & _UNLOCK_MASK == 0
+
+
+@external
+@view
+def bonds(sender: address, recipient: address) -> Bond:
+    """
+    @notice The pair's bond: amount, unlock time (0 = no withdrawal pending) and accepted flag.
+    @param sender The sender.
+    @param recipient The recipient.
+    @return Bond The unpacked bond.
+    """
+    packed: uint256 = self._bonds[sender][recipient]
+    return Bond(
+        amount=packed & _MAX_AMOUNT,
+        unlock_time=packed >> _UNLOCK_SHIFT & _UNLOCK_MASK,
+        accepted=packed & _ACCEPTED != 0,
+    )
+
+
+@external
+@view
+def bond(sender: address, recipient: address) -> uint256:
+    """
+    @notice The pair's bond amount.
+    @param sender The sender.
+    @param recipient The recipient.
+    @return uint256 The tokens locked.
+    """
+    return self._bonds[sender][recipient] & _MAX_AMOUNT
+
+
+@external
+@view
+def total_deposited() -> uint256:
+    """
+    @notice All tokens ever deposited (= active + pending + withdrawn + burned).
+    @return uint256 The all-time total.
+    """
+    return self._deposited_burned & _MAX_AMOUNT
+
+
+@external
+@view
+def total_burned() -> uint256:
+    """
+    @notice All tokens ever burned.
+    @return uint256 The all-time total.
+    """
+    return self._deposited_burned >> _HIGH_SHIFT
+
+
+@external
+@view
+def total_pending() -> uint256:
+    """
+    @notice Tokens in bonds with a withdrawal request outstanding.
+    @return uint256 The current total.
+    """
+    return self._pending_withdrawn & _MAX_AMOUNT
+
+
+@external
+@view
+def total_withdrawn() -> uint256:
+    """
+    @notice All tokens ever withdrawn.
+    @return uint256 The all-time total.
+    """
+    return self._pending_withdrawn >> _HIGH_SHIFT
+
+
+@external
+@view
+def total_active() -> uint256:
+    """
+    @notice Tokens in bonds without a withdrawal request (accepted bonds included).
+    @return uint256 The current total.
+    """
+    return self._owed() - (self._pending_withdrawn & _MAX_AMOUNT)
+
+
+@external
+@view
+def DOMAIN_SEPARATOR() -> bytes32:
+    """
+    @notice The EIP-712 domain separator of signed burns and releases.
+    @return bytes32 The separator for the current chain.
+    """
+    return eip712_domain_separator._domain_separator_v4()
+
+
+@internal
+def _record_deposit(sender: address, recipient: address, amount: uint256) -> uint256:
+    """
+    @notice Checks a deposit and books it (effects before the token call).
+    @param sender The sender (and payer).
+    @param recipient The inbox.
+    @param amount The tokens to add.
+    @return uint256 The pair's bond after the deposit.
+    """
+    assert not pausable.paused, "deposits: paused"
+    assert amount != 0, "deposits: zero amount"
+    assert recipient != empty(address), "deposits: zero recipient"
+    assert recipient != sender, "deposits: self-deposit"
+    packed: uint256 = self._bonds[sender][recipient]
+    assert packed & _ACCEPTED == 0, "deposits: pair accepted"
+    assert packed >> _UNLOCK_SHIFT & _UNLOCK_MASK == 0, "deposits: withdrawal pending"
+    totals: uint256 = self._deposited_burned
+    assert amount <= _MAX_AMOUNT - (totals & _MAX_AMOUNT), "deposits: amount too large"
+    # deposited stays below 2**128, and so does every bond (bond <= deposited): no carries.
+    self._deposited_burned = unsafe_add(totals, amount)
+    packed = unsafe_add(packed, amount)
+    self._bonds[sender][recipient] = packed
+    return packed & _MAX_AMOUNT
+
+
+@internal
+def _burn(sender: address, recipient: address, amount: uint256):
+    """
+    @notice Takes `amount` out of the pair's bond and destroys it.
+    @param sender The sender.
+    @param recipient The recipient (already authenticated).
+    @param amount The tokens to destroy.
+    """
+    assert amount != 0, "deposits: zero amount"
+    packed: uint256 = self._bonds[sender][recipient]
+    assert packed & _ACCEPTED == 0, "deposits: pair accepted"
+    bond: uint256 = packed & _MAX_AMOUNT
+    assert amount <= bond, "deposits: amount exceeds bond"
+    self._bonds[sender][recipient] = unsafe_sub(packed, amount)
+    self._deposited_burned = unsafe_add(self._deposited_burned, amount << _HIGH_SHIFT)
+    if packed >> _UNLOCK_SHIFT & _UNLOCK_MASK != 0:
+        self._pending_withdrawn = unsafe_sub(self._pending_withdrawn, amount)
+    self._destroy(amount)
+    log Burned(sender=sender, recipient=recipient, amount=amount, bond=unsafe_sub(bond, amount))
+
+
+@internal
+def _release(sender: address, recipient: address):
+    """
+    @notice Marks the pair accepted for good.
+    @param sender The sender.
+    @param recipient The recipient (already authenticated).
+    """
+    assert sender != empty(address), "deposits: zero sender"
+    packed: uint256 = self._bonds[sender][recipient]
+    assert packed & _ACCEPTED == 0, "deposits: already accepted"
+    self._bonds[sender][recipient] = packed | _ACCEPTED
+    log Released(sender=sender, recipient=recipient, bond=packed & _MAX_AMOUNT)
+
+
+@internal
+def _use_nonce(recipient: address, deadline: uint256) -> uint256:
+    """
+    @notice Checks a signature's deadline and consumes the recipient's nonce.
+    @param recipient The signer.
+    @param deadline The signature's deadline.
+    @return uint256 The nonce the signature must carry.
+    """
+    assert block.timestamp <= deadline, "deposits: signature expired"
+    nonce: uint256 = self.nonces[recipient]
+    self.nonces[recipient] = unsafe_add(nonce, 1)
+    return nonce
+
+
+@internal
+def _pull(payer: address, amount: uint256):
+    """
+    @notice Moves `amount` from `payer` in and refuses tokens that deliver less (or more).
+    @param payer The holder paying.
+    @param amount The tokens owed.
+    """
+    before: uint256 = staticcall IERC20(TOKEN).balanceOf(self)
+    assert extcall IERC20(TOKEN).transferFrom(payer, self, amount, default_return_value=True), "deposits: transfer failed"
+    assert staticcall IERC20(TOKEN).balanceOf(self) == before + amount, "deposits: fee-on-transfer token"
+
+
+@internal
+def _push(receiver: address, amount: uint256):
+    """
+    @notice Sends `amount` to `receiver`; tokens that return nothing count as success.
+    @param receiver The receiver.
+    @param amount The tokens to send.
+    """
+    assert extcall IERC20(TOKEN).transfer(receiver, amount, default_return_value=True), "deposits: transfer failed"
+
+
+@internal
+def _destroy(amount: uint256):
+    """
+    @notice Destroys `amount` of the tokens held: the token's own `burn(uint256)` when it has one
+            that burns exactly `amount` from this contract, else a transfer to `DEAD`.
+    @dev A token whose `burn` changes the balance by anything but `amount` is refused, so
+         "burned" tokens can never stay here and be swept as excess.
+    @param amount The tokens to destroy.
+    """
+    before: uint256 = staticcall IERC20(TOKEN).balanceOf(self)
+    burned: bool = raw_call(TOKEN, abi_encode(amount, method_id=_BURN_SELECTOR), revert_on_failure=False)
+    if burned:
+        after: uint256 = staticcall IERC20(TOKEN).balanceOf(self)
+        if after == before - amount:
+            return
+        assert after == before, "deposits: burn failed"
+    self._push(DEAD, amount)
+
+
+@internal
+@view
+def _owed() -> uint256:
+    """
+    @notice Tokens the contract owes to bonds: active + pending = deposited - burned - withdrawn.
+    @return uint256 The total of all bonds.
+    """
+    deposited_burned: uint256 = self._deposited_burned
+    return (deposited_burned & _MAX_AMOUNT) - (deposited_burned >> _HIGH_SHIFT) - (
+        self._pending_withdrawn >> _HIGH_SHIFT
+    )

@@ -1,0 +1,314 @@
+"""An async JSON-RPC client on httpx: batching, retries with backoff, and errors with meaning.
+
+Transient failures (HTTP 429/5xx, timeouts, connection errors, rate-limit JSON-RPC errors) are retried with
+exponential backoff and jitter (tenacity). ``eth_getLogs`` answers that mean "ask for fewer blocks" become
+:class:`RpcRangeTooLarge` (with the provider's suggested range when it gives one) and are never retried here:
+the caller shrinks its range instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from indexer import metrics
+
+BlockTag = int | str  # a number or "latest" | "safe" | "finalized" | "earliest" | "pending"
+
+
+class RpcError(Exception):
+    """The node answered with an error (or garbage) that retrying will not fix."""
+
+    def __init__(self, message: str, *, code: int | None = None, data: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.data = data
+
+
+class RpcTransientError(RpcError):
+    """Rate limited, overloaded, timed out or unreachable: worth retrying."""
+
+
+class RpcTimeout(RpcTransientError):
+    """The request timed out (after retries, when raised to the caller)."""
+
+
+class RpcUnreachable(RpcTransientError):
+    """No connection to the node (after retries, when raised to the caller)."""
+
+
+class RpcRangeTooLarge(RpcError):
+    """``eth_getLogs`` over too many blocks or results. ``suggested_range`` = (from, to) when the node says."""
+
+    def __init__(
+        self, message: str, *, suggested_range: tuple[int, int] | None = None, code: int | None = None
+    ):
+        super().__init__(message, code=code)
+        self.suggested_range = suggested_range
+
+
+# Phrases providers use for "your eth_getLogs range is too big" (lowercased substring match).
+_RANGE_PHRASES = (
+    "query returned more than",  # Alchemy, Infura: "query returned more than 10000 results"
+    "block range is too large",  # QuickNode, generic
+    "block range too large",
+    "block range is too wide",  # Ankr
+    "range is too large",
+    "range too large",
+    "exceed maximum block range",  # geth-like / Base
+    "exceeds maximum block range",
+    "response size exceeded",  # Alchemy "Log response size exceeded"
+    "response size should not",
+    "log response size",
+    "too many results",
+    "too many logs",
+    "limited to a 10,000",
+    "max results",
+    "query timeout exceeded",
+    "requested too many blocks",
+)
+_RATE_LIMIT_PHRASES = ("rate limit", "too many requests", "exceeded its compute units", "capacity exceeded")
+_SUGGESTED = re.compile(r"\[\s*(0x[0-9a-fA-F]+)\s*,\s*(0x[0-9a-fA-F]+)\s*\]")
+
+
+def classify_error(error: dict[str, Any]) -> RpcError:
+    """Turn a JSON-RPC ``error`` object into the exception that says what to do about it."""
+    code = error.get("code")
+    message = str(error.get("message", ""))
+    data = error.get("data")
+    lowered = message.lower()
+    if any(phrase in lowered for phrase in _RANGE_PHRASES):
+        suggested: tuple[int, int] | None = None
+        match = _SUGGESTED.search(message)
+        if match:
+            suggested = (int(match.group(1), 16), int(match.group(2), 16))
+        elif isinstance(data, dict) and "from" in data and "to" in data:  # Infura puts it in `data`
+            try:
+                suggested = (int(str(data["from"]), 16), int(str(data["to"]), 16))
+            except ValueError:
+                suggested = None
+        return RpcRangeTooLarge(message, suggested_range=suggested, code=code)
+    if code in (-32005, 429) or any(phrase in lowered for phrase in _RATE_LIMIT_PHRASES):
+        return RpcTransientError(message, code=code, data=data)
+    if "timeout" in lowered or "timed out" in lowered:
+        return RpcTimeout(message, code=code, data=data)
+    if code in (-32603,) and ("internal" in lowered or not message):
+        return RpcTransientError(message, code=code, data=data)
+    return RpcError(message, code=code, data=data)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 8
+    max_elapsed: float = 120.0  # seconds across all attempts
+    initial_wait: float = 0.1
+    max_wait: float = 5.0
+
+
+class RpcClient:
+    """JSON-RPC over HTTP for one node. Use as ``async with RpcClient(url) as rpc:``."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        chain: str = "",
+        timeout: float = 20.0,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.url = url
+        self.chain = chain or url
+        self._retry = retry or RetryPolicy()
+        self._ids = itertools.count(1)
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+            headers={"content-type": "application/json"},
+        )
+
+    async def __aenter__(self) -> RpcClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- transport ---------------------------------------------------------------------------------------------
+
+    async def _post(self, payload: Any, method: str) -> Any:
+        started = time.perf_counter()
+        try:
+            response = await self._http.post(self.url, json=payload)
+        except httpx.TimeoutException as exc:
+            metrics.RPC_ERRORS.labels(chain=self.chain, kind="timeout").inc()
+            raise RpcTimeout(f"{method}: timed out ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            metrics.RPC_ERRORS.labels(chain=self.chain, kind="connection").inc()
+            raise RpcUnreachable(f"{method}: cannot reach {self.url}: {exc!r}") from exc
+        finally:
+            metrics.RPC_LATENCY.labels(chain=self.chain, method=method).observe(time.perf_counter() - started)
+        if response.status_code == 429 or response.status_code >= 500:
+            metrics.RPC_ERRORS.labels(chain=self.chain, kind=f"http_{response.status_code}").inc()
+            raise RpcTransientError(f"{method}: HTTP {response.status_code}", code=response.status_code)
+        if response.status_code >= 400:
+            body = _error_body(response)
+            if body is not None:  # some providers send JSON-RPC errors with 4xx status codes
+                return body
+            metrics.RPC_ERRORS.labels(chain=self.chain, kind=f"http_{response.status_code}").inc()
+            raise RpcError(f"{method}: HTTP {response.status_code}: {response.text[:200]}")
+        try:
+            return response.json()
+        except ValueError as exc:
+            metrics.RPC_ERRORS.labels(chain=self.chain, kind="bad_json").inc()
+            raise RpcTransientError(f"{method}: response is not JSON: {response.text[:200]!r}") from exc
+
+    async def _with_retries(self, attempt: Callable[[], Any]) -> Any:
+        policy = self._retry
+        async for try_ in AsyncRetrying(
+            retry=retry_if_exception_type(RpcTransientError),
+            stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.max_elapsed),
+            wait=wait_exponential_jitter(
+                multiplier=policy.initial_wait, max=policy.max_wait, jitter=policy.initial_wait
+            ),
+            reraise=True,
+        ):
+            with try_:
+                return await attempt()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # --- calls -------------------------------------------------------------------------------------------------
+
+    async def call(self, method: str, params: Sequence[Any] = ()) -> Any:
+        """One call; returns ``result`` or raises the classified error."""
+
+        async def attempt() -> Any:
+            body = await self._post(
+                {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}, method
+            )
+            return self._result(body, method)
+
+        return await self._with_retries(attempt)
+
+    async def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+        """Several calls in one HTTP request; results in call order. Any error fails (and retries) the batch."""
+        if not calls:
+            return []
+        label = calls[0][0] if len({m for m, _ in calls}) == 1 else "batch"
+
+        async def attempt() -> list[Any]:
+            first = next(self._ids)
+            payload = [
+                {"jsonrpc": "2.0", "id": first + i, "method": method, "params": params}
+                for i, (method, params) in enumerate(calls)
+            ]
+            for _ in calls[1:]:
+                next(self._ids)
+            body = await self._post(payload, label)
+            if isinstance(body, dict):  # a provider that refuses batches answers with one error object
+                self._result(body, label)
+                raise RpcError(f"{label}: batch answered with a single object")
+            if not isinstance(body, list) or len(body) != len(calls):
+                raise RpcTransientError(
+                    f"{label}: batch answer has {len(body) if isinstance(body, list) else '?'} items"
+                )
+            by_id = {item.get("id"): item for item in body}
+            return [self._result(by_id.get(first + i, {}), calls[i][0]) for i in range(len(calls))]
+
+        return list(await self._with_retries(attempt))
+
+    def _result(self, body: Any, method: str) -> Any:
+        if not isinstance(body, dict):
+            raise RpcTransientError(f"{method}: malformed response {str(body)[:200]!r}")
+        if "error" in body and body["error"] is not None:
+            error = classify_error(body["error"])
+            kind = "range" if isinstance(error, RpcRangeTooLarge) else type(error).__name__
+            metrics.RPC_ERRORS.labels(chain=self.chain, kind=kind).inc()
+            raise error
+        if "result" not in body:
+            raise RpcTransientError(f"{method}: response has neither result nor error")
+        return body["result"]
+
+    # --- typed helpers -----------------------------------------------------------------------------------------
+
+    async def chain_id(self) -> int:
+        return int(await self.call("eth_chainId"), 16)
+
+    async def block_number(self) -> int:
+        return int(await self.call("eth_blockNumber"), 16)
+
+    async def get_block(self, tag: BlockTag) -> BlockHeader | None:
+        raw = await self.call("eth_getBlockByNumber", [_tag(tag), False])
+        return BlockHeader.from_rpc(raw) if raw else None
+
+    async def get_blocks(
+        self, tags: Sequence[BlockTag], *, batch_size: int = 100
+    ) -> list[BlockHeader | None]:
+        """Headers of ``tags`` (None where the node has no such block yet), batched."""
+        out: list[BlockHeader | None] = []
+        for start in range(0, len(tags), batch_size):
+            chunk = tags[start : start + batch_size]
+            raws = await self.batch([("eth_getBlockByNumber", [_tag(t), False]) for t in chunk])
+            out.extend(BlockHeader.from_rpc(raw) if raw else None for raw in raws)
+        return out
+
+    async def get_logs(
+        self, *, from_block: int, to_block: int, addresses: Sequence[str], topics: Sequence[Any]
+    ) -> list[dict[str, Any]]:
+        params = {
+            "fromBlock": hex(from_block),
+            "toBlock": hex(to_block),
+            "address": list(addresses),
+            "topics": list(topics),
+        }
+        result = await self.call("eth_getLogs", [params])
+        if not isinstance(result, list):
+            raise RpcTransientError(f"eth_getLogs: expected a list, got {str(result)[:100]!r}")
+        return result
+
+
+@dataclass(frozen=True, slots=True)
+class BlockHeader:
+    number: int
+    hash: str
+    parent_hash: str
+    timestamp: int
+
+    @classmethod
+    def from_rpc(cls, raw: dict[str, Any]) -> BlockHeader:
+        return cls(
+            number=int(raw["number"], 16),
+            hash=raw["hash"].lower(),
+            parent_hash=raw["parentHash"].lower(),
+            timestamp=int(raw["timestamp"], 16),
+        )
+
+
+def _tag(tag: BlockTag) -> str:
+    return hex(tag) if isinstance(tag, int) else tag
+
+
+def _error_body(response: httpx.Response) -> Any:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return body
+    return None

@@ -1,0 +1,274 @@
+"""``dm3-indexer``: run, sync, status, migrate. User errors print one clear line and exit non-zero."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from indexer import metrics
+from indexer.chain.rpc import RpcError
+from indexer.config import ConfigError, Settings, load_settings, resolve_chains
+from indexer.store import models
+from indexer.store.db import create_db_engine
+from indexer.store.lock import ChainLocked
+from indexer.store.migrate import current_revision, upgrade
+from indexer.store.writer import CheckpointMismatch, ContractsChanged
+from indexer.sync.chain import Progress
+from indexer.sync.errors import SyncError
+from indexer.sync.runner import index_chains
+
+log = logging.getLogger("indexer")
+
+# Exceptions that are the user's or the environment's problem: one line, no traceback.
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    ConfigError,
+    ChainLocked,
+    ContractsChanged,
+    CheckpointMismatch,
+    SyncError,
+    RpcError,
+    OperationalError,
+)
+
+
+class Fail(click.ClickException):
+    def show(self, file: Any = None) -> None:
+        click.echo(f"dm3-indexer: error: {self.message}", err=True)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    try:
+        yield
+    except USER_ERRORS as exc:
+        message = str(exc).splitlines()[0] if isinstance(exc, OperationalError) else str(exc)
+        if isinstance(exc, OperationalError):
+            message = f"database unavailable: {message}"
+        raise Fail(message) from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="DM3_CONFIG",
+    help="TOML or YAML settings file (env: DM3_CONFIG).",
+)
+@click.option("--database-url", help="Overrides DM3_DATABASE_URL / DATABASE_URL.")
+@click.option("--log-level", help="DEBUG, INFO, WARNING (env: DM3_LOG_LEVEL).")
+@click.pass_context
+def main(
+    ctx: click.Context, config_file: Path | None, database_url: str | None, log_level: str | None
+) -> None:
+    """dm3 registry event indexer: mirrors ProfileRegistry and InboxDeposits events into SQL."""
+    overrides: dict[str, Any] = {}
+    if database_url:
+        overrides["database_url"] = database_url
+    if log_level:
+        overrides["log_level"] = log_level
+    with user_errors():
+        ctx.obj = load_settings(config_file, **overrides)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings: Settings = ctx.obj
+    return settings
+
+
+@main.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Create or upgrade the database schema, then exit."""
+    settings = _settings(ctx)
+    with user_errors():
+        engine = create_db_engine(settings.database_url, role="writer")
+        upgrade(engine)
+        click.echo(
+            f"schema at revision {current_revision(engine)} ({engine.url.render_as_string(hide_password=True)})"
+        )
+
+
+@main.command()
+@click.option("--progress/--no-progress", default=None, help="Progress bars (default: when stderr is a TTY).")
+@click.pass_context
+def sync(ctx: click.Context, progress: bool | None) -> None:
+    """Backfill every chain up to its current head, then exit."""
+    _index(_settings(ctx), follow=False, progress=progress, metrics_port=None)
+
+
+@main.command()
+@click.option("--progress/--no-progress", default=None, help="Progress bars (default: when stderr is a TTY).")
+@click.option("--metrics-port", type=int, default=None, help="Serve Prometheus metrics on this port.")
+@click.pass_context
+def run(ctx: click.Context, progress: bool | None, metrics_port: int | None) -> None:
+    """Backfill every chain, then follow the heads until SIGINT/SIGTERM."""
+    settings = _settings(ctx)
+    _index(settings, follow=True, progress=progress, metrics_port=metrics_port or settings.metrics_port)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Per-chain checkpoint, head, lag, finality tips, reorgs and errors."""
+    settings = _settings(ctx)
+    with user_errors():
+        engine = create_db_engine(settings.database_url, role="reader")
+        try:
+            with engine.connect() as conn:
+                rows = [models.Chain(**r) for r in conn.execute(select(models.Chain.__table__)).mappings()]  # type: ignore[attr-defined]
+        except (OperationalError, ProgrammingError) as exc:
+            if "no such table" in str(exc) or "does not exist" in str(exc):
+                raise Fail(
+                    "the database has no indexer schema yet: run `dm3-indexer migrate` or `sync`"
+                ) from exc
+            raise
+    data = [
+        {
+            "chain": r.name,
+            "chain_id": r.chain_id,
+            "status": r.status,
+            "indexed_block": r.indexed_block,
+            "head_block": r.head_block,
+            "lag": (r.head_block - r.indexed_block)
+            if r.head_block is not None and r.indexed_block is not None
+            else None,
+            "safe_block": r.safe_block,
+            "finalized_block": r.finalized_block,
+            "reorg_count": r.reorg_count,
+            "updated_at": r.updated_at.isoformat() if r.updated_at else None,
+            "error": r.error,
+        }
+        for r in rows
+    ]
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="dm3 indexer")
+    for column in (
+        "chain",
+        "chain_id",
+        "status",
+        "indexed_block",
+        "head_block",
+        "lag",
+        "safe_block",
+        "finalized_block",
+        "reorg_count",
+        "updated_at",
+        "error",
+    ):
+        table.add_column(column)
+    for item in data:
+        table.add_row(*("" if v is None else str(v) for v in item.values()))
+    Console().print(table)
+
+
+def _index(settings: Settings, *, follow: bool, progress: bool | None, metrics_port: int | None) -> None:
+    use_bars = sys.stderr.isatty() if progress is None else progress
+    _setup_logging(settings.log_level, rich=use_bars)
+    with user_errors():
+        specs = resolve_chains(settings)
+        engine = create_db_engine(settings.database_url, role="writer")
+        upgrade(engine)
+        if metrics_port:
+            metrics.serve(metrics_port)
+        with _progress_display(enabled=use_bars) as on_progress:
+            outcome = asyncio.run(_main(specs, engine=engine, follow=follow, on_progress=on_progress))
+        engine.dispose()
+    failed = {name: exc for name, exc in outcome.items() if exc is not None}
+    for name, exc in failed.items():
+        if not isinstance(exc, USER_ERRORS):
+            log.error("chain %s failed", name, exc_info=exc)
+    if failed:
+        lines = "; ".join(f"{name}: {exc}" for name, exc in failed.items())
+        raise Fail(f"{len(failed)} of {len(outcome)} chain(s) stopped: {lines}")
+
+
+async def _main(
+    specs: list[Any], *, engine: Any, follow: bool, on_progress: Callable[[Progress], None] | None
+) -> dict[str, BaseException | None]:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def request_stop(signame: str) -> None:
+        if stop.is_set():
+            log.warning("second %s: exiting now", signame)
+            raise SystemExit(130)
+        log.info("%s received: stopping after the current batch", signame)
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, request_stop, sig.name)
+    return await index_chains(specs, engine=engine, follow=follow, stop=stop, on_progress=on_progress)
+
+
+def _setup_logging(level: str, *, rich: bool) -> None:
+    handler: logging.Handler
+    if rich:
+        from rich.logging import RichHandler
+
+        handler = RichHandler(show_path=False, rich_tracebacks=False)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("httpx", "httpcore", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@contextmanager
+def _progress_display(*, enabled: bool) -> Iterator[Callable[[Progress], None] | None]:
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bars
+
+    bars = Bars(
+        TextColumn("[bold]{task.fields[chain]}[/] {task.fields[status]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("blocks  {task.fields[events]} events  {task.fields[rate]} ev/s"),
+        TimeRemainingColumn(),
+    )
+    tasks: dict[str, tuple[TaskID, float]] = {}
+
+    def update(p: Progress) -> None:
+        if p.chain not in tasks:
+            tasks[p.chain] = (
+                bars.add_task("", chain=p.chain, status=p.status, events=0, rate="0", total=None),
+                time.monotonic(),
+            )
+        task_id, started = tasks[p.chain]
+        elapsed = max(time.monotonic() - started, 1e-6)
+        bars.update(
+            task_id,
+            total=max(1, p.target_block - p.start_block + 1),
+            completed=max(0, p.indexed_block - p.start_block + 1),
+            status=p.status,
+            events=p.events,
+            rate=f"{p.events / elapsed:,.0f}",
+        )
+
+    with bars:
+        yield update

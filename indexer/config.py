@@ -1,0 +1,216 @@
+"""Settings (pydantic-settings): environment variables ``DM3_*`` and an optional TOML/YAML file ``DM3_CONFIG``.
+
+Precedence: explicit arguments > environment > config file > defaults. Nested values use ``__`` in env names
+(``DM3_CHAINS='[{...}]'`` as JSON). Contract addresses come from the chain entry or from its deployment file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_utils import to_checksum_address
+from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+    YamlConfigSettingsSource,
+)
+
+from indexer import deployments
+from indexer.store.db import normalize_url
+
+
+class ConfigError(Exception):
+    """The configuration is invalid or incomplete (a user error: report it, no traceback)."""
+
+
+class ContractConfig(BaseModel):
+    address: str
+    start_block: int = Field(default=0, ge=0)
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        try:
+            return to_checksum_address(value).lower()
+        except ValueError as exc:
+            raise ValueError(f"not an address: {value!r}") from exc
+
+
+class ChainConfig(BaseModel):
+    name: str
+    chain_id: int = Field(gt=0)
+    rpc_url: str
+    registry: ContractConfig | None = None
+    deposits: ContractConfig | None = None
+    # A deployment file (path, or "<ecosystem>-<network>" under deployments_dir) supplying addresses/start blocks.
+    deployment: str | None = None
+    parent_name: str = ""  # e.g. "op.dm3.eth"
+    reorg_window: int = Field(default=64, ge=1)  # blocks kept for reorg detection and rollback
+    confirmations: int = Field(default=0, ge=0)  # index only up to head - confirmations
+    poll_interval: float = Field(default=2.0, gt=0)
+    initial_block_range: int = Field(default=2_000, ge=1)
+    max_block_range: int = Field(default=100_000, ge=1)
+    concurrency: int = Field(default=4, ge=1)  # eth_getLogs requests in flight while backfilling
+    rpc_timeout: float = Field(default=20.0, gt=0)
+    rpc_batch_size: int = Field(default=100, ge=1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DM3_", env_nested_delimiter="__", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./data/dm3.db",
+        validation_alias=AliasChoices("DM3_DATABASE_URL", "DATABASE_URL", "database_url"),
+    )
+    deployments_dir: Path = Path("deployments")
+    chains: list[ChainConfig] = Field(default_factory=list)
+    log_level: str = "INFO"
+    metrics_port: int | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return normalize_url(value)
+
+    @model_validator(mode="after")
+    def _unique_chains(self) -> Settings:
+        ids = [c.chain_id for c in self.chains]
+        if len(ids) != len(set(ids)):
+            raise ValueError("two chains share a chain_id")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = os.environ.get("DM3_CONFIG")
+        if path:
+            sources.append(_file_source(settings_cls, Path(path)))
+        return tuple(sources)
+
+
+def _file_source(settings_cls: type[BaseSettings], path: Path) -> PydanticBaseSettingsSource:
+    if not path.is_file():
+        raise ConfigError(f"DM3_CONFIG points to {path}, which is not a file")
+    if path.suffix == ".toml":
+        return TomlConfigSettingsSource(settings_cls, toml_file=path)
+    if path.suffix in (".yaml", ".yml"):
+        return YamlConfigSettingsSource(settings_cls, yaml_file=path)
+    raise ConfigError(f"DM3_CONFIG {path}: use a .toml, .yaml or .yml file")
+
+
+def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
+    """Settings from the environment (+ ``config_file`` if given, else ``DM3_CONFIG``), as a clear ConfigError."""
+    from pydantic import ValidationError
+
+    if config_file is not None:
+        os.environ["DM3_CONFIG"] = str(config_file)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid configuration: {problems}") from exc
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"invalid configuration: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class ChainSpec:
+    """A chain ready to index: config merged with its deployment file."""
+
+    config: ChainConfig
+    registry: ContractConfig | None
+    deposits: ContractConfig | None
+    parent_name: str
+
+    @property
+    def chain_id(self) -> int:
+        return self.config.chain_id
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def start_block(self) -> int:
+        return min(c.start_block for c in (self.registry, self.deposits) if c is not None)
+
+    def contracts(self) -> dict[str, str]:
+        """address -> kind ("registry" / "deposits")."""
+        out: dict[str, str] = {}
+        if self.registry:
+            out[self.registry.address] = "registry"
+        if self.deposits:
+            out[self.deposits.address] = "deposits"
+        return out
+
+
+def resolve_chain(chain: ChainConfig, deployments_dir: Path) -> ChainSpec:
+    """Fill a chain's contracts and parent name from its deployment file where the config leaves them out."""
+    deployment = _deployment_for(chain, deployments_dir)
+    registry, deposits, parent = chain.registry, chain.deposits, chain.parent_name
+    if deployment is not None:
+        if deployment.chain_id != chain.chain_id:
+            raise ConfigError(
+                f"chain {chain.name}: deployment file is for chain id {deployment.chain_id}, not {chain.chain_id}"
+            )
+        recorded = deployment.contracts.get(deployments.REGISTRY)
+        if registry is None and recorded is not None:
+            registry = ContractConfig(address=recorded.address, start_block=recorded.block)
+        recorded = deployment.contracts.get(deployments.DEPOSITS)
+        if deposits is None and recorded is not None:
+            deposits = ContractConfig(address=recorded.address, start_block=recorded.block)
+        parent = parent or (deployment.parent_name() or "")
+    if registry is None and deposits is None:
+        raise ConfigError(
+            f"chain {chain.name}: no contracts to index (set registry/deposits or a deployment file in {deployments_dir})"
+        )
+    return ChainSpec(config=chain, registry=registry, deposits=deposits, parent_name=parent)
+
+
+def _deployment_for(chain: ChainConfig, deployments_dir: Path) -> deployments.Deployment | None:
+    if chain.deployment:
+        candidate = Path(chain.deployment)
+        if not candidate.is_file():
+            candidate = deployments_dir / f"{chain.deployment.replace(':', '-')}.json"
+        if not candidate.is_file():
+            raise ConfigError(f"chain {chain.name}: deployment file {chain.deployment!r} not found")
+        return _load(candidate)
+    if chain.registry is not None and chain.deposits is not None:
+        return None
+    found = (
+        deployments.find_deployments(deployments_dir, chain_id=chain.chain_id)
+        if deployments_dir.is_dir()
+        else []
+    )
+    if len(found) > 1:
+        raise ConfigError(
+            f"chain {chain.name}: several deployment files for chain id {chain.chain_id} "
+            f"({', '.join(p.name for p in found)}); pick one with `deployment`"
+        )
+    return _load(found[0]) if found else None
+
+
+def _load(path: Path) -> deployments.Deployment:
+    try:
+        return deployments.load_deployment(path)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"deployment file {path}: {exc}") from exc
+
+
+def resolve_chains(settings: Settings) -> list[ChainSpec]:
+    if not settings.chains:
+        raise ConfigError("no chains configured (DM3_CHAINS or `chains` in the DM3_CONFIG file)")
+    return [resolve_chain(chain, settings.deployments_dir) for chain in settings.chains]

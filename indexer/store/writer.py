@@ -1,0 +1,556 @@
+"""Where decoded logs become rows: one transaction per block batch, with undo entries and the checkpoint.
+
+Every event carries the absolute state it leaves behind (the pair's ``bond``, the new owner, the record value), so
+projecting an event is an overwrite and replaying one is harmless; ``events`` and ``bond_history`` ignore a
+second insert of the same (chain_id, tx_hash, log_index).
+
+For each block inside the reorg window the first write to a state row records that row's previous value in
+``undo_log``; :meth:`ChainWriter.rollback` restores them newest first. Blocks older than the window get no undo
+entries (a reorg that deep stops the chain instead).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from indexer.chain.abi import DecodedLog
+from indexer.chain.rpc import BlockHeader
+from indexer.ens import namehash
+from indexer.store import models
+
+_T: dict[str, Table] = {
+    name: model.__table__  # type: ignore[attr-defined]
+    for name, model in {
+        "chains": models.Chain,
+        "blocks": models.Block,
+        "events": models.Event,
+        "reorgs": models.Reorg,
+        "names": models.Name,
+        "text_records": models.TextRecord,
+        "addr_records": models.AddrRecord,
+        "contenthashes": models.Contenthash,
+        "primary_names": models.PrimaryName,
+        "operators": models.Operator,
+        "min_deposits": models.MinDeposit,
+        "bonds": models.Bond,
+        "bond_history": models.BondHistory,
+        "undo_log": models.UndoEntry,
+    }.items()
+}
+
+#: Mutable state tables and their primary key columns after ``chain_id`` (undo-logged).
+STATE_KEYS: dict[str, tuple[str, ...]] = {
+    "names": ("node",),
+    "text_records": ("node", "key"),
+    "addr_records": ("node", "coin_type"),
+    "contenthashes": ("node",),
+    "primary_names": ("account",),
+    "operators": ("owner", "operator"),
+    "min_deposits": ("recipient",),
+    "bonds": ("sender", "recipient"),
+}
+#: Append-only tables: rolled back by deleting rows of removed blocks.
+APPEND_TABLES = ("events", "bond_history")
+
+_BOND_KINDS = {
+    "Deposited": "deposit",
+    "Burned": "burn",
+    "Released": "release",
+    "WithdrawalRequested": "withdrawal_request",
+    "Withdrawn": "withdrawal",
+}
+_LOAD_CHUNK = 400
+
+Key = tuple[Any, ...]
+Row = dict[str, Any]
+
+
+class CheckpointMismatch(RuntimeError):
+    """A batch does not start right after the stored checkpoint (another writer, or a bug)."""
+
+
+@dataclass(frozen=True)
+class Tips:
+    head: int | None = None
+    safe: int | None = None
+    finalized: int | None = None
+
+
+@dataclass
+class Batch:
+    """Blocks ``from_block..to_block`` with all their logs, ready to commit as one transaction."""
+
+    from_block: int
+    to_block: int
+    to_hash: str | None
+    logs: Sequence[DecodedLog]
+    headers: Sequence[BlockHeader] = ()  # headers to remember for reorg detection (the window part)
+    undo_from: int = 0  # blocks >= undo_from get undo entries
+    tips: Tips | None = None
+    status: str | None = None
+
+
+@dataclass
+class _Projection:
+    """In-memory state of the touched rows while a batch is projected."""
+
+    current: dict[str, dict[Key, Row | None]] = field(default_factory=dict)
+    changed: dict[str, set[Key]] = field(default_factory=dict)
+    undo: list[Row] = field(default_factory=list)
+    events: list[Row] = field(default_factory=list)
+    history: list[Row] = field(default_factory=list)
+
+
+def _json_args(args: dict[str, Any]) -> dict[str, Any]:
+    return {k: (str(v) if isinstance(v, int) and not isinstance(v, bool) else v) for k, v in args.items()}
+
+
+def _touched_key(log: DecodedLog) -> tuple[str, Key] | None:
+    a, name = log.args, log.event
+    if name in ("NameRegistered", "Transfer"):
+        return "names", (a["node"],)
+    if name == "ApprovalForAll":
+        return "operators", (a["owner"], a["operator"])
+    if name == "TextChanged":
+        return "text_records", (a["node"], a["key"])
+    if name == "AddressChanged":
+        return "addr_records", (a["node"], a["coinType"])
+    if name == "ContenthashChanged":
+        return "contenthashes", (a["node"],)
+    if name == "PrimaryNameChanged":
+        return "primary_names", (a["account"],)
+    if name == "MinDepositSet":
+        return "min_deposits", (a["recipient"],)
+    if name in _BOND_KINDS:
+        return "bonds", (a["sender"], a["recipient"])
+    return None  # AddrChanged (mirrored by AddressChanged 60), Paused, Unpaused, ExcessSwept: events only
+
+
+class ChainWriter:
+    """The only code that writes indexed data for one chain. Not thread-safe; one per chain."""
+
+    def __init__(self, engine: Engine, *, chain_id: int, parent_name: str = "", window: int = 64) -> None:
+        self.engine = engine
+        self.chain_id = chain_id
+        self.window = window
+        self._parents: dict[str, str] = {}
+        if parent_name:
+            self._parents[namehash(parent_name)] = parent_name
+            self._parents[namehash("addr." + parent_name)] = "addr." + parent_name
+        dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
+        self._insert = dialect.insert
+
+    # --- chain row ---------------------------------------------------------------------------------------------
+
+    def ensure_chain(
+        self,
+        *,
+        name: str,
+        parent_name: str,
+        registry_address: str | None,
+        deposits_address: str | None,
+    ) -> models.Chain:
+        """Create the chain row, or check that the database was indexed for these same contracts."""
+        table = _T["chains"]
+        with self.engine.begin() as conn:
+            row = conn.execute(select(table).where(table.c.chain_id == self.chain_id)).mappings().first()
+            if row is None:
+                conn.execute(
+                    insert(table).values(
+                        chain_id=self.chain_id,
+                        name=name,
+                        parent_name=parent_name,
+                        parent_node=namehash(parent_name) if parent_name else "",
+                        registry_address=registry_address,
+                        deposits_address=deposits_address,
+                        reorg_count=0,
+                        status="starting",
+                        updated_at=datetime.now(UTC),
+                    )
+                )
+            else:
+                for column, wanted in (
+                    ("registry_address", registry_address),
+                    ("deposits_address", deposits_address),
+                ):
+                    if row[column] is not None and wanted is not None and row[column] != wanted:
+                        raise ContractsChanged(
+                            f"chain {self.chain_id}: the database indexed {column} {row[column]}, the configuration "
+                            f"says {wanted}; use a fresh database (or drop this chain's rows)"
+                        )
+                conn.execute(
+                    update(table)
+                    .where(table.c.chain_id == self.chain_id)
+                    .values(
+                        name=name,
+                        registry_address=registry_address,
+                        deposits_address=deposits_address,
+                        parent_name=parent_name,
+                        parent_node=namehash(parent_name) if parent_name else "",
+                        error=None,
+                    )
+                )
+        return self.chain()
+
+    def chain(self) -> models.Chain:
+        table = _T["chains"]
+        with self.engine.connect() as conn:
+            row = conn.execute(select(table).where(table.c.chain_id == self.chain_id)).mappings().one()
+        return models.Chain(**row)
+
+    def set_status(self, status: str, *, error: str | None = None, tips: Tips | None = None) -> None:
+        table = _T["chains"]
+        values: dict[str, Any] = {"status": status, "error": error, "updated_at": datetime.now(UTC)}
+        values.update(_tip_values(tips))
+        with self.engine.begin() as conn:
+            conn.execute(update(table).where(table.c.chain_id == self.chain_id).values(**values))
+
+    def set_tips(self, tips: Tips) -> None:
+        table = _T["chains"]
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(table)
+                .where(table.c.chain_id == self.chain_id)
+                .values(updated_at=datetime.now(UTC), **_tip_values(tips))
+            )
+
+    def stored_hashes(self, low: int, high: int) -> dict[int, str]:
+        """Block number -> hash of remembered blocks in [low, high]."""
+        table = _T["blocks"]
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(table.c.number, table.c.hash).where(
+                    table.c.chain_id == self.chain_id, table.c.number >= low, table.c.number <= high
+                )
+            ).all()
+        return {number: block_hash for number, block_hash in rows}
+
+    # --- apply -------------------------------------------------------------------------------------------------
+
+    def apply(self, batch: Batch) -> int:
+        """Project and commit ``batch`` (one transaction). Returns the number of events applied."""
+        with self.engine.begin() as conn:
+            self._check_checkpoint(conn, batch.from_block)
+            projection = self._project(conn, batch)
+            self._write(conn, batch, projection)
+        return len(projection.events)
+
+    def _check_checkpoint(self, conn: Connection, from_block: int) -> None:
+        table = _T["chains"]
+        indexed = conn.execute(
+            select(table.c.indexed_block).where(table.c.chain_id == self.chain_id)
+        ).scalar_one()
+        if indexed is not None and indexed != from_block - 1:
+            raise CheckpointMismatch(
+                f"chain {self.chain_id}: batch starts at {from_block} but the checkpoint is {indexed}"
+            )
+
+    def _load(self, conn: Connection, table_name: str, keys: Iterable[Key]) -> dict[Key, Row | None]:
+        table = _T[table_name]
+        key_columns = [table.c[c] for c in STATE_KEYS[table_name]]
+        keys = list(keys)
+        found: dict[Key, Row | None] = dict.fromkeys(keys)
+        for start in range(0, len(keys), _LOAD_CHUNK):
+            chunk = keys[start : start + _LOAD_CHUNK]
+            if len(key_columns) == 1:
+                condition = key_columns[0].in_([k[0] for k in chunk])
+            else:
+                condition = tuple_(*key_columns).in_(chunk)
+            for row in conn.execute(
+                select(table).where(table.c.chain_id == self.chain_id, condition)
+            ).mappings():
+                key = tuple(row[c] for c in STATE_KEYS[table_name])
+                found[key] = dict(row)
+        return found
+
+    def _project(self, conn: Connection, batch: Batch) -> _Projection:
+        touched: dict[str, set[Key]] = {}
+        for log in batch.logs:
+            hit = _touched_key(log)
+            if hit is not None:
+                touched.setdefault(hit[0], set()).add(hit[1])
+        p = _Projection()
+        for table_name, keys in touched.items():
+            p.current[table_name] = self._load(conn, table_name, keys)
+            p.changed[table_name] = set()
+
+        undo_seen: set[tuple[int, str, Key]] = set()
+        for log in batch.logs:
+            p.events.append(
+                {
+                    "chain_id": self.chain_id,
+                    "block_number": log.block_number,
+                    "block_hash": log.block_hash,
+                    "tx_hash": log.tx_hash,
+                    "log_index": log.log_index,
+                    "contract": log.contract,
+                    "address": log.address,
+                    "event": log.event,
+                    "args": _json_args(log.args),
+                }
+            )
+            hit = _touched_key(log)
+            if hit is None:
+                continue
+            table_name, key = hit
+            state = p.current[table_name]
+            previous = state[key]
+            if log.block_number >= batch.undo_from and (log.block_number, table_name, key) not in undo_seen:
+                undo_seen.add((log.block_number, table_name, key))
+                p.undo.append(
+                    {
+                        "chain_id": self.chain_id,
+                        "block_number": log.block_number,
+                        "table_name": table_name,
+                        "key": dict(zip(STATE_KEYS[table_name], key, strict=True)),
+                        "previous": previous,
+                    }
+                )
+            state[key] = self._next_row(log, key, previous, p)
+            p.changed[table_name].add(key)
+        return p
+
+    def _next_row(self, log: DecodedLog, key: Key, previous: Row | None, p: _Projection) -> Row | None:
+        """The row ``log`` leaves behind for ``key`` (None = no row)."""
+        a, name, base = log.args, log.event, {"chain_id": self.chain_id, "block_number": log.block_number}
+        if name == "NameRegistered":
+            parent = self._parents.get(a["parent"])
+            return {
+                **base,
+                "node": a["node"],
+                "label": a["label"],
+                "parent_node": a["parent"],
+                "name": f"{a['label']}.{parent}" if parent else None,
+                "owner": a["owner"],
+            }
+        if name == "Transfer":
+            row = (
+                dict(previous)
+                if previous
+                else {"node": a["node"], "label": "", "parent_node": "", "name": None}
+            )
+            return {**row, **base, "owner": a["owner"]}
+        if name == "ApprovalForAll":
+            return {**base, "owner": a["owner"], "operator": a["operator"], "approved": a["approved"]}
+        if name == "TextChanged":
+            return {**base, "node": a["node"], "key": a["key"], "value": a["value"]} if a["value"] else None
+        if name == "AddressChanged":
+            if a["newAddress"] == "0x":
+                return None
+            return {**base, "node": a["node"], "coin_type": a["coinType"], "address": a["newAddress"]}
+        if name == "ContenthashChanged":
+            return {**base, "node": a["node"], "hash": a["hash"]} if a["hash"] != "0x" else None
+        if name == "PrimaryNameChanged":
+            return {**base, "account": a["account"], "name": a["name"]} if a["name"] else None
+        if name == "MinDepositSet":
+            return {**base, "recipient": a["recipient"], "amount": a["amount"]}
+        # bond events
+        sender, recipient = key
+        bond = (
+            dict(previous)
+            if previous
+            else {
+                "sender": sender,
+                "recipient": recipient,
+                "amount": 0,
+                "accepted": False,
+                "unlock_time": None,
+            }
+        )
+        history: Row = {
+            "chain_id": self.chain_id,
+            "tx_hash": log.tx_hash,
+            "log_index": log.log_index,
+            "block_number": log.block_number,
+            "sender": sender,
+            "recipient": recipient,
+            "kind": _BOND_KINDS[name],
+            "counterparty": None,
+            "unlock_time": None,
+        }
+        if name == "Deposited":
+            bond["amount"] = a["bond"]
+            history.update(amount=a["amount"], bond_after=a["bond"], counterparty=a["payer"])
+        elif name == "Burned":
+            bond["amount"] = a["bond"]
+            history.update(amount=a["amount"], bond_after=a["bond"])
+        elif name == "Released":
+            bond.update(amount=a["bond"], accepted=True)
+            history.update(amount=a["bond"], bond_after=a["bond"])
+        elif name == "WithdrawalRequested":
+            bond.update(amount=a["bond"], unlock_time=a["unlock_time"])
+            history.update(amount=a["bond"], bond_after=a["bond"], unlock_time=a["unlock_time"])
+        else:  # Withdrawn
+            bond.update(amount=0, unlock_time=None)
+            history.update(amount=a["amount"], bond_after=0, counterparty=a["receiver"])
+        p.history.append(history)
+        return {**bond, **base}
+
+    def _write(self, conn: Connection, batch: Batch, p: _Projection) -> None:
+        if p.events:
+            conn.execute(
+                self._insert(_T["events"]).on_conflict_do_nothing(
+                    index_elements=["chain_id", "tx_hash", "log_index"]
+                ),
+                p.events,
+            )
+        if p.history:
+            conn.execute(self._insert(_T["bond_history"]).on_conflict_do_nothing(), p.history)
+        for table_name, keys in p.changed.items():
+            state = p.current[table_name]
+            upserts = [row for k in keys if (row := state[k]) is not None]
+            deletes = [k for k in keys if state[k] is None]
+            self._upsert(conn, table_name, upserts)
+            self._delete(conn, table_name, deletes)
+        if p.undo:
+            conn.execute(insert(_T["undo_log"]), p.undo)
+        self._remember_blocks(conn, batch)
+        self._advance_checkpoint(conn, batch)
+
+    def _upsert(self, conn: Connection, table_name: str, rows: list[Row]) -> None:
+        if not rows:
+            return
+        table = _T[table_name]
+        key = ["chain_id", *STATE_KEYS[table_name]]
+        stmt = self._insert(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=key, set_={c.name: stmt.excluded[c.name] for c in table.c if c.name not in key}
+        )
+        conn.execute(stmt, rows)
+
+    def _delete(self, conn: Connection, table_name: str, keys: list[Key]) -> None:
+        if not keys:
+            return
+        table = _T[table_name]
+        columns = STATE_KEYS[table_name]
+        stmt = delete(table).where(
+            and_(table.c.chain_id == self.chain_id, *(table.c[c] == bindparam(f"k_{c}") for c in columns))
+        )
+        conn.execute(stmt, [{f"k_{c}": v for c, v in zip(columns, k, strict=True)} for k in keys])
+
+    def _remember_blocks(self, conn: Connection, batch: Batch) -> None:
+        blocks = _T["blocks"]
+        if batch.headers:
+            stmt = self._insert(blocks)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["chain_id", "number"],
+                set_={
+                    "hash": stmt.excluded.hash,
+                    "parent_hash": stmt.excluded.parent_hash,
+                    "timestamp": stmt.excluded.timestamp,
+                },
+            )
+            conn.execute(
+                stmt,
+                [
+                    {
+                        "chain_id": self.chain_id,
+                        "number": h.number,
+                        "hash": h.hash,
+                        "parent_hash": h.parent_hash,
+                        "timestamp": h.timestamp,
+                    }
+                    for h in batch.headers
+                ],
+            )
+        floor = batch.to_block - self.window
+        conn.execute(delete(blocks).where(blocks.c.chain_id == self.chain_id, blocks.c.number < floor))
+        undo = _T["undo_log"]
+        conn.execute(delete(undo).where(undo.c.chain_id == self.chain_id, undo.c.block_number <= floor))
+
+    def _advance_checkpoint(self, conn: Connection, batch: Batch) -> None:
+        table = _T["chains"]
+        values: dict[str, Any] = {
+            "indexed_block": batch.to_block,
+            "indexed_block_hash": batch.to_hash,
+            "updated_at": datetime.now(UTC),
+        }
+        if batch.status is not None:
+            values["status"] = batch.status
+        values.update(_tip_values(batch.tips))
+        conn.execute(update(table).where(table.c.chain_id == self.chain_id).values(**values))
+
+    # --- reorgs ------------------------------------------------------------------------------------------------
+
+    def rollback(self, *, fork_block: int, fork_hash: str) -> int:
+        """Undo every block after ``fork_block`` (one transaction). Returns how many blocks were removed."""
+        chains, undo = _T["chains"], _T["undo_log"]
+        with self.engine.begin() as conn:
+            indexed = conn.execute(
+                select(chains.c.indexed_block).where(chains.c.chain_id == self.chain_id)
+            ).scalar_one()
+            entries = conn.execute(
+                select(undo.c.table_name, undo.c.key, undo.c.previous)
+                .where(undo.c.chain_id == self.chain_id, undo.c.block_number > fork_block)
+                .order_by(undo.c.id.desc())
+            ).all()
+            for table_name, key, previous in entries:
+                self._restore(conn, table_name, key, previous)
+            for table_name in (*APPEND_TABLES, "undo_log"):
+                table = _T[table_name]
+                conn.execute(
+                    delete(table).where(table.c.chain_id == self.chain_id, table.c.block_number > fork_block)
+                )
+            blocks = _T["blocks"]
+            conn.execute(
+                delete(blocks).where(blocks.c.chain_id == self.chain_id, blocks.c.number > fork_block)
+            )
+            depth = (indexed or fork_block) - fork_block
+            conn.execute(
+                update(chains)
+                .where(chains.c.chain_id == self.chain_id)
+                .values(
+                    indexed_block=fork_block,
+                    indexed_block_hash=fork_hash,
+                    reorg_count=chains.c.reorg_count + 1,
+                    updated_at=datetime.now(UTC),
+                )
+            )
+            conn.execute(
+                insert(_T["reorgs"]).values(
+                    chain_id=self.chain_id,
+                    fork_block=fork_block,
+                    old_indexed_block=indexed,
+                    depth=depth,
+                    detected_at=datetime.now(UTC),
+                )
+            )
+        return depth
+
+    def _restore(self, conn: Connection, table_name: str, key: dict[str, Any], previous: Row | None) -> None:
+        table = _T[table_name]
+        conn.execute(
+            delete(table).where(
+                table.c.chain_id == self.chain_id, *(table.c[c] == key[c] for c in STATE_KEYS[table_name])
+            )
+        )
+        if previous is not None:
+            conn.execute(insert(table), [previous])
+
+
+class ContractsChanged(RuntimeError):
+    """The configuration names other contracts than the ones this database was indexed from."""
+
+
+def _tip_values(tips: Tips | None) -> dict[str, Any]:
+    if tips is None:
+        return {}
+    values = {"head_block": tips.head, "safe_block": tips.safe, "finalized_block": tips.finalized}
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def count_rows(engine: Engine, table_name: str, chain_id: int) -> int:
+    table = _T[table_name]
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count()).select_from(table).where(table.c.chain_id == chain_id)
+            ).scalar_one()
+        )

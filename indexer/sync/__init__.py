@@ -1,0 +1,1 @@
+"""Following chains: backfill with adaptive eth_getLogs ranges, realtime polling, reorg repair."""

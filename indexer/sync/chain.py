@@ -1,0 +1,332 @@
+"""One chain's indexer: backfill to a head snapshot, then follow the head, repairing reorgs on the way.
+
+Invariant: the database holds every event of blocks ``start_block..indexed_block`` and nothing after; the next
+batch always starts at ``indexed_block + 1`` (the writer checks it), so the backfill/realtime handoff and restarts
+after a crash neither skip nor repeat a block.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import Engine
+
+from indexer import metrics
+from indexer.chain.abi import ContractKind
+from indexer.chain.rpc import BlockHeader, RpcClient, RpcError
+from indexer.config import ChainSpec
+from indexer.store.writer import Batch, ChainWriter, Tips
+from indexer.sync.errors import ReorgTooDeep, SyncError, WrongChain
+from indexer.sync.fetch import AdaptiveRange, Chunk, LogFetcher, NotYetAvailable
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Progress:
+    chain: str
+    chain_id: int
+    status: str
+    start_block: int
+    indexed_block: int
+    target_block: int
+    head_block: int
+    events: int  # applied by this process so far
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class ChainIndexer:
+    def __init__(
+        self,
+        spec: ChainSpec,
+        *,
+        engine: Engine,
+        rpc: RpcClient,
+        executor: Executor,
+        stop: asyncio.Event,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        self.spec = spec
+        self.cfg = spec.config
+        self.rpc = rpc
+        self.executor = executor
+        self.stop = stop
+        self.on_progress = on_progress
+        self.writer = ChainWriter(
+            engine, chain_id=spec.chain_id, parent_name=spec.parent_name, window=self.cfg.reorg_window
+        )
+        contracts: dict[str, ContractKind] = {
+            address: kind  # type: ignore[misc]
+            for address, kind in spec.contracts().items()
+        }
+        self.range = AdaptiveRange(initial=self.cfg.initial_block_range, maximum=self.cfg.max_block_range)
+        self.fetcher = LogFetcher(
+            rpc, contracts=contracts, block_range=self.range, batch_size=self.cfg.rpc_batch_size
+        )
+        self.indexed = spec.start_block - 1
+        self.indexed_hash: str | None = None
+        self.tips = Tips()
+        self.status = "starting"
+        self.events = 0
+        self._target = 0
+        self._last_log = 0.0
+
+    # --- lifecycle ---------------------------------------------------------------------------------------------
+
+    async def prepare(self) -> None:
+        """Check the node serves this chain; create or check the chain row; load the checkpoint."""
+        node_chain_id = await self.rpc.chain_id()
+        if node_chain_id != self.spec.chain_id:
+            raise WrongChain(
+                f"chain {self.spec.name}: {self.cfg.rpc_url} serves chain id {node_chain_id}, "
+                f"configured {self.spec.chain_id}"
+            )
+        row = await self._db(
+            self.writer.ensure_chain,
+            name=self.spec.name,
+            parent_name=self.spec.parent_name,
+            registry_address=self.spec.registry.address if self.spec.registry else None,
+            deposits_address=self.spec.deposits.address if self.spec.deposits else None,
+        )
+        if row.indexed_block is not None:
+            self.indexed, self.indexed_hash = row.indexed_block, row.indexed_block_hash
+
+    async def run(self, *, follow: bool) -> None:
+        """Backfill to the current head; then, if ``follow``, keep following it until ``stop`` is set."""
+        try:
+            await self.prepare()
+            await self.backfill()
+            if follow and not self.stop.is_set():
+                await self.follow()
+        except SyncError as exc:
+            log.error("%s", exc)
+            await self._db(self.writer.set_status, "stopped", error=str(exc))
+            self.status = "stopped"
+            self._report(force=True)
+            raise
+
+    async def backfill(self) -> None:
+        self.tips = await self._poll_tips()
+        await self._check_checkpoint()  # a restart may find the chain reorged under its checkpoint
+        target = self._target_of(self.tips)
+        self.status = "backfilling" if target > self.indexed else "live"
+        await self._db(self.writer.set_status, self.status, tips=self.tips)
+        await self.sync_to(target)
+        if not self.stop.is_set():
+            self.status = "live"
+            await self._db(self.writer.set_status, "live", tips=self.tips)
+            self._report(force=True)
+
+    async def follow(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self.tips = await self._poll_tips()
+                await self._check_checkpoint()
+                target = self._target_of(self.tips)
+                if target > self.indexed:
+                    await self.sync_to(target)
+                else:
+                    await self._db(self.writer.set_tips, self.tips)
+                self._report()
+            except NotYetAvailable as exc:
+                log.info("%s: %s; waiting", self.spec.name, exc)
+            except RpcError as exc:  # retries exhausted: keep the chain alive, try again next poll
+                log.warning(
+                    "%s: RPC failed (%s); retrying in %.1fs", self.spec.name, exc, self.cfg.poll_interval
+                )
+            await self._sleep(self.cfg.poll_interval)
+
+    # --- syncing -----------------------------------------------------------------------------------------------
+
+    async def sync_to(self, target: int) -> None:
+        """Apply every block up to ``target``: fetch ahead in parallel, apply strictly in order."""
+        self._target = max(self._target, target)
+        while self.indexed < target and not self.stop.is_set():
+            reorged = await self._pipeline(target)
+            if not reorged:
+                return
+
+    async def _pipeline(self, target: int) -> bool:
+        """One pass of fetch-ahead/apply. Returns True when a reorg was repaired (caller restarts the pass)."""
+        pending: deque[tuple[int, int, asyncio.Task[Chunk]]] = deque()
+        next_from = self.indexed + 1
+        window_floor = self._window_floor()
+        try:
+            while (next_from <= target or pending) and not self.stop.is_set():
+                while len(pending) < self.cfg.concurrency and next_from <= target:
+                    to = min(target, next_from + self.range.size - 1)
+                    task = asyncio.create_task(self.fetcher.chunk(next_from, to, window_floor=window_floor))
+                    pending.append((next_from, to, task))
+                    next_from = to + 1
+                _, _, task = pending.popleft()
+                chunk = await task
+                if self.indexed_hash is not None and chunk.first.parent_hash != self.indexed_hash:
+                    log.warning(
+                        "%s: block %d does not build on indexed block %d (%s): reorg",
+                        self.spec.name,
+                        chunk.from_block,
+                        self.indexed,
+                        self.indexed_hash,
+                    )
+                    await self._repair_reorg()
+                    return True
+                await self._apply(chunk)
+        finally:
+            for _, _, task in pending:
+                task.cancel()
+            await asyncio.gather(*(t for _, _, t in pending), return_exceptions=True)
+        return False
+
+    async def _apply(self, chunk: Chunk) -> None:
+        batch = Batch(
+            from_block=chunk.from_block,
+            to_block=chunk.to_block,
+            to_hash=chunk.last.hash,
+            logs=chunk.logs,
+            headers=chunk.window_headers,
+            undo_from=self._window_floor(),
+            tips=self.tips,
+            status=self.status,
+        )
+        started = time.perf_counter()
+        applied = await self._db(self.writer.apply, batch)
+        metrics.BATCH_SECONDS.labels(chain=self.spec.name).observe(time.perf_counter() - started)
+        self.indexed, self.indexed_hash = chunk.to_block, chunk.last.hash
+        self.events += applied
+        for entry in chunk.logs:
+            metrics.EVENTS.labels(chain=self.spec.name, event=entry.event).inc()
+        self._report()
+
+    def _window_floor(self) -> int:
+        head = self.tips.head if self.tips.head is not None else self.indexed
+        return head - self.cfg.reorg_window
+
+    def _target_of(self, tips: Tips) -> int:
+        head = tips.head if tips.head is not None else self.indexed
+        return head - self.cfg.confirmations
+
+    # --- reorgs ------------------------------------------------------------------------------------------------
+
+    async def _check_checkpoint(self) -> None:
+        """Is our checkpoint block still canonical? (Catches same-height reorgs, which add no new block.)"""
+        if self.indexed_hash is None or self.tips.head is None or self.indexed > self.tips.head:
+            return
+        header = await self.rpc.get_block(self.indexed)
+        if header is None:
+            return  # lagging node; look again next poll
+        if header.hash != self.indexed_hash:
+            log.warning("%s: indexed block %d changed hash: reorg", self.spec.name, self.indexed)
+            await self._repair_reorg()
+
+    async def _repair_reorg(self) -> None:
+        window = self.cfg.reorg_window
+        low = max(self.spec.start_block - 1, self.indexed - window)
+        stored = await self._db(self.writer.stored_hashes, low, self.indexed)
+        numbers = sorted(stored, reverse=True)
+        canonical: dict[int, BlockHeader | None] = {}
+        if numbers:
+            found = await self.rpc.get_blocks(numbers, batch_size=self.cfg.rpc_batch_size)
+            canonical = dict(zip(numbers, found, strict=True))
+        fork: int | None = None
+        fork_hash: str | None = None
+        for number in numbers:  # newest first
+            header = canonical.get(number)
+            if header is not None and header.hash == stored[number]:
+                fork, fork_hash = number, header.hash
+                break
+        if fork is None:
+            if self.indexed - window < self.spec.start_block:
+                fork, fork_hash = self.spec.start_block - 1, None  # the whole history is inside the window
+            else:
+                raise ReorgTooDeep(chain=self.spec.name, indexed_block=self.indexed, window=window)
+        depth = await self._db(self.writer.rollback, fork_block=fork, fork_hash=fork_hash or "")
+        log.warning("%s: reorg of depth %d repaired; resuming from block %d", self.spec.name, depth, fork + 1)
+        metrics.REORGS.labels(chain=self.spec.name).inc()
+        metrics.REORG_DEPTH.labels(chain=self.spec.name).observe(depth)
+        self.indexed, self.indexed_hash = fork, fork_hash
+
+    # --- helpers -----------------------------------------------------------------------------------------------
+
+    async def _poll_tips(self) -> Tips:
+        latest, safe, finalized = await self._tip_headers()
+        if latest is None:
+            raise NotYetAvailable("node returned no latest block")
+        tips = Tips(
+            head=latest.number,
+            safe=safe.number if safe else None,
+            finalized=finalized.number if finalized else None,
+        )
+        name = self.spec.name
+        metrics.HEAD_BLOCK.labels(chain=name).set(latest.number)
+        if safe:
+            metrics.SAFE_BLOCK.labels(chain=name).set(safe.number)
+        if finalized:
+            metrics.FINALIZED_BLOCK.labels(chain=name).set(finalized.number)
+        return tips
+
+    _tags_supported = True
+
+    async def _tip_headers(self) -> tuple[BlockHeader | None, BlockHeader | None, BlockHeader | None]:
+        if self._tags_supported:
+            try:
+                latest, safe, finalized = await self.rpc.get_blocks(["latest", "safe", "finalized"])
+                return latest, safe, finalized
+            except RpcError as exc:
+                if type(exc) is not RpcError:
+                    raise
+                log.info(
+                    "%s: node does not serve safe/finalized tags (%s); tracking latest only",
+                    self.spec.name,
+                    exc,
+                )
+                self._tags_supported = False
+        return await self.rpc.get_block("latest"), None, None
+
+    async def _db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, lambda: fn(*args, **kwargs))
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stop.wait(), timeout=seconds)
+
+    def _report(self, *, force: bool = False) -> None:
+        name = self.spec.name
+        metrics.INDEXED_BLOCK.labels(chain=name).set(self.indexed)
+        if self.tips.head is not None:
+            metrics.LAG_BLOCKS.labels(chain=name).set(max(0, self.tips.head - self.indexed))
+        progress = Progress(
+            chain=name,
+            chain_id=self.spec.chain_id,
+            status=self.status,
+            start_block=self.spec.start_block,
+            indexed_block=self.indexed,
+            target_block=max(self._target, self.indexed),
+            head_block=self.tips.head if self.tips.head is not None else self.indexed,
+            events=self.events,
+        )
+        if self.on_progress is not None:
+            self.on_progress(progress)
+        now = time.monotonic()
+        if force or now - self._last_log >= 5:
+            self._last_log = now
+            log.info(
+                "chain=%s status=%s indexed=%d target=%d head=%d events=%d",
+                name,
+                progress.status,
+                progress.indexed_block,
+                progress.target_block,
+                progress.head_block,
+                progress.events,
+            )

@@ -1,0 +1,62 @@
+"""Index several chains in one process: one asyncio task per chain, one shared database engine."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+
+from sqlalchemy.engine import Engine
+
+from indexer.chain.rpc import RpcClient
+from indexer.config import ChainSpec
+from indexer.store.lock import ChainLock
+from indexer.sync.chain import ChainIndexer, ProgressCallback
+
+log = logging.getLogger(__name__)
+
+
+async def index_chains(
+    specs: list[ChainSpec],
+    *,
+    engine: Engine,
+    follow: bool,
+    stop: asyncio.Event,
+    on_progress: ProgressCallback | None = None,
+) -> dict[str, BaseException | None]:
+    """Backfill (and with ``follow``, keep following) every chain until ``stop``. Returns each chain's failure.
+
+    Raises :class:`~indexer.store.lock.ChainLocked` before indexing anything if another process holds a chain.
+    """
+    # SQLite has one writer at a time: funnel every chain's writes through one thread instead of making them
+    # queue on the file lock. PostgreSQL takes the chains in parallel.
+    workers = 1 if engine.dialect.name == "sqlite" else max(1, len(specs))
+    with ExitStack() as stack:
+        for spec in specs:
+            stack.enter_context(ChainLock(engine, spec.chain_id))
+        executor = stack.enter_context(ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dm3-db"))
+        clients = [
+            RpcClient(spec.config.rpc_url, chain=spec.name, timeout=spec.config.rpc_timeout) for spec in specs
+        ]
+        try:
+            indexers = [
+                ChainIndexer(
+                    spec, engine=engine, rpc=rpc, executor=executor, stop=stop, on_progress=on_progress
+                )
+                for spec, rpc in zip(specs, clients, strict=True)
+            ]
+            results = await asyncio.gather(
+                *(ix.run(follow=follow) for ix in indexers), return_exceptions=True
+            )
+        finally:
+            await asyncio.gather(*(rpc.aclose() for rpc in clients), return_exceptions=True)
+    outcome: dict[str, BaseException | None] = {}
+    for spec, result in zip(specs, results, strict=True):
+        if isinstance(result, BaseException):
+            if isinstance(result, asyncio.CancelledError | KeyboardInterrupt):
+                raise result
+            outcome[spec.name] = result
+        else:
+            outcome[spec.name] = None
+    return outcome
