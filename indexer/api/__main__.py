@@ -23,7 +23,8 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
     try:
         settings = ApiSettings()
         if workers > 1:
-            settings.gateway.signer() if settings.gateway.configured else None  # fail fast on a bad key
+            if settings.gateway.configured:
+                settings.gateway.signer()  # fail fast on a bad key before forking workers
             uvicorn.run(
                 "indexer.api.main:create_app",
                 factory=True,
