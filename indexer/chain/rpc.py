@@ -184,7 +184,9 @@ class RpcClient:
         async for try_ in AsyncRetrying(
             retry=retry_if_exception_type(RpcTransientError),
             stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.max_elapsed),
-            wait=wait_exponential_jitter(initial=policy.initial_wait, max=policy.max_wait),
+            wait=wait_exponential_jitter(
+                multiplier=policy.initial_wait, max=policy.max_wait, jitter=policy.initial_wait
+            ),
             reraise=True,
         ):
             with try_:

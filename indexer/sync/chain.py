@@ -118,6 +118,7 @@ class ChainIndexer:
 
     async def backfill(self) -> None:
         self.tips = await self._poll_tips()
+        await self._check_checkpoint()  # a restart may find the chain reorged under its checkpoint
         target = self._target_of(self.tips)
         self.status = "backfilling" if target > self.indexed else "live"
         await self._db(self.writer.set_status, self.status, tips=self.tips)

@@ -1,0 +1,43 @@
+"""`python -m indexer.api`: serve the read API and CCIP-read gateway with uvicorn.
+
+Settings come from the environment (`DM3_DATABASE_URL`, `DM3_API_*`, `DM3_GATEWAY_*`); see indexer/api/settings.py.
+"""
+
+from __future__ import annotations
+
+import click
+import uvicorn
+
+from indexer.api.main import create_app
+from indexer.api.settings import ApiSettings
+from indexer.gateway.signer import GatewayKeyError
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="interface to listen on")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="uvicorn worker processes")
+@click.option("--log-level", default="info", show_default=True)
+def serve(host: str, port: int, workers: int, log_level: str) -> None:
+    """Serve the dm3 registry read API and CCIP-read gateway."""
+    try:
+        settings = ApiSettings()
+        if workers > 1:
+            if settings.gateway.configured:
+                settings.gateway.signer()  # fail fast on a bad key before forking workers
+            uvicorn.run(
+                "indexer.api.main:create_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level=log_level,
+            )
+        else:
+            uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+    except GatewayKeyError as error:
+        raise click.ClickException(str(error)) from error
+
+
+if __name__ == "__main__":
+    serve()

@@ -1,0 +1,43 @@
+"""Chain rows as the API uses them: selection by `chain_id`, envelopes and finality tiers."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from indexer.api.errors import ApiError
+from indexer.api.schemas import Envelope, Finality
+from indexer.store.models import Chain, finality_of
+
+FINALITY_RANK: dict[str, int] = {"latest": 0, "safe": 1, "finalized": 2}
+
+
+def load_chains(session: Session, chain_id: int | None = None) -> list[Chain]:
+    """Every indexed chain, or only `chain_id` (404 when it is not indexed)."""
+    query = select(Chain).order_by(Chain.chain_id)  # type: ignore[arg-type]
+    if chain_id is not None:
+        query = query.where(Chain.chain_id == chain_id)
+    chains = list(session.exec(query))
+    if chain_id is not None and not chains:
+        raise ApiError(f"chain {chain_id} is not indexed", status=404)
+    return chains
+
+
+def facts_finality(chain: Chain, *block_numbers: int | None) -> Finality:
+    """The weakest finality tier among the rows used (None = no row: absence holds since genesis)."""
+    tiers = [finality_of(number if number is not None else 0, chain) for number in block_numbers]
+    if not tiers:
+        return finality_of(0, chain)
+    return min(tiers, key=FINALITY_RANK.__getitem__)
+
+
+def envelope(chain: Chain, finality: Finality) -> Envelope:
+    return Envelope(
+        chain_id=chain.chain_id,
+        block_number=chain.indexed_block,
+        block_hash=chain.indexed_block_hash,
+        finality=finality,
+    )
+
+
+def at_least(tier: Finality, required: Finality) -> bool:
+    return FINALITY_RANK[tier] >= FINALITY_RANK[required]

@@ -1,0 +1,58 @@
+"""The read API and CCIP-read gateway as one FastAPI app: `create_app(settings)`."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
+from sqlalchemy.engine import Engine
+
+from indexer.api.errors import install_error_handlers
+from indexer.api.metrics import ApiMetrics, BodyLimitMiddleware, MetricsMiddleware
+from indexer.api.routes import ccip, deposits, eligibility, profiles, status
+from indexer.api.settings import ApiSettings
+from indexer.gateway.signer import GatewaySigner
+from indexer.store.db import create_db_engine
+
+log = logging.getLogger(__name__)
+
+# A batch of 1,000 pairs of names is well under this.
+MAX_BODY_BYTES = 512 * 1024
+
+
+def create_app(
+    settings: ApiSettings | None = None, *, engine: Engine | None = None, signer: GatewaySigner | None = None
+) -> FastAPI:
+    """Build the app. `engine` defaults to a reader engine on `settings.database_url`; `signer` to the gateway key
+    from `settings.gateway` (when none is configured, the `/ccip` routes answer 503 and everything else works)."""
+    settings = settings or ApiSettings()
+    app = FastAPIOffline(
+        title="dm3 registry read API",
+        version="1",
+        description="Eligibility, profiles, deposits and chain status from the dm3 registry indexer, and the "
+        "CCIP-read (EIP-3668) gateway that links L2 profiles into ENS.",
+    )
+    app.state.settings = settings
+    app.state.engine = engine or create_db_engine(settings.database_url, role="reader")
+    if signer is None and settings.gateway.configured:
+        signer = settings.gateway.signer()
+    if signer is None:
+        log.warning("no gateway key configured: /ccip answers 503")
+    app.state.signer = signer
+    app.state.metrics = ApiMetrics()
+
+    install_error_handlers(app)
+    for router in (eligibility.router, profiles.router, deposits.router, status.router, ccip.router):
+        app.include_router(router)
+
+    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["*"],
+    )
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app

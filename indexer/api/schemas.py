@@ -1,0 +1,190 @@
+"""Response (and request) models of the read API. uint256 amounts are decimal strings: JSON numbers lose
+precision past 2^53."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Finality = Literal["latest", "safe", "finalized"]
+
+EligibilityReason = Literal[
+    "accepted",  # the recipient released (accepted) this sender: eligible for good
+    "open_inbox",  # the recipient's minimum deposit is 0 (or was never set)
+    "deposit",  # bond >= minimum and no withdrawal pending
+    "insufficient_deposit",  # 0 < bond < minimum
+    "withdrawal_pending",  # the sender asked to withdraw: the bond no longer counts
+    "no_deposit",  # no bond for this pair
+    "unknown_recipient",  # the recipient is a name that does not resolve to an address
+    "unknown_sender",  # the sender is a name that does not resolve to an address
+    "below_min_finality",  # the facts deciding the answer are not yet at the requested finality tier
+]
+
+
+class ErrorResponse(BaseModel):
+    message: str
+
+
+class Envelope(BaseModel):
+    """Where an answer comes from: the chain, its indexed block (hash) and the finality tier of the facts used."""
+
+    chain_id: int
+    block_number: int | None
+    block_hash: str | None
+    finality: Finality
+
+
+class ChainEligibility(BaseModel):
+    eligible: bool
+    reason: EligibilityReason
+    bond: str
+    min_deposit: str
+    accepted: bool
+    withdrawal_pending: bool
+    unlock_time: int | None
+    envelope: Envelope
+
+
+class EligibilityResponse(BaseModel):
+    sender: str
+    recipient: str
+    sender_address: str | None
+    recipient_address: str | None
+    eligible: bool
+    reason: EligibilityReason
+    eligible_chain_ids: list[int]
+    chains: list[ChainEligibility]
+
+
+class EligibilityPair(BaseModel):
+    sender: str
+    recipient: str
+
+
+class EligibilityBatchRequest(BaseModel):
+    pairs: list[EligibilityPair]
+    chain_id: int | None = None
+    min_finality: Finality = "latest"
+
+
+class EligibilityBatch(BaseModel):
+    data: list[EligibilityResponse]
+    count: int
+
+
+class Dm3Profile(BaseModel):
+    """The parsed `network.dm3.profile` record. `signature_valid` is None when the profile is only referenced by URL
+    (not fetched) or could not be parsed (`error` says why)."""
+
+    kind: Literal["data", "url"] | None
+    url: str | None = None
+    dm3_hash: str | None = None
+    public_encryption_key: str | None = None
+    public_signing_key: str | None = None
+    delivery_services: list[str] = Field(default_factory=list)
+    signature: str | None = None
+    signature_valid: bool | None = None
+    error: str | None = None
+
+
+class DeliveryService(BaseModel):
+    public_signing_key: str | None = None
+    public_encryption_key: str | None = None
+    url: str | None = None
+    error: str | None = None
+
+
+class ProfileResponse(BaseModel):
+    name: str
+    node: str
+    owner: str | None
+    address: str | None  # what the name resolves to: its coin-60 addr record, else its owner
+    addresses: dict[str, str]  # coin type (decimal) -> 0x bytes
+    texts: dict[str, str]
+    contenthash: str | None
+    dm3_profile: Dm3Profile | None
+    delivery_service: DeliveryService | None
+    envelope: Envelope
+
+
+class BondOut(BaseModel):
+    chain_id: int
+    sender: str
+    recipient: str
+    bond: str
+    accepted: bool
+    withdrawal_pending: bool
+    unlock_time: int | None
+    block_number: int
+    finality: Finality
+
+
+class DepositsPage(BaseModel):
+    data: list[BondOut]
+    count: int
+    next_cursor: str | None
+    chains: list[Envelope]
+
+
+class RecipientChainStats(BaseModel):
+    min_deposit: str
+    open_inbox: bool
+    open_bonds: int  # pairs with a bond > 0 that are neither accepted nor withdrawing
+    bonded_total: str  # sum of those bonds
+    deposits: int
+    deposited_total: str
+    burns: int
+    burned_total: str
+    releases: int
+    withdrawals: int
+    burn_rate: float | None  # burns / (burns + releases); None before either happened
+    envelope: Envelope
+
+
+class RecipientResponse(BaseModel):
+    address: str
+    chains: list[RecipientChainStats]
+
+
+class ChainStatus(BaseModel):
+    chain_id: int
+    name: str
+    parent_name: str
+    registry_address: str | None
+    deposits_address: str | None
+    status: str
+    error: str | None
+    head_block: int | None
+    indexed_block: int | None
+    indexed_block_hash: str | None
+    safe_block: int | None
+    finalized_block: int | None
+    lag: int | None
+    reorg_count: int
+    updated_at: datetime
+
+
+class StatusResponse(BaseModel):
+    data: list[ChainStatus]
+    count: int
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    ready: bool
+    message: str
+    reasons: list[str]
+
+
+class CcipRequest(BaseModel):
+    sender: str
+    data: str
+
+
+class CcipResponse(BaseModel):
+    data: str

@@ -1,0 +1,47 @@
+"""CCIP-read gateway settings (env prefix `DM3_GATEWAY_`). The signing key only ever comes from here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from indexer.gateway.signer import GatewaySigner, load_gateway_account
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DM3_GATEWAY_", env_file=".env", extra="ignore")
+
+    #: Hex private key of the gateway signer (one of this or `keyfile`).
+    private_key: SecretStr | None = None
+    #: Encrypted JSON keystore of the gateway signer, unlocked with `keyfile_password`.
+    keyfile: Path | None = None
+    keyfile_password: SecretStr | None = None
+    #: Signature lifetime; responses are cacheable for at most this long.
+    ttl_seconds: int = Field(default=300, gt=0, le=86_400)
+    #: L1 resolver addresses allowed as `sender` (comma-separated in the env); empty = any sender.
+    resolvers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: Largest accepted `callData`, in bytes.
+    max_calldata_bytes: int = Field(default=8_192, gt=0)
+
+    @field_validator("resolvers", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.private_key or self.keyfile)
+
+    def signer(self) -> GatewaySigner:
+        """Load the key (raises `GatewayKeyError` with the setting to fix)."""
+        account = load_gateway_account(
+            private_key=self.private_key.get_secret_value() if self.private_key else None,
+            keyfile=self.keyfile,
+            keyfile_password=self.keyfile_password.get_secret_value() if self.keyfile_password else None,
+        )
+        return GatewaySigner(account, ttl_seconds=self.ttl_seconds)
