@@ -9,7 +9,7 @@ export HYPOTHESIS_PROFILE ?= default
 PYTEST_ARGS ?=
 ARGS ?=
 
-.PHONY: setup lint format test demo bench-gas clean
+.PHONY: setup lint format test demo devnet devnet-down bench-gas clean
 
 setup: .venv/.synced node_modules/.installed .vvm/vyper-0.4.3
 
@@ -39,7 +39,13 @@ test: setup lint
 	ape test tests $(PYTEST_ARGS)
 
 demo: setup
-	ape run demo $(ARGS)
+	python -m indexer.devnet.demo $(ARGS)
+
+devnet: setup
+	python -m indexer.devnet up --services $(ARGS)
+
+devnet-down:
+	python -m indexer.devnet down
 
 bench-gas: setup
 	python -m bench.gas.run

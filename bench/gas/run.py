@@ -76,7 +76,7 @@ def registry_rows(deployer: Any, user: Any) -> list[Row]:
             ours_register,
             ens_register,
             "ENSRegistry.setSubnodeOwner",
-            "≤ 1.5×",
+            "≤ 1.5x",
             ours_register <= 1.5 * ens_register,
             "also validates the label on-chain and emits NameRegistered",
         )
@@ -87,7 +87,16 @@ def registry_rows(deployer: Any, user: Any) -> list[Row]:
     def pair(operation: str, ours_call: Any, ens_call: Any, note: str = "") -> None:
         ours_gas, ens_gas = gas(ours_call()), gas(ens_call())
         rows.append(
-            Row("registry", operation, ours_gas, ens_gas, "PublicResolver", "≤ 1.0×", ours_gas <= ens_gas, note)
+            Row(
+                "registry",
+                operation,
+                ours_gas,
+                ens_gas,
+                "PublicResolver",
+                "≤ 1.0x",
+                ours_gas <= ens_gas,
+                note,
+            )
         )
 
     pair(
@@ -110,9 +119,7 @@ def registry_rows(deployer: Any, user: Any) -> list[Row]:
     pair(
         "setAddr (coinType)",
         lambda: registry.setAddrForCoin(node, base_coin, bytes.fromhex(user.address[2:]), sender=user),
-        lambda: resolver.setAddr(
-            node, base_coin, bytes.fromhex(user.address[2:]), sender=user
-        ),
+        lambda: resolver.setAddr(node, base_coin, bytes.fromhex(user.address[2:]), sender=user),
     )
     ipfs = bytes.fromhex("e3010170122029f2d17be6139079dc48696d1f582a8530eb9805b561eda517e22a892c7e3f1f")
     pair(
@@ -204,7 +211,12 @@ def deposit_rows(deployer: Any, users: list[Any]) -> list[Row]:
     row("deposit_with_permit (new pair)", gas(receipt), 105_000)
 
     row("burn", gas(deposits.burn(sender, 1 * TOKEN, sender=recipient)), 45_000)
-    domain = {"name": "dm3 InboxDeposits", "version": "1", "chainId": chain_id, "verifyingContract": deposits.address}
+    domain = {
+        "name": "dm3 InboxDeposits",
+        "version": "1",
+        "chainId": chain_id,
+        "verifyingContract": deposits.address,
+    }
     signed = sign_typed(
         recipient,
         domain,
@@ -247,7 +259,7 @@ def deposit_rows(deployer: Any, users: list[Any]) -> list[Row]:
             ours_transfer,
             plain_transfer,
             "snekmate erc20 (plain)",
-            "≤ 1.0×",
+            "≤ 1.0x",
             ours_transfer <= plain_transfer,
         )
     )
@@ -260,8 +272,12 @@ def resolver_rows(deployer: Any) -> list[Row]:
     url = "http://127.0.0.1:8080/ccip/{sender}/{data}.json"
     ours = project.Dm3Resolver.deploy([url], [gateway.address], sender=deployer)
     reference = container("OffchainResolver").deploy(url, [gateway.address], sender=deployer)
-    name = b"".join(len(label).to_bytes(1, "big") + label for label in (b"alice", b"op", b"dm3", b"eth")) + b"\0"
-    data = bytes.fromhex("59d1d43c") + encode(["bytes32", "string"], [namehash("alice.op.dm3.eth"), PROFILE_KEY])
+    name = (
+        b"".join(len(label).to_bytes(1, "big") + label for label in (b"alice", b"op", b"dm3", b"eth")) + b"\0"
+    )
+    data = bytes.fromhex("59d1d43c") + encode(
+        ["bytes32", "string"], [namehash("alice.op.dm3.eth"), PROFILE_KEY]
+    )
     request = bytes.fromhex("9061b923") + encode(["bytes", "bytes"], [name, data])
     result = encode(["string"], [PROFILE_VALUE])
     expires = int(time.time()) + 10 * 365 * 24 * 3600
@@ -286,7 +302,7 @@ def resolver_rows(deployer: Any) -> list[Row]:
             figures[0],
             figures[1],
             "ENS OffchainResolver 0.2.1",
-            "≤ 1.0×",
+            "≤ 1.0x",
             figures[0] <= figures[1],
             "eth_estimateGas of the callback a client makes",
         )
@@ -302,7 +318,9 @@ def table(rows: list[Row]) -> str:
         reference = f"{r.reference:,} ({r.reference_name})" if r.reference else "—"
         ratio = f"{r.ratio:.2f}" if r.ratio else "—"
         met = "yes" if r.met else f"**no**: {r.note}"
-        lines.append(f"| {r.group} | {r.operation} | {r.ours:,} | {reference} | {ratio} | {r.target} | {met} |")
+        lines.append(
+            f"| {r.group} | {r.operation} | {r.ours:,} | {reference} | {ratio} | {r.target} | {met} |"
+        )
     return "\n".join(lines)
 
 
