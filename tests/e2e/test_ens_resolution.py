@@ -21,7 +21,7 @@ from eth_abi import encode
 from web3 import Web3
 from web3.exceptions import ContractLogicError, MultipleFailedRequests
 
-from indexer.dm3.profile import PROFILE_KEY, check_profile_signature, parse_profile_record
+from indexer.dm3.profile import PROFILE_KEY, ProfileRecord, check_profile_signature, parse_profile_record
 from indexer.gateway.codec import ADDR_SELECTOR, MULTICALL_SELECTOR, TEXT_SELECTOR, namehash
 
 
@@ -40,9 +40,10 @@ def _multicall(*calls: bytes) -> bytes:
 def _assert_dm3_profile_of(value: str, address: str) -> None:
     """The resolved record is a dm3 profile whose signature checks out for `address`."""
     record = parse_profile_record(value)
-    assert not hasattr(record, "message"), record
-    assert record.signed_profile is not None  # type: ignore[union-attr]
-    assert check_profile_signature(record.signed_profile, address)  # type: ignore[union-attr]
+    assert isinstance(record, ProfileRecord), record
+    assert record.kind == "data"
+    assert record.signed_profile is not None
+    assert check_profile_signature(record.signed_profile, address)
 
 
 # --- ethers v6 ---------------------------------------------------------------------------------------------------
