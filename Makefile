@@ -9,7 +9,7 @@ export HYPOTHESIS_PROFILE ?= default
 PYTEST_ARGS ?=
 ARGS ?=
 
-.PHONY: setup lint format test demo devnet devnet-down bench-gas clean
+.PHONY: setup lint format test demo devnet devnet-down bench-gas bench-ens clean
 
 setup: .venv/.synced node_modules/.installed .vvm/vyper-0.4.3
 
@@ -49,6 +49,9 @@ devnet-down:
 
 bench-gas: setup
 	python -m bench.gas.run
+
+bench-ens: setup
+	python -m bench.ens.run
 
 clean:
 	rm -rf .build data .devnet

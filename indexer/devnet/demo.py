@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import secrets
 import subprocess
 import sys
@@ -142,19 +141,26 @@ def show_eligibility(api: Dm3Client, sender: str, recipient: str, label: str) ->
 
 def resolve_with_ethers(state: DevnetState, name: str) -> dict[str, Any]:
     """Resolve `name` through ENS on the devnet L1 with ethers v6 (ENSIP-10 + CCIP-read, no dm3 code)."""
-    node = Path(state.config_file).parents[1] / "node_modules"
+    request = {
+        "rpcUrl": state.l1.rpc_url,
+        "chainId": state.l1.chain_id,
+        "ensAddress": state.ens_registry,
+        "queries": [{"name": name, "address": True}, {"name": name, "text": PROFILE_KEY}],
+    }
     done = subprocess.run(
-        ["node", str(RESOLVE_SCRIPT), state.l1.rpc_url, str(state.l1.chain_id), state.ens_registry, name],
+        ["node", str(RESOLVE_SCRIPT)],
+        input=json.dumps(request),
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "NODE_PATH": str(node)},
         check=False,
     )
     if done.returncode != 0:
-        raise click.ClickException(f"ethers could not resolve {name}: {done.stderr.strip()[-500:]}")
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
+        raise click.ClickException(
+            f"ethers could not resolve {name}: {(done.stdout + done.stderr).strip()[-500:]}"
+        )
+    address, text = json.loads(done.stdout)["results"]
+    return {"resolver": address["resolver"], "address": address["value"], "text": text["value"]}
 
 
 def walkthrough(state: DevnetState, api: Dm3Client) -> None:

@@ -1,7 +1,7 @@
 """An ENS devnet for end-to-end resolution (imported as `e2e_support`: tests/ is not a package; the ENS benchmark
 imports it too): an L1 anvil with ENS's published ENSRegistry, our Dm3Resolver and ENS's reference
 OffchainResolver; an L2 anvil with a ProfileRegistry; the real indexer (`dm3-indexer sync`) and the real API +
-CCIP-read gateway (`python -m indexer.api`) as subprocesses; ethers v6 (tests/e2e/resolve.mjs) and web3.py as
+CCIP-read gateway (`python -m indexer.api`) as subprocesses; ethers v6 (indexer/devnet/resolve.mjs) and web3.py as
 clients. Everything runs on loopback, on free ports, so parallel sessions never collide."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from indexer.gateway.codec import encode_dns_name, namehash
 ROOT = Path(__file__).resolve().parents[2]
 ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
 NODE = shutil.which("node") or "/usr/bin/node"
-RESOLVE_SCRIPT = Path(__file__).with_name("resolve.mjs")
+RESOLVE_SCRIPT = Path(__file__).resolve().parents[2] / "indexer" / "devnet" / "resolve.mjs"
 # The console script installed with the package, next to this interpreter.
 DM3_INDEXER = Path(sys.executable).parent / "dm3-indexer"
 ENS_REGISTRY_ARTIFACT = ROOT / "node_modules/@ensdomains/ens/build/contracts/ENSRegistry.json"
@@ -364,7 +364,7 @@ def signed_profile_record(account: LocalAccount, delivery_services: list[str]) -
 
 
 def run_ethers(devnet: EnsDevnet, request: dict[str, Any], timeout: float = 60) -> Any:
-    """Run tests/e2e/resolve.mjs (ethers v6) with `request` (plus the L1 connection) and return its JSON answer."""
+    """Run indexer/devnet/resolve.mjs (ethers v6) with `request` (plus the L1 connection) and return its JSON answer."""
     payload = {
         "rpcUrl": devnet.l1.url,
         "chainId": L1_CHAIN_ID,

@@ -1,6 +1,6 @@
 """ENS resolution end to end: a profile written on L2 is read through L1 ENS by real clients.
 
-ethers v6 (tests/e2e/resolve.mjs) and web3.py find `op.dm3.eth`'s resolver by the ENSIP-10 walk from
+ethers v6 (indexer/devnet/resolve.mjs) and web3.py find `op.dm3.eth`'s resolver by the ENSIP-10 walk from
 `alice.op.dm3.eth`, call `resolve(dnsName, data)`, follow the OffchainLookup to our gateway (served by
 `python -m indexer.api` from what `dm3-indexer sync` indexed) and have the L1 resolver check the signed answer.
 """
