@@ -152,7 +152,9 @@ def sign_permit(chain_id) -> Callable[..., tuple[int, bytes, bytes]]:
             "nonce": token.nonces(owner),
             "deadline": deadline,
         }
-        signature = sign(private_key, typed_data(primary="Permit", types=PERMIT_TYPES, domain=domain, message=message))
+        signature = sign(
+            private_key, typed_data(primary="Permit", types=PERMIT_TYPES, domain=domain, message=message)
+        )
         return signature[64], signature[:32], signature[32:64]
 
     return _sign

@@ -10,7 +10,9 @@ BURN = 3 * UNIT
 
 
 def _order(sign_burn, key, sender, recipient, deadline, *, nonce=0, amount=BURN, **extra):
-    return sign_burn(key, sender=sender, recipient=recipient, amount=amount, nonce=nonce, deadline=deadline, **extra)
+    return sign_burn(
+        key, sender=sender, recipient=recipient, amount=amount, nonce=nonce, deadline=deadline, **extra
+    )
 
 
 def test_burn_with_sig__valid__burns_and_uses_the_nonce(
@@ -32,7 +34,9 @@ def test_burn_with_sig__valid__burns_and_uses_the_nonce(
     )
 
 
-def test_burn_with_sig__second_order_uses_the_next_nonce(deposits, sender, recipient, relayer, sign_burn, deadline):
+def test_burn_with_sig__second_order_uses_the_next_nonce(
+    deposits, sender, recipient, relayer, sign_burn, deadline
+):
     deposits.deposit(recipient, AMOUNT, sender=sender)
     for nonce in range(2):
         sig = _order(sign_burn, recipient.private_key, sender, recipient, deadline, nonce=nonce)
@@ -82,7 +86,9 @@ def test_burn_with_sig__tampered_amount__reverts(deposits, sender, recipient, re
         deposits.burn_with_sig(sender, recipient, BURN + 1, deadline, sig, sender=relayer)
 
 
-def test_burn_with_sig__other_chain__reverts(deposits, sender, recipient, relayer, sign_burn, deadline, domain):
+def test_burn_with_sig__other_chain__reverts(
+    deposits, sender, recipient, relayer, sign_burn, deadline, domain
+):
     deposits.deposit(recipient, AMOUNT, sender=sender)
     other = {**domain, "chainId": domain["chainId"] + 1}
     sig = _order(sign_burn, recipient.private_key, sender, recipient, deadline, domain_override=other)
@@ -141,5 +147,7 @@ def test_burn_with_sig__accepted_pair__reverts(deposits, sender, recipient, rela
 def test_burn_with_sig__exposes_its_type_hash(deposits):
     from eth_utils import keccak
 
-    expected = keccak(text="Burn(address sender,address recipient,uint256 amount,uint256 nonce,uint256 deadline)")
+    expected = keccak(
+        text="Burn(address sender,address recipient,uint256 amount,uint256 nonce,uint256 deadline)"
+    )
     assert deposits.BURN_TYPEHASH() == expected

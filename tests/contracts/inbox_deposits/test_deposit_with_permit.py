@@ -10,7 +10,13 @@ AMOUNT = 4 * UNIT
 
 def _permit(sign_permit, token, holder, deposits, deadline, value=AMOUNT):
     return sign_permit(
-        holder.private_key, token=token, name="dm3", owner=holder, spender=deposits, value=value, deadline=deadline
+        holder.private_key,
+        token=token,
+        name="dm3",
+        owner=holder,
+        spender=deposits,
+        value=value,
+        deadline=deadline,
     )
 
 
@@ -51,7 +57,9 @@ def test_deposit_with_permit__bad_permit_and_no_allowance__reverts(
 ):
     token.approve(deposits, 0, sender=sender)
     with ape.reverts("deposits: permit failed"):
-        deposits.deposit_with_permit(recipient, AMOUNT, deadline, 27, b"\x01" * 32, b"\x02" * 32, sender=sender)
+        deposits.deposit_with_permit(
+            recipient, AMOUNT, deadline, 27, b"\x01" * 32, b"\x02" * 32, sender=sender
+        )
 
 
 def test_deposit_with_permit__expired_permit_and_no_allowance__reverts(
@@ -70,13 +78,21 @@ def test_deposit_with_permit__permit_signed_by_someone_else__reverts(
     payer, other = senders[0], senders[1]
     token.approve(deposits, 0, sender=payer)
     v, r, s = sign_permit(
-        other.private_key, token=token, name="dm3", owner=payer, spender=deposits, value=AMOUNT, deadline=deadline
+        other.private_key,
+        token=token,
+        name="dm3",
+        owner=payer,
+        spender=deposits,
+        value=AMOUNT,
+        deadline=deadline,
     )
     with ape.reverts("deposits: permit failed"):
         deposits.deposit_with_permit(recipient, AMOUNT, deadline, v, r, s, sender=payer)
 
 
-def test_deposit_with_permit__token_without_permit__uses_the_allowance(project, deploy_with, sender, recipient):
+def test_deposit_with_permit__token_without_permit__uses_the_allowance(
+    project, deploy_with, sender, recipient
+):
     _, deposits = deploy_with(project.NoReturnToken, [sender])
     deposits.deposit_with_permit(recipient, AMOUNT, 0, 0, b"\x00" * 32, b"\x00" * 32, sender=sender)
     assert deposits.bond(sender, recipient) == AMOUNT

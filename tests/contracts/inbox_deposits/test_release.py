@@ -98,7 +98,9 @@ def test_release_with_sig__signed_by_someone_else__reverts(
 def test_release_with_sig__for_another_sender__reverts(
     deposits, senders, recipient, relayer, sign_release, deadline
 ):
-    sig = sign_release(recipient.private_key, sender=senders[0], recipient=recipient, nonce=0, deadline=deadline)
+    sig = sign_release(
+        recipient.private_key, sender=senders[0], recipient=recipient, nonce=0, deadline=deadline
+    )
     with ape.reverts("deposits: invalid signature"):
         deposits.release_with_sig(senders[1], recipient, deadline, sig, sender=relayer)
 
@@ -108,7 +110,12 @@ def test_release_with_sig__other_chain__reverts(
 ):
     other = {**domain, "chainId": 10}
     sig = sign_release(
-        recipient.private_key, sender=sender, recipient=recipient, nonce=0, deadline=deadline, domain_override=other
+        recipient.private_key,
+        sender=sender,
+        recipient=recipient,
+        nonce=0,
+        deadline=deadline,
+        domain_override=other,
     )
     with ape.reverts("deposits: invalid signature"):
         deposits.release_with_sig(sender, recipient, deadline, sig, sender=relayer)
@@ -118,8 +125,12 @@ def test_release_with_sig__shares_the_nonce_with_burns(
     deposits, sender, recipient, relayer, sign_burn, sign_release, deadline
 ):
     deposits.deposit(recipient, AMOUNT, sender=sender)
-    burn = sign_burn(recipient.private_key, sender=sender, recipient=recipient, amount=UNIT, nonce=0, deadline=deadline)
-    release = sign_release(recipient.private_key, sender=sender, recipient=recipient, nonce=0, deadline=deadline)
+    burn = sign_burn(
+        recipient.private_key, sender=sender, recipient=recipient, amount=UNIT, nonce=0, deadline=deadline
+    )
+    release = sign_release(
+        recipient.private_key, sender=sender, recipient=recipient, nonce=0, deadline=deadline
+    )
     deposits.burn_with_sig(sender, recipient, UNIT, deadline, burn, sender=relayer)
     with ape.reverts("deposits: invalid signature"):
         deposits.release_with_sig(sender, recipient, deadline, release, sender=relayer)

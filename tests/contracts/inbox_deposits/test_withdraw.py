@@ -42,7 +42,9 @@ def test_withdraw__exactly_at_unlock__sends_the_whole_bond(deposits, token, send
     )
 
 
-def test_withdraw__to_another_receiver__pays_the_receiver(deposits, token, sender, recipient, stranger, chain):
+def test_withdraw__to_another_receiver__pays_the_receiver(
+    deposits, token, sender, recipient, stranger, chain
+):
     unlock = _request(deposits, sender, recipient, chain)
     chain.pending_timestamp = unlock
     deposits.withdraw(recipient, stranger, sender=sender)
@@ -81,7 +83,9 @@ def test_withdraw__released_during_cooldown__works_before_unlock(deposits, token
     assert deposits.total_withdrawn() == AMOUNT
 
 
-def test_withdraw__bond_burned_to_zero_during_cooldown__clears_the_request(deposits, sender, recipient, chain):
+def test_withdraw__bond_burned_to_zero_during_cooldown__clears_the_request(
+    deposits, sender, recipient, chain
+):
     unlock = _request(deposits, sender, recipient, chain)
     deposits.burn(sender, AMOUNT, sender=recipient)
     chain.pending_timestamp = unlock
@@ -131,7 +135,9 @@ def test_withdraw__twice__second_reverts(deposits, sender, recipient, chain):
         deposits.withdraw(recipient, sender, sender=sender)
 
 
-def test_withdraw__by_someone_else__touches_only_their_own_pair(deposits, token, sender, recipient, stranger, chain):
+def test_withdraw__by_someone_else__touches_only_their_own_pair(
+    deposits, token, sender, recipient, stranger, chain
+):
     unlock = _request(deposits, sender, recipient, chain)
     chain.pending_timestamp = unlock
     with ape.reverts("deposits: no withdrawal requested"):
