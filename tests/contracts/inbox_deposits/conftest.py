@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from deposits_helpers import (
+
+from .deposits_helpers import (
     BURN_TYPES,
     COOLDOWN,
     FUNDS,

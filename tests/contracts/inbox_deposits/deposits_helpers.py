@@ -1,4 +1,4 @@
-"""Constants and EIP-712 helpers shared by the InboxDeposits tests (imported by name: the test dir is on sys.path)."""
+"""Constants and EIP-712 helpers shared by the InboxDeposits tests."""
 
 from __future__ import annotations
 

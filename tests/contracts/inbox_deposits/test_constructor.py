@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ape
-from deposits_helpers import COOLDOWN
 from eth_abi import encode
 from eth_utils import keccak
+
+from .deposits_helpers import COOLDOWN
 
 DAY = 86_400
 

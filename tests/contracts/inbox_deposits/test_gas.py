@@ -7,7 +7,7 @@ print the table. The lead's benchmark (bench/) is the reference; this only guard
 
 from __future__ import annotations
 
-from deposits_helpers import COOLDOWN, UNIT, block_timestamp
+from .deposits_helpers import COOLDOWN, UNIT, block_timestamp
 
 # operation: ceiling (target in the comment)
 CEILINGS = {

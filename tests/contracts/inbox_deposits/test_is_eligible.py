@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deposits_helpers import UNIT
+from .deposits_helpers import UNIT
 
 MIN = 3 * UNIT
 

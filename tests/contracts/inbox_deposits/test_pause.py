@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import ape
-from deposits_helpers import COOLDOWN, UNIT, block_timestamp, only_event
+
+from .deposits_helpers import COOLDOWN, UNIT, block_timestamp, only_event
 
 AMOUNT = 5 * UNIT
 

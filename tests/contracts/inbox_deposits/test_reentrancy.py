@@ -7,7 +7,8 @@ string: an empty `last_revert_data` shows the lock, not some other check, stoppe
 from __future__ import annotations
 
 import pytest
-from deposits_helpers import MAX_UINT256, UNIT
+
+from .deposits_helpers import MAX_UINT256, UNIT
 
 AMOUNT = 10 * UNIT
 

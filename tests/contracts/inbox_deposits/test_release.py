@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import ape
-from deposits_helpers import UNIT, bond_of, only_event
+
+from .deposits_helpers import UNIT, bond_of, only_event
 
 AMOUNT = 6 * UNIT
 ZERO = "0x0000000000000000000000000000000000000000"

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import ape
-from deposits_helpers import COOLDOWN, UNIT
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+
+from .deposits_helpers import COOLDOWN, UNIT
 
 GAS = 500_000
 SENDER = st.integers(min_value=0, max_value=2)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import ape
-from deposits_helpers import COOLDOWN, UNIT, block_timestamp
+
+from .deposits_helpers import COOLDOWN, UNIT, block_timestamp
 
 AMOUNT = 10 * UNIT
 DEAD = "0x000000000000000000000000000000000000dEaD"

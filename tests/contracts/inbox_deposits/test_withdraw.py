@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import ape
-from deposits_helpers import COOLDOWN, UNIT, block_timestamp, bond_of, only_event
+
+from .deposits_helpers import COOLDOWN, UNIT, block_timestamp, bond_of, only_event
 
 AMOUNT = 10 * UNIT
 
