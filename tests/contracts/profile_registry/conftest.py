@@ -12,7 +12,6 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from registry_helpers import PARENT, name_node, typed_data
 
-
 Signer = Callable[..., bytes]
 
 

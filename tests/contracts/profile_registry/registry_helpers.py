@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from ens.utils import normal_name_to_hash
@@ -74,6 +75,7 @@ TYPES: dict[str, list[tuple[str, str]]] = {
 }
 
 
+@cache
 def namehash(name: str) -> bytes:
     """ENS namehash of an already normalised name, from web3's `ens` package."""
     return bytes(normal_name_to_hash(name))

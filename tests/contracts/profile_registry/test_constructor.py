@@ -13,7 +13,9 @@ def test_constructor__parent_nodes__are_the_ens_namehashes(registry):
     assert registry.ADDR_NODE() == namehash(f"addr.{PARENT}")
 
 
-@pytest.mark.parametrize("parent", ["eth", "dm3.eth", "base.dm3.eth", "arb-1.dm3.eth", "a.b.c.d.e", "x" * 63 + ".eth"])
+@pytest.mark.parametrize(
+    "parent", ["eth", "dm3.eth", "base.dm3.eth", "arb-1.dm3.eth", "a.b.c.d.e", "x" * 63 + ".eth"]
+)
 def test_constructor__other_parents__namehash_matches(project, deployer, parent):
     registry = deployer.deploy(project.ProfileRegistry, parent)
 
