@@ -10,7 +10,8 @@ from ape.exceptions import TransactionError
 from ape_ethereum.trace import Trace
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-from registry_helpers import PARENT, name_node, typed_data
+
+from .registry_helpers import PARENT, name_node, typed_data
 
 Signer = Callable[..., bytes]
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import ape
-from registry_helpers import COIN_TYPE_DEFAULT, COIN_TYPE_ETH, name_node
+
+from .registry_helpers import COIN_TYPE_DEFAULT, COIN_TYPE_ETH, name_node
 
 ZERO = "0x0000000000000000000000000000000000000000"
 

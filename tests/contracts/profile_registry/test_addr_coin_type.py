@@ -10,8 +10,9 @@ import pytest
 from ape.exceptions import ContractLogicError
 from eth_abi import decode, encode
 from eth_utils import function_signature_to_4byte_selector
-from registry_helpers import COIN_TYPE_DEFAULT, COIN_TYPE_ETH
 from web3.exceptions import ContractLogicError as Web3ContractLogicError
+
+from .registry_helpers import COIN_TYPE_DEFAULT, COIN_TYPE_ETH
 
 ZERO = "0x0000000000000000000000000000000000000000"
 BTC = 0

@@ -7,7 +7,8 @@ import pytest
 from eth_utils import to_checksum_address
 from hypothesis import given
 from hypothesis import strategies as st
-from registry_helpers import PARENT, address_label, address_node, namehash
+
+from .registry_helpers import PARENT, address_label, address_node, namehash
 
 ZERO = "0x0000000000000000000000000000000000000000"
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import ape
-from registry_helpers import address_node, name_node
+
+from .registry_helpers import address_node, name_node
 
 
 def test_set_approval_for_all__emits_and_records(registry, alice, bob):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import ape
 import pytest
-from registry_helpers import EIP712_NAME, EIP712_VERSION, PARENT, namehash
+
+from .registry_helpers import EIP712_NAME, EIP712_VERSION, PARENT, namehash
 
 
 def test_constructor__parent_nodes__are_the_ens_namehashes(registry):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import ape
-from registry_helpers import name_node
+
+from .registry_helpers import name_node
 
 # ENSIP-7 contenthash of an IPFS CIDv1: 0xe3 0x01 (ipfs-ns) + CID bytes.
 IPFS = bytes.fromhex("e3010170122029f2d17be6139079dc48696d1f582a8530eb9805b561eda517e22a892c7e3f1f")

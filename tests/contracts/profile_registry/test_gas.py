@@ -14,7 +14,8 @@ import pytest
 from ape.contracts import ContractContainer
 from eth_utils import keccak
 from ethpm_types import ContractType
-from registry_helpers import PARENT, address_node, namehash
+
+from .registry_helpers import PARENT, address_node, namehash
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "node_modules" / "@ensdomains"
 VALUE_500 = "x" * 500

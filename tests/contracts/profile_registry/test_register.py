@@ -8,7 +8,8 @@ from ape.exceptions import ContractLogicError
 from ens.utils import normalize_name
 from hypothesis import given
 from hypothesis import strategies as st
-from registry_helpers import PARENT, name_node, namehash
+
+from .registry_helpers import PARENT, name_node, namehash
 
 GOOD_LABELS = [
     "a",

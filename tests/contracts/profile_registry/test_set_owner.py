@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import ape
-from registry_helpers import address_node, name_node
+
+from .registry_helpers import address_node, name_node
 
 ZERO = "0x0000000000000000000000000000000000000000"
 

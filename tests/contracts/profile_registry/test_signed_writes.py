@@ -13,7 +13,8 @@ from typing import Any
 
 import ape
 import pytest
-from registry_helpers import TYPES, address_node, name_node
+
+from .registry_helpers import TYPES, address_node, name_node
 
 CONTRACT_SOURCE = Path(__file__).resolve().parents[3] / "contracts" / "ProfileRegistry.vy"
 IPFS = bytes.fromhex("e3010170122029f2d17be6139079dc48696d1f582a8530eb9805b561eda517e22a892c7e3f1f")

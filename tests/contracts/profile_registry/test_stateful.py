@@ -21,8 +21,9 @@ from eth_utils import keccak
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
-from registry_helpers import COIN_TYPE_DEFAULT, COIN_TYPE_ETH, address_label, address_node, name_node
 from web3.exceptions import ContractLogicError
+
+from .registry_helpers import COIN_TYPE_DEFAULT, COIN_TYPE_ETH, address_label, address_node, name_node
 
 ZERO = "0x0000000000000000000000000000000000000000"
 LABELS = ["alpha", "beta"]

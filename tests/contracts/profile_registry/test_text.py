@@ -7,7 +7,8 @@ import json
 import ape
 import pytest
 from eth_utils import keccak
-from registry_helpers import name_node
+
+from .registry_helpers import name_node
 
 PROFILE_KEY = "network.dm3.profile"
 
