@@ -6,29 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from ape.exceptions import TransactionError
-from ape_ethereum.trace import Trace
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
 from .registry_helpers import PARENT, name_node, typed_data
 
 Signer = Callable[..., bytes]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _plain_reverts():
-    """Skip the revert diagnostics ape prints, which cost seconds per revert here.
-
-    For every reverting transaction ape 0.8.51 maps each trace frame back to a Vyper source line (the
-    "ape traceback") and ape-foundry 0.8.12 fetches and renders the full call tree, only for display:
-    measured at 1-2 s per revert and 13 s for a reverting deployment. The revert reason `ape.reverts`
-    matches comes from the RPC error, not from either.
-    """
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(TransactionError, "_get_ape_traceback", lambda self: None)
-        patch.setattr(Trace, "show", lambda self, *args, **kwargs: None)
-        yield
 
 
 @pytest.fixture(scope="session")
