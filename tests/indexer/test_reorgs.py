@@ -113,7 +113,9 @@ def test_reorg__deeper_than_window__stops_the_chain(devnet: Devnet, sqlite_url: 
     assert dump(engine, devnet.anvil.chain_id) == before  # nothing half-repaired
 
 
-def test_reorg__while_following_the_head__repaired_live(devnet: Devnet, sqlite_url: str, tmp_path: Any) -> None:
+def test_reorg__while_following_the_head__repaired_live(
+    devnet: Devnet, sqlite_url: str, tmp_path: Any
+) -> None:
     touched = run_scenario(devnet, seed=41, steps=15)
     sender, recipient = devnet.accounts[7], devnet.accounts[8]
     spec = devnet.spec(reorg_window=WINDOW, poll_interval=0.05)
