@@ -67,6 +67,7 @@ _BOND_KINDS = {
     "Withdrawn": "withdrawal",
 }
 _LOAD_CHUNK = 400
+_PG_ROWS = 1_000  # rows per multi-row INSERT on PostgreSQL (bind parameters stay far below its 65535 limit)
 
 Key = tuple[Any, ...]
 Row = dict[str, Any]
@@ -144,8 +145,8 @@ class ChainWriter:
         if parent_name:
             self._parents[namehash(parent_name)] = parent_name
             self._parents[namehash("addr." + parent_name)] = "addr." + parent_name
-        dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
-        self._insert = dialect.insert
+        self._dialect = engine.dialect.name
+        self._insert = sqlite.insert if self._dialect == "sqlite" else postgresql.insert
 
     # --- chain row ---------------------------------------------------------------------------------------------
 
@@ -394,36 +395,60 @@ class ChainWriter:
         return {**bond, **base}
 
     def _write(self, conn: Connection, batch: Batch, p: _Projection) -> None:
-        if p.events:
-            conn.execute(
-                self._insert(_T["events"]).on_conflict_do_nothing(
-                    index_elements=["chain_id", "tx_hash", "log_index"]
-                ),
-                p.events,
-            )
-        if p.history:
-            conn.execute(self._insert(_T["bond_history"]).on_conflict_do_nothing(), p.history)
+        self._bulk_insert(
+            conn, "events", p.events, conflict="nothing", key=["chain_id", "tx_hash", "log_index"]
+        )
+        self._bulk_insert(conn, "bond_history", p.history, conflict="nothing")
         for table_name, keys in p.changed.items():
             state = p.current[table_name]
             upserts = [row for k in keys if (row := state[k]) is not None]
             deletes = [k for k in keys if state[k] is None]
-            self._upsert(conn, table_name, upserts)
+            self._bulk_insert(
+                conn, table_name, upserts, conflict="update", key=["chain_id", *STATE_KEYS[table_name]]
+            )
             self._delete(conn, table_name, deletes)
-        if p.undo:
-            conn.execute(insert(_T["undo_log"]), p.undo)
+        self._bulk_insert(conn, "undo_log", p.undo)
         self._remember_blocks(conn, batch)
         self._advance_checkpoint(conn, batch)
 
-    def _upsert(self, conn: Connection, table_name: str, rows: list[Row]) -> None:
+    def _bulk_insert(
+        self,
+        conn: Connection,
+        table_name: str,
+        rows: list[Row],
+        *,
+        conflict: str | None = None,
+        key: list[str] | None = None,
+    ) -> None:
+        """Insert ``rows``; on a key conflict do nothing or overwrite the other columns.
+
+        SQLite: one ``executemany`` (its C loop is the fastest path). PostgreSQL: multi-row ``VALUES`` statements
+        of ``_PG_ROWS`` rows (psycopg's executemany would send one statement per row).
+        """
         if not rows:
             return
         table = _T[table_name]
-        key = ["chain_id", *STATE_KEYS[table_name]]
-        stmt = self._insert(table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=key, set_={c.name: stmt.excluded[c.name] for c in table.c if c.name not in key}
+        chunks = (
+            [rows]
+            if self._dialect == "sqlite"
+            else [rows[i : i + _PG_ROWS] for i in range(0, len(rows), _PG_ROWS)]
         )
-        conn.execute(stmt, rows)
+        for chunk in chunks:
+            stmt = self._insert(table)
+            if self._dialect != "sqlite":
+                stmt = stmt.values(chunk)
+            if conflict == "nothing":
+                stmt = stmt.on_conflict_do_nothing(index_elements=key)
+            elif conflict == "update":
+                assert key is not None
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=key,
+                    set_={c.name: stmt.excluded[c.name] for c in table.c if c.name not in key},
+                )
+            if self._dialect == "sqlite":
+                conn.execute(stmt, chunk)
+            else:
+                conn.execute(stmt)
 
     def _delete(self, conn: Connection, table_name: str, keys: list[Key]) -> None:
         if not keys:
@@ -438,18 +463,12 @@ class ChainWriter:
     def _remember_blocks(self, conn: Connection, batch: Batch) -> None:
         blocks = _T["blocks"]
         if batch.headers:
-            stmt = self._insert(blocks)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["chain_id", "number"],
-                set_={
-                    "hash": stmt.excluded.hash,
-                    "parent_hash": stmt.excluded.parent_hash,
-                    "timestamp": stmt.excluded.timestamp,
-                },
-            )
-            conn.execute(
-                stmt,
-                [
+            self._bulk_insert(
+                conn,
+                "blocks",
+                conflict="update",
+                key=["chain_id", "number"],
+                rows=[
                     {
                         "chain_id": self.chain_id,
                         "number": h.number,

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from indexer.chain.abi import EVENTS_BY_CONTRACT, LogDecoder, spec_by_name
+import pytest
+from eth_abi import encode as abi_encode
+from hypothesis import given
+from hypothesis import strategies as st
+
+from indexer.chain.abi import (
+    EVENTS_BY_CONTRACT,
+    SPECS,
+    LogDecoder,
+    decode_data,
+    decode_data_reference,
+    spec_by_name,
+)
 from indexer.store.types import Uint256
 
 
@@ -50,3 +62,29 @@ def test_uint256__sqlite_strings_sort_numerically() -> None:
     stored = [t.process_bind_param(v, sqlite.dialect()) for v in values]
     assert sorted(stored) == stored
     assert [t.process_result_value(s, sqlite.dialect()) for s in stored] == values
+
+
+_VALUES = {
+    "uint256": st.integers(min_value=0, max_value=2**256 - 1),
+    "address": st.binary(min_size=20, max_size=20).map(lambda b: "0x" + b.hex()),
+    "bool": st.booleans(),
+    "bytes32": st.binary(min_size=32, max_size=32),
+    "bytes": st.binary(max_size=200),
+    "string": st.text(max_size=80),
+}
+_SPECS = [spec for specs in SPECS.values() for spec in specs.values() if spec.data_types]
+
+
+@given(data=st.data())
+def test_fast_decoder__equals_eth_abi(data: st.DataObject) -> None:
+    spec = data.draw(st.sampled_from(_SPECS))
+    values = [data.draw(_VALUES[kind]) for kind in spec.data_types]
+    encoded = abi_encode(list(spec.data_types), values)
+    assert decode_data(spec, encoded) == decode_data_reference(spec, encoded)
+
+
+def test_fast_decoder__falls_back_on_non_canonical_data() -> None:
+    spec = spec_by_name("registry", "Transfer")  # data: owner (address)
+    dirty = b"\x01" + b"\x00" * 11 + b"\x22" * 20
+    with pytest.raises(ValueError, match="padding"):
+        decode_data(spec, dirty)
