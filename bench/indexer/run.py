@@ -42,13 +42,24 @@ def generate(blocks: int, per_block: int) -> dict[str, Any]:
         for i in range(per_block):
             sender = senders[i % len(senders)]
             label = f"b{b}x{i}"
-            batch.append(net.tx_request(net.registry, sender, "register", label, net.w3.to_checksum_address(sender)))
+            batch.append(
+                net.tx_request(net.registry, sender, "register", label, net.w3.to_checksum_address(sender))
+            )
         if b % 10 == 0:
             for i, sender in enumerate(senders):
                 recipient = senders[(i + 1) % len(senders)]
-                batch.append(net.tx_request(net.deposits, sender, "deposit", net.w3.to_checksum_address(recipient), 10**15))
+                batch.append(
+                    net.tx_request(
+                        net.deposits, sender, "deposit", net.w3.to_checksum_address(recipient), 10**15
+                    )
+                )
         payload = [
-            {"jsonrpc": "2.0", "id": k, "method": "eth_sendTransaction", "params": [{**tx, "gas": hex(300_000)}]}
+            {
+                "jsonrpc": "2.0",
+                "id": k,
+                "method": "eth_sendTransaction",
+                "params": [{**tx, "gas": hex(300_000)}],
+            }
             for k, tx in enumerate(batch)
         ]
         answers = anvil.http.post(anvil.url, json=payload).json()
@@ -97,22 +108,30 @@ def index_child(url: str, chain: dict[str, Any]) -> None:
     with engine.connect() as conn:
         from sqlalchemy import text
 
-        indexed = conn.execute(text("SELECT indexed_block FROM chains WHERE chain_id = :c"), {"c": spec.chain_id}).scalar()
+        indexed = conn.execute(
+            text("SELECT indexed_block FROM chains WHERE chain_id = :c"), {"c": spec.chain_id}
+        ).scalar()
     blocks = indexed - spec.start_block + 1
-    print(json.dumps({
-        "seconds": round(seconds, 3),
-        "events": events,
-        "blocks": blocks,
-        "events_per_second": round(events / seconds),
-        "blocks_per_second": round(blocks / seconds),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "seconds": round(seconds, 3),
+                "events": events,
+                "blocks": blocks,
+                "events_per_second": round(events / seconds),
+                "blocks_per_second": round(blocks / seconds),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            }
+        )
+    )
 
 
 def run_child(url: str, chain: dict[str, Any]) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, __file__, "_index", url, json.dumps(chain)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if out.returncode != 0:
         raise SystemExit(f"backfill into {url} failed:\n{out.stderr[-3000:]}")
@@ -139,20 +158,31 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "_index":
         index_child(sys.argv[2], json.loads(sys.argv[3]))
         return
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--blocks", type=int, default=2_000)
     parser.add_argument("--txs-per-block", type=int, default=25)
     parser.add_argument("--postgres", default=os.environ.get("DM3_TEST_DATABASE_URL", DEFAULT_PG))
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
 
-    print(f"generating {args.blocks} blocks x {args.txs_per_block} registrations on anvil ...", file=sys.stderr)
+    print(
+        f"generating {args.blocks} blocks x {args.txs_per_block} registrations on anvil ...", file=sys.stderr
+    )
     gen = generate(args.blocks, args.txs_per_block)
     anvil = gen.pop("anvil")
     results: dict[str, Any] = {
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
-        "workload": {"blocks": args.blocks, "txs_per_block": args.txs_per_block,
-                     "generate_seconds": round(gen["generate_seconds"], 1)},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
+        "workload": {
+            "blocks": args.blocks,
+            "txs_per_block": args.txs_per_block,
+            "generate_seconds": round(gen["generate_seconds"], 1),
+        },
     }
     try:
         import tempfile
