@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -106,7 +106,20 @@ class ChainIndexer:
         """Backfill to the current head; then, if ``follow``, keep following it until ``stop`` is set."""
         try:
             await self.prepare()
-            await self.backfill()
+            while True:
+                try:
+                    await self.backfill()
+                    break
+                except (RpcError, NotYetAvailable) as exc:
+                    if not follow or self.stop.is_set():
+                        raise
+                    log.warning(
+                        "%s: backfill interrupted (%s); retrying in %.1fs",
+                        self.spec.name,
+                        exc,
+                        self.cfg.poll_interval,
+                    )
+                    await self._sleep(self.cfg.poll_interval)
             if follow and not self.stop.is_set():
                 await self.follow()
         except SyncError as exc:
@@ -204,8 +217,8 @@ class ChainIndexer:
         metrics.BATCH_SECONDS.labels(chain=self.spec.name).observe(time.perf_counter() - started)
         self.indexed, self.indexed_hash = chunk.to_block, chunk.last.hash
         self.events += applied
-        for entry in chunk.logs:
-            metrics.EVENTS.labels(chain=self.spec.name, event=entry.event).inc()
+        for event, count in Counter(entry.event for entry in chunk.logs).items():
+            metrics.EVENTS.labels(chain=self.spec.name, event=event).inc(count)
         self._report()
 
     def _window_floor(self) -> int:
