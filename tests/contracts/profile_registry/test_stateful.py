@@ -99,7 +99,9 @@ def test_stateful__registry_matches_the_model(chain, registry, sign, alice, bob,
         tx_hash = web3.eth.send_transaction(
             {"from": sender, "to": registry.address, "data": data, "gas": GAS}
         )
-        receipt = web3.eth.get_transaction_receipt(tx_hash)
+        # anvil's automine can answer eth_sendTransaction before the block is stored: under load an immediate
+        # eth_getTransactionReceipt finds nothing (seen in CI), so wait for it.
+        receipt = web3.eth.wait_for_transaction_receipt(tx_hash, timeout=30, poll_latency=0.01)
         assert receipt["status"] == 1, (name, args)
         return receipt
 
