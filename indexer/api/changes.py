@@ -25,7 +25,7 @@ from indexer.api.chains import envelope, facts_finality, load_chains
 from indexer.api.errors import ApiError
 from indexer.api.schemas import Envelope, Finality
 from indexer.store.db import snapshot_session
-from indexer.store.models import CHANGE_KINDS, Change, finality_of
+from indexer.store.models import CHANGE_KINDS, Chain, Change, finality_of
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +135,13 @@ def read_changes(
             if where.kinds:
                 query = query.where(table.c.kind.in_(list(where.kinds)))
             rows = list(session.execute(query.order_by(table.c.id).limit(limit + 1)).mappings())
+            # Build the answer inside the snapshot: the chain rows expire when it ends.
+            return _page(rows, chains=chains, start=start, high=high, limit=limit)
     except (OperationalError, ProgrammingError) as exc:
         raise _table_missing(exc) from exc
+
+
+def _page(rows: list[Any], *, chains: list[Chain], start: int, high: int, limit: int) -> ChangesPage:
     by_chain = {chain.chain_id: chain for chain in chains}
     rows = [row for row in rows if row["chain_id"] in by_chain]
     more = len(rows) > limit
@@ -145,11 +150,10 @@ def read_changes(
         ChangeOut(**{**row, "finality": finality_of(row["block_number"], by_chain[row["chain_id"]])})
         for row in rows
     ]
-    next_cursor = data[-1].id if more else max(high, start)
     return ChangesPage(
         data=data,
         count=len(data),
-        next_cursor=next_cursor,
+        next_cursor=data[-1].id if more else max(high, start),
         chains=[
             envelope(chain, facts_finality(chain, *[c.block_number for c in data if c.chain_id == cid]))
             for cid, chain in by_chain.items()

@@ -55,11 +55,17 @@ class HeadWatcher:
         self.connects = 0  # subscriptions opened so far (reconnects included)
         self.heads = 0  # notifications received
         self._task: asyncio.Task[None] | None = None
+        self._ws: ClientConnection | None = None
+        self._stopping = False
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"heads-{self.chain}")
 
     async def stop(self) -> None:
+        self._stopping = True
+        if self._ws is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._ws.close(), 2.0)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -70,6 +76,7 @@ class HeadWatcher:
         try:
             # Iterating over `connect` reconnects with exponential backoff on network errors and 5xx answers.
             async for ws in connect(self.url, open_timeout=self.open_timeout, max_size=2**22):
+                self._ws = ws
                 try:
                     await self._subscribe(ws)
                     async for message in ws:
@@ -77,6 +84,8 @@ class HeadWatcher:
                             self.heads += 1
                             self.new_head.set()
                 except ConnectionClosed as exc:
+                    if self._stopping:
+                        return
                     log.info(
                         "%s: newHeads websocket closed (%s); reconnecting, polling meanwhile", self.chain, exc
                     )
