@@ -185,6 +185,10 @@ class Dm3Client:
     def __enter__(self) -> Dm3Client:
         return self
 
+    @property
+    def base_url(self) -> str:
+        return str(self._http.base_url)
+
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
