@@ -7,6 +7,7 @@ equals the API after a seeded random mix of deposit operations and reorgs.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
 import sys
@@ -26,7 +27,7 @@ from indexer_support import Anvil, BackgroundIndexer, Devnet, contract_types, cs
 
 from indexer.api.main import create_app
 from indexer.api.settings import ApiSettings
-from indexer.client import ChangeOut, Dm3Client, EligibilityCache
+from indexer.client import AsyncDm3Client, ChangeOut, Dm3Client, EligibilityCache
 
 CHAIN_ID = 31_011
 ETHER = 10**18
@@ -209,11 +210,19 @@ def test_changes__poll__waits_for_a_change_and_validates_input(
         assert httpx.get(f"{server.url}/v1/changes", params={"chain_id": 999}).status_code == 404
         response = httpx.get(f"{server.url}/v1/changes", headers={"Last-Event-ID": "abc"})
         assert response.status_code == 422
+
+        async def first_async() -> ChangeOut:  # the asyncio client replays the same change
+            async with AsyncDm3Client(server.url) as client:
+                async for change in client.changes(cursor=cursor, kinds=["min_deposit"], reconnect=False):
+                    return change
+            raise AssertionError("stream ended")
+
+        assert asyncio.run(first_async()) == page.data[0]
     finally:
         api.close()
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1, 2, 3])
 def test_eligibility_cache__equals_the_api_after_random_operations_and_reorgs(
     world: tuple[Devnet, BackgroundIndexer, ApiServer], seed: int
 ) -> None:
@@ -243,7 +252,7 @@ def test_eligibility_cache__equals_the_api_after_random_operations_and_reorgs(
             assert [cache.eligible(s, r) for s, r in pairs] == [a.eligible for a in answers]
 
         flips = 0
-        for step in range(36):
+        for step in range(60):
             s, r = rng.choice(senders), rng.choice(recipients)
             action = rng.choices(
                 ["deposit", "burn", "release", "request", "withdraw", "min", "reorg"],
