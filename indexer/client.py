@@ -2,6 +2,11 @@
 
     with Dm3Client("http://127.0.0.1:8000") as api:
         if api.eligibility(sender, "alice.op.dm3.eth").eligible: ...
+        for change in api.changes(recipient=inbox):  # SSE; reconnects from the last change id by itself
+            ...
+
+`EligibilityCache` keeps eligibility answers for a set of pairs in memory, correct from the change stream (a
+delivery node answers from it without any request).
 
 Results are the API's own response models. A 4xx answer raises `Dm3ApiError` with the API's message (a 404 for a
 profile returns None instead); 5xx answers and connection errors are retried with exponential backoff, then
@@ -10,19 +15,25 @@ raise `Dm3ApiError` / the httpx error.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
+from httpx_sse import EventSource, SSEError
 from pydantic import BaseModel
 from tenacity import (
     AsyncRetrying,
     Retrying,
     retry_if_exception,
     stop_after_attempt,
+    stop_never,
     wait_exponential,
 )
 
+from indexer.api.changes import ChangeOut, ChangesPage
 from indexer.api.schemas import (
     BondOut,
     DepositsPage,
@@ -37,9 +48,12 @@ from indexer.api.schemas import (
 __all__ = [
     "AsyncDm3Client",
     "BondOut",
+    "ChangeOut",
+    "ChangesPage",
     "DepositsPage",
     "Dm3ApiError",
     "Dm3Client",
+    "EligibilityCache",
     "EligibilityResponse",
     "ProfileResponse",
     "RecipientResponse",
@@ -47,6 +61,8 @@ __all__ = [
 ]
 
 BATCH_LIMIT = 1_000
+#: The server sends a heartbeat every 15 s; a stream silent for this long is dead and is reopened.
+STREAM_READ_TIMEOUT = 45.0
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -82,6 +98,37 @@ def _eligibility_params(
     if chain_id is not None:
         params["chain_id"] = chain_id
     return params
+
+
+class StreamEnded(Exception):
+    """The server closed the change stream (a restart, a proxy timeout): reconnect from the last cursor."""
+
+
+def _stream_retryable(error: BaseException) -> bool:
+    return _retryable(error) or isinstance(error, StreamEnded | SSEError | httpx.StreamError)
+
+
+def _change_params(
+    chain_id: int | None, sender: str | None, recipient: str | None, kinds: Iterable[str] | None
+) -> dict[str, Any]:
+    values = {
+        "chain_id": chain_id,
+        "sender": sender,
+        "recipient": recipient,
+        "kinds": ",".join(kinds) if kinds else None,
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _stream_request(params: dict[str, Any], cursor: int | None) -> dict[str, Any]:
+    headers = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
+    if cursor is not None:
+        headers["Last-Event-ID"] = str(cursor)
+    return {
+        "params": params,
+        "headers": headers,
+        "timeout": httpx.Timeout(10.0, read=STREAM_READ_TIMEOUT),
+    }
 
 
 def _chunks(pairs: Iterable[tuple[str, str]], size: int) -> Iterator[list[tuple[str, str]]]:
@@ -127,6 +174,7 @@ class Dm3Client:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
+        self._backoff = backoff
         self._retrying = Retrying(
             stop=stop_after_attempt(retries + 1),
             wait=wait_exponential(multiplier=backoff, max=5),
@@ -136,6 +184,10 @@ class Dm3Client:
 
     def __enter__(self) -> Dm3Client:
         return self
+
+    @property
+    def base_url(self) -> str:
+        return str(self._http.base_url)
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
@@ -216,6 +268,73 @@ class Dm3Client:
 
     def status(self) -> StatusResponse:
         return self._request(StatusResponse, "GET", "/v1/status")
+
+    def poll_changes(
+        self,
+        *,
+        cursor: int | None = None,
+        timeout: float = 0.0,
+        chain_id: int | None = None,
+        sender: str | None = None,
+        recipient: str | None = None,
+        kinds: Iterable[str] | None = None,
+        limit: int | None = None,
+    ) -> ChangesPage:
+        """Long poll `/v1/changes/poll`. `cursor=None, timeout=0` returns the current cursor (no changes)."""
+        params = _change_params(chain_id, sender, recipient, kinds)
+        params.update({"timeout": timeout} | ({"cursor": cursor} if cursor is not None else {}))
+        if limit is not None:
+            params["limit"] = limit
+        http_timeout = httpx.Timeout(10.0, read=timeout + 10.0)
+        return self._request(ChangesPage, "GET", "/v1/changes/poll", params=params, timeout=http_timeout)
+
+    def changes(
+        self,
+        *,
+        cursor: int | None = None,
+        chain_id: int | None = None,
+        sender: str | None = None,
+        recipient: str | None = None,
+        kinds: Iterable[str] | None = None,
+        reconnect: bool = True,
+    ) -> Iterator[ChangeOut]:
+        """Every change after `cursor` (None = from now on), as it is indexed, forever (SSE).
+
+        A dropped connection is reopened (exponential backoff, tenacity) from the last change yielded, so the
+        sequence has no gaps and no duplicates. With `reconnect=False` the iterator ends when the stream does.
+        """
+        params = _change_params(chain_id, sender, recipient, kinds)
+        position = cursor
+        while True:
+            with contextlib.ExitStack() as stack:
+                retrying = Retrying(
+                    stop=stop_never if reconnect else stop_after_attempt(1),
+                    wait=wait_exponential(multiplier=self._backoff, max=5),
+                    retry=retry_if_exception(_stream_retryable),
+                    reraise=True,
+                )
+                for attempt in retrying:
+                    with attempt:
+                        response = stack.enter_context(
+                            self._http.stream("GET", "/v1/changes", **_stream_request(params, position))
+                        )
+                        if not response.is_success:
+                            response.read()
+                            _raise_for(response)
+                if position is None and "x-change-cursor" in response.headers:
+                    position = int(response.headers["x-change-cursor"])  # pin "from now on" for reconnects
+                try:
+                    for event in EventSource(response).iter_sse():
+                        if event.event != "change":
+                            continue
+                        change = ChangeOut.model_validate_json(event.data)
+                        position = change.id
+                        yield change
+                except (httpx.TransportError, httpx.StreamError, SSEError):
+                    if not reconnect:
+                        raise
+            if not reconnect:
+                return
 
 
 class AsyncDm3Client:
@@ -319,3 +438,197 @@ class AsyncDm3Client:
 
     async def status(self) -> StatusResponse:
         return await self._request(StatusResponse, "GET", "/v1/status")
+
+    async def poll_changes(
+        self,
+        *,
+        cursor: int | None = None,
+        timeout: float = 0.0,
+        chain_id: int | None = None,
+        sender: str | None = None,
+        recipient: str | None = None,
+        kinds: Iterable[str] | None = None,
+        limit: int | None = None,
+    ) -> ChangesPage:
+        params = _change_params(chain_id, sender, recipient, kinds)
+        params.update({"timeout": timeout} | ({"cursor": cursor} if cursor is not None else {}))
+        if limit is not None:
+            params["limit"] = limit
+        http_timeout = httpx.Timeout(10.0, read=timeout + 10.0)
+        return await self._request(
+            ChangesPage, "GET", "/v1/changes/poll", params=params, timeout=http_timeout
+        )
+
+    async def changes(
+        self,
+        *,
+        cursor: int | None = None,
+        chain_id: int | None = None,
+        sender: str | None = None,
+        recipient: str | None = None,
+        kinds: Iterable[str] | None = None,
+        reconnect: bool = True,
+    ) -> AsyncIterator[ChangeOut]:
+        """As :meth:`Dm3Client.changes`, for asyncio."""
+        params = _change_params(chain_id, sender, recipient, kinds)
+        position = cursor
+        while True:
+            async with contextlib.AsyncExitStack() as stack:
+                retrying = AsyncRetrying(
+                    stop=stop_never if reconnect else stop_after_attempt(1),
+                    wait=wait_exponential(multiplier=self._backoff, max=5),
+                    retry=retry_if_exception(_stream_retryable),
+                    reraise=True,
+                )
+                async for attempt in retrying:
+                    with attempt:
+                        response = await stack.enter_async_context(
+                            self._http.stream("GET", "/v1/changes", **_stream_request(params, position))
+                        )
+                        if not response.is_success:
+                            await response.aread()
+                            _raise_for(response)
+                if position is None and "x-change-cursor" in response.headers:
+                    position = int(response.headers["x-change-cursor"])
+                try:
+                    async for event in EventSource(response).aiter_sse():
+                        if event.event != "change":
+                            continue
+                        change = ChangeOut.model_validate_json(event.data)
+                        position = change.id
+                        yield change
+                except (httpx.TransportError, httpx.StreamError, SSEError):
+                    if not reconnect:
+                        raise
+            if not reconnect:
+                return
+
+
+# --- a local eligibility cache kept correct by the change stream -------------------------------------------------
+
+
+@dataclass
+class _PairState:
+    bond: int = 0
+    accepted: bool = False
+    withdrawal_pending: bool = False
+
+
+def _eligible(state: _PairState | None, minimum: int) -> bool:
+    """The contract's rule (indexer.api.eligibility.decide): accepted, or open inbox, or bond >= min and no
+    withdrawal pending."""
+    if state is not None and state.accepted:
+        return True
+    if minimum == 0:
+        return True
+    if state is None or state.bond == 0 or state.withdrawal_pending:
+        return False
+    return state.bond >= minimum
+
+
+_BOND_KINDS = {"deposit", "burn", "release", "withdrawal_request", "withdrawal"}
+_PROFILE_KINDS = {"text", "addr", "address", "contenthash", "name_registered", "transfer"}
+
+
+class EligibilityCache:
+    """Eligibility of a set of (sender, recipient) address pairs, answered from memory and kept correct by the
+    change stream (the `latest` tier, like `GET /v1/eligibility` by default).
+
+        cache = EligibilityCache(api)
+        cache.track(pairs)                                    # seeds from the batch API
+        threading.Thread(target=cache.follow, daemon=True).start()
+        cache.eligible(sender, recipient)                     # no request
+
+    Deposit events carry the pair's absolute state, so they are applied locally; a price change updates every
+    tracked pair of that recipient. A rollback (reorg) or a change kind this client does not know re-fetches the
+    affected pairs from the API. Pairs are lowercase 0x addresses.
+    """
+
+    def __init__(self, api: Dm3Client, *, chain_id: int | None = None) -> None:
+        self.api = api
+        self.chain_id = chain_id
+        self.cursor: int | None = None  # last change applied
+        self.refetches = 0
+        self._pairs: dict[tuple[str, str], dict[int, _PairState]] = {}
+        self._mins: dict[tuple[int, str], int] = {}
+        self._lock = threading.RLock()
+
+    def track(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Add pairs, seeded from the batch API. The stream cursor is taken first, so no change is missed."""
+        wanted = [(s.lower(), r.lower()) for s, r in pairs]
+        if self.cursor is None:
+            self.cursor = self.api.poll_changes(timeout=0, chain_id=self.chain_id).next_cursor
+        self._seed(wanted)
+
+    def eligible(self, sender: str, recipient: str) -> bool:
+        """Eligible on any chain; an untracked pair is tracked (one API request) first."""
+        key = (sender.lower(), recipient.lower())
+        with self._lock:
+            if key not in self._pairs:
+                self.track([key])
+            chains = self._pairs[key]
+            return any(_eligible(state, self._mins.get((cid, key[1]), 0)) for cid, state in chains.items())
+
+    def follow(self, stop: threading.Event | None = None) -> None:
+        """Apply the change stream until `stop` is set (checked after each change); run it in a thread."""
+        for change in self.api.changes(cursor=self.cursor, chain_id=self.chain_id):
+            self.apply(change)
+            if stop is not None and stop.is_set():
+                return
+
+    def apply(self, change: ChangeOut) -> None:
+        with self._lock:
+            self._apply(change)
+            self.cursor = change.id
+
+    def _apply(self, change: ChangeOut) -> None:
+        cid, kind = change.chain_id, change.kind
+        if kind in _PROFILE_KINDS and change.action == "apply":
+            return  # profile records do not change eligibility
+        affected = self._affected(change)
+        if not affected:
+            return
+        if change.action != "apply" or kind not in _BOND_KINDS | {"min_deposit"}:
+            self._seed(affected)  # a rollback or an unknown kind: ask the API for the truth
+            return
+        if kind == "min_deposit":
+            self._mins[(cid, str(change.recipient))] = int(change.args["amount"])
+            return
+        chains = self._pairs[affected[0]]
+        if cid not in chains:
+            self._seed(affected)  # a chain this pair was not seeded for
+            return
+        state = chains[cid]
+        state.bond = int(change.args.get("bond", 0)) if kind != "withdrawal" else 0
+        if kind == "release":
+            state.accepted = True
+        elif kind == "withdrawal_request":
+            state.withdrawal_pending = True
+        elif kind == "withdrawal":
+            state.withdrawal_pending = False
+
+    def _affected(self, change: ChangeOut) -> list[tuple[str, str]]:
+        if change.sender is not None and change.recipient is not None:
+            key = (change.sender, change.recipient)
+            return [key] if key in self._pairs else []
+        if change.recipient is not None:  # a price: every tracked pair of the recipient
+            return [key for key in self._pairs if key[1] == change.recipient]
+        return []
+
+    def _seed(self, pairs: list[tuple[str, str]]) -> None:
+        if not pairs:
+            return
+        answers = self.api.eligibility_batch(pairs, chain_id=self.chain_id)
+        with self._lock:
+            self.refetches += 1
+            for (sender, recipient), answer in zip(pairs, answers, strict=True):
+                chains = self._pairs.setdefault((sender, recipient), {})
+                chains.clear()
+                for entry in answer.chains:
+                    cid = entry.envelope.chain_id
+                    chains[cid] = _PairState(
+                        bond=int(entry.bond),
+                        accepted=entry.accepted,
+                        withdrawal_pending=entry.withdrawal_pending,
+                    )
+                    self._mins[(cid, recipient)] = int(entry.min_deposit)

@@ -53,7 +53,16 @@ class ChainConfig(BaseModel):
     parent_name: str = ""  # e.g. "op.dm3.eth"
     reorg_window: int = Field(default=64, ge=1)  # blocks kept for reorg detection and rollback
     confirmations: int = Field(default=0, ge=0)  # index only up to head - confirmations
-    poll_interval: float = Field(default=2.0, gt=0)
+    # Head following. A websocket `eth_subscribe("newHeads")` wakes the indexer on every block; `ws_url` None =
+    # derive ws://host:port from a loopback http rpc_url (anvil, a local node), "" = never use a websocket.
+    ws_url: str | None = None
+    # Without a live subscription the head is polled every `poll_interval` seconds; None = half the chain's
+    # observed block time, clamped to [poll_interval_min, poll_interval_max].
+    poll_interval: float | None = Field(default=None, gt=0)
+    poll_interval_min: float = Field(default=0.1, gt=0)
+    poll_interval_max: float = Field(default=2.0, gt=0)
+    # With a live subscription, still poll this often (at least), in case a notification is lost.
+    ws_poll_interval: float = Field(default=5.0, gt=0)
     initial_block_range: int = Field(default=2_000, ge=1)
     max_block_range: int = Field(default=100_000, ge=1)
     concurrency: int = Field(default=4, ge=1)  # eth_getLogs requests in flight while backfilling

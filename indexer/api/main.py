@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from indexer.api.errors import install_error_handlers
 from indexer.api.metrics import ApiMetrics, BodyLimitMiddleware, MetricsMiddleware
-from indexer.api.routes import ccip, deposits, eligibility, profiles, status
+from indexer.api.routes import ccip, changes, deposits, eligibility, profiles, status
 from indexer.api.settings import ApiSettings
 from indexer.gateway.signer import GatewaySigner
 from indexer.store.db import create_db_engine
@@ -46,6 +46,7 @@ def create_app(
     install_error_handlers(app)
     for router in (eligibility.router, profiles.router, deposits.router, status.router, ccip.router):
         app.include_router(router)
+    app.include_router(changes.router)
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from eth_utils import keccak
+from eth_bloom import BloomFilter
 from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
@@ -307,12 +307,7 @@ class BlockHeader:
         """Bloom filter test for an address or topic (False = certainly absent; no bloom = maybe)."""
         if len(self.logs_bloom) != 256:
             return True
-        digest = keccak(item)
-        for i in (0, 2, 4):
-            bit = ((digest[i] << 8) | digest[i + 1]) & 2047
-            if not self.logs_bloom[255 - bit // 8] & (1 << (bit % 8)):
-                return False
-        return True
+        return item in BloomFilter(int.from_bytes(self.logs_bloom, "big"))
 
 
 def _tag(tag: BlockTag) -> str:

@@ -11,16 +11,20 @@ ethers v6, a client that knows nothing about dm3.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import queue
 import secrets
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
+import httpx
 from ens.utils import normal_name_to_hash
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
@@ -30,7 +34,7 @@ from rich.table import Table
 from web3 import HTTPProvider, Web3
 from web3.contract import Contract
 
-from indexer.client import Dm3Client
+from indexer.client import ChangeOut, Dm3Client
 from indexer.deploy.web3_deployer import load_ape_artifacts
 from indexer.devnet import core, services
 from indexer.devnet.chains import dev_account
@@ -108,6 +112,35 @@ def wait_indexed(api: Dm3Client, chain_id: int, block: int) -> None:
                 return
         time.sleep(0.1)
     raise click.ClickException(f"the indexer did not reach block {block} on chain {chain_id} in time")
+
+
+class ChangeWatcher:
+    """A change-stream subscription read in a background thread: `next()` returns (change, arrival time)."""
+
+    def __init__(self, base_url: str, **filters: Any) -> None:
+        self._api = Dm3Client(base_url, timeout=10)
+        self._cursor = self._api.poll_changes(timeout=0).next_cursor  # subscribe from now on
+        self._filters = filters
+        self._queue: queue.Queue[tuple[ChangeOut, float]] = queue.Queue()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+
+    def _read(self) -> None:
+        with contextlib.suppress(RuntimeError, httpx.HTTPError):  # closed when the demo moves on
+            for change in self._api.changes(cursor=self._cursor, **self._filters):
+                self._queue.put((change, time.monotonic()))
+
+    def __enter__(self) -> ChangeWatcher:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._api.close()
+
+    def next(self, *, timeout: float) -> tuple[ChangeOut, float]:
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            raise click.ClickException(f"no change arrived on the stream within {timeout:.0f} s") from None
 
 
 def step(title: str) -> None:
@@ -215,7 +248,16 @@ def walkthrough(state: DevnetState, api: Dm3Client) -> None:
     show_eligibility(api, carol.address, "alice.op.dm3.eth", "carol")
 
     step("6. carol's message was spam: alice burns her deposit. dave's was fine: alice accepts him")
-    op.send(alice, op.deposits.functions.burn(carol.address, 10 * TOKEN))
+    with ChangeWatcher(api.base_url, recipient=alice.address.lower(), kinds=["burn"]) as watcher:
+        console.print("  a delivery node subscribes to alice's inbox changes (GET /v1/changes, SSE) ...")
+        op.send(alice, op.deposits.functions.burn(carol.address, 10 * TOKEN))
+        receipt_at = time.monotonic()
+        change, arrived_at = watcher.next(timeout=10)
+    console.print(
+        f"  ... and is told {(arrived_at - receipt_at) * 1000:.0f} ms after the burn's receipt: change #{change.id} "
+        f"{change.action} {change.event}(sender {(change.sender or '')[:10]}…, bond left {int(change.args['bond']) / TOKEN:g}) "
+        f"in block {change.block_number} ({change.block_hash[:10]}…, {change.finality}) on chain {change.chain_id}"
+    )
     receipt = op.send(alice, op.deposits.functions.release(dave.address))
     wait_indexed(api, op.state.chain_id, receipt.blockNumber)
     show_eligibility(api, carol.address, "alice.op.dm3.eth", "carol")

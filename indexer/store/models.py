@@ -112,6 +112,61 @@ class Reorg(SQLModel, table=True):
     detected_at: datetime = Field(default_factory=_now, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
 
 
+#: ``changes.action`` values.
+ChangeAction = Literal["apply", "rollback"]
+
+#: ``changes.kind`` per event: the events that can change an eligibility answer or a profile (what a delivery
+#: node caches). Other events (ApprovalForAll, PrimaryNameChanged, Paused, Unpaused, ExcessSwept) get no row.
+CHANGE_KINDS: dict[str, str] = {
+    "Deposited": "deposit",
+    "Burned": "burn",
+    "Released": "release",
+    "WithdrawalRequested": "withdrawal_request",
+    "Withdrawn": "withdrawal",
+    "MinDepositSet": "min_deposit",
+    "TextChanged": "text",
+    "AddrChanged": "addr",
+    "AddressChanged": "address",
+    "ContenthashChanged": "contenthash",
+    "NameRegistered": "name_registered",
+    "Transfer": "transfer",
+}
+
+
+class Change(SQLModel, table=True):
+    """The change feed: an append-only log, in commit order, of what the indexer applied and rolled back.
+
+    One ``apply`` row per applied event of :data:`CHANGE_KINDS`, written in the same transaction as the event;
+    when a reorg removes a block, one ``rollback`` row per still-applied change of that block (newest first,
+    ``ref_id`` = the apply row's id, the other columns copied from it), in the rollback's transaction. Rows are
+    never updated or deleted and ``id`` is never reused, so ``id`` is an exact resume cursor: replaying from it
+    yields the same rows in the same order. On PostgreSQL, writers take a transaction-scoped advisory lock
+    before inserting here, so ids become visible in increasing order even with one writer process per chain.
+    """
+
+    __tablename__ = "changes"
+    __table_args__ = (
+        Index("ix_changes_chain_block", "chain_id", "block_number"),
+        Index("ix_changes_ref", "ref_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(_AUTO_ID, primary_key=True, autoincrement=True))
+    action: str  # ChangeAction
+    ref_id: int | None = Field(default=None, sa_type=BigInteger)  # rollback: the apply row it undoes
+    chain_id: int = Field(sa_type=BigInteger)
+    block_number: int = Field(sa_type=BigInteger)
+    block_hash: str
+    tx_hash: str
+    log_index: int
+    event: str  # ABI event name
+    kind: str  # CHANGE_KINDS[event]
+    sender: str | None = None  # deposit events: the pair
+    recipient: str | None = None  # deposit events and MinDepositSet
+    node: str | None = None  # registry events
+    args: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # as in ``events.args``
+
+
 # --- ProfileRegistry state -------------------------------------------------------------------------------------
 
 

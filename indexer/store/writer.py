@@ -11,12 +11,27 @@ entries (a reorg that deep stops the chain instead).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, Table, and_, any_, bindparam, delete, func, insert, select, tuple_, update
+from sqlalchemy import (
+    ARRAY,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
@@ -42,6 +57,7 @@ _T: dict[str, Table] = {
         "bonds": models.Bond,
         "bond_history": models.BondHistory,
         "undo_log": models.UndoEntry,
+        "changes": models.Change,
     }.items()
 }
 
@@ -67,6 +83,9 @@ _BOND_KINDS = {
     "Withdrawn": "withdrawal",
 }
 _LOAD_CHUNK = 400
+#: PostgreSQL advisory lock held (per transaction) while change rows are inserted, so that change ids commit in
+#: increasing order across writer processes and a reader that has seen id N never later finds a smaller one.
+CHANGES_LOCK_KEY = int.from_bytes(hashlib.sha256(b"dm3-indexer:changes").digest()[:8], "big", signed=True)
 
 Key = tuple[Any, ...]
 Row = dict[str, Any]
@@ -106,10 +125,34 @@ class _Projection:
     undo: list[Row] = field(default_factory=list)
     events: list[Row] = field(default_factory=list)
     history: list[Row] = field(default_factory=list)
+    changes: list[Row] = field(default_factory=list)
 
 
 def _json_args(args: dict[str, Any]) -> dict[str, Any]:
     return {k: (str(v) if isinstance(v, int) and not isinstance(v, bool) else v) for k, v in args.items()}
+
+
+def _change_row(chain_id: int, log: DecodedLog, args: dict[str, Any]) -> Row | None:
+    """The ``changes`` apply row of ``log`` (None for events outside the change feed)."""
+    kind = models.CHANGE_KINDS.get(log.event)
+    if kind is None:
+        return None
+    a = log.args
+    return {
+        "action": "apply",
+        "ref_id": None,
+        "chain_id": chain_id,
+        "block_number": log.block_number,
+        "block_hash": log.block_hash,
+        "tx_hash": log.tx_hash,
+        "log_index": log.log_index,
+        "event": log.event,
+        "kind": kind,
+        "sender": a.get("sender"),
+        "recipient": a.get("recipient"),
+        "node": a.get("node"),
+        "args": args,
+    }
 
 
 def _touched_key(log: DecodedLog) -> tuple[str, Key] | None:
@@ -289,6 +332,7 @@ class ChainWriter:
 
         undo_seen: set[tuple[int, str, Key]] = set()
         for log in batch.logs:
+            args = _json_args(log.args)
             p.events.append(
                 {
                     "chain_id": self.chain_id,
@@ -299,9 +343,12 @@ class ChainWriter:
                     "contract": log.contract,
                     "address": log.address,
                     "event": log.event,
-                    "args": _json_args(log.args),
+                    "args": args,
                 }
             )
+            change = _change_row(self.chain_id, log, args)
+            if change is not None:
+                p.changes.append(change)
             hit = _touched_key(log)
             if hit is None:
                 continue
@@ -415,6 +462,16 @@ class ChainWriter:
         self._bulk_insert(conn, "undo_log", p.undo)
         self._remember_blocks(conn, batch)
         self._advance_checkpoint(conn, batch)
+        self._append_changes(conn, p.changes)
+
+    def _append_changes(self, conn: Connection, rows: list[Row]) -> None:
+        """Append change rows, last in the transaction (on PostgreSQL under :data:`CHANGES_LOCK_KEY`, held to
+        the commit; SQLite has one writer at a time anyway)."""
+        if not rows:
+            return
+        if self._dialect == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHANGES_LOCK_KEY})
+        conn.execute(insert(_T["changes"]), rows)
 
     def _bulk_insert(
         self,
@@ -506,6 +563,7 @@ class ChainWriter:
             ).all()
             for table_name, key, previous in entries:
                 self._restore(conn, table_name, key, previous)
+            self._append_changes(conn, self._rollback_changes(conn, fork_block))
             for table_name in (*APPEND_TABLES, "undo_log"):
                 table = _T[table_name]
                 conn.execute(
@@ -536,6 +594,25 @@ class ChainWriter:
                 )
             )
         return depth
+
+    def _rollback_changes(self, conn: Connection, fork_block: int) -> list[Row]:
+        """One rollback row per apply row of a block after ``fork_block`` not rolled back yet, newest first."""
+        changes = _T["changes"]
+        undone = changes.alias("undone")
+        applied = conn.execute(
+            select(changes)
+            .where(
+                changes.c.chain_id == self.chain_id,
+                changes.c.block_number > fork_block,
+                changes.c.action == "apply",
+                ~exists().where(undone.c.ref_id == changes.c.id),
+            )
+            .order_by(changes.c.id.desc())
+        ).mappings()
+        return [
+            {**{k: v for k, v in row.items() if k != "id"}, "action": "rollback", "ref_id": row["id"]}
+            for row in applied
+        ]
 
     def _restore(self, conn: Connection, table_name: str, key: dict[str, Any], previous: Row | None) -> None:
         table = _T[table_name]

@@ -26,6 +26,7 @@ from indexer.config import ChainSpec
 from indexer.store.writer import Batch, ChainWriter, Tips
 from indexer.sync.errors import ReorgTooDeep, SyncError, WrongChain
 from indexer.sync.fetch import AdaptiveRange, Chunk, LogFetcher, NotYetAvailable
+from indexer.sync.heads import BlockPace, HeadWatcher, derive_ws_url
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -81,6 +82,9 @@ class ChainIndexer:
         self.events = 0
         self._target = 0
         self._last_log = 0.0
+        self.pace = BlockPace(minimum=self.cfg.poll_interval_min, maximum=self.cfg.poll_interval_max)
+        ws_url = self.cfg.ws_url if self.cfg.ws_url is not None else derive_ws_url(self.cfg.rpc_url)
+        self.heads = HeadWatcher(ws_url, chain=spec.name) if ws_url else None
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
 
@@ -117,9 +121,9 @@ class ChainIndexer:
                         "%s: backfill interrupted (%s); retrying in %.1fs",
                         self.spec.name,
                         exc,
-                        self.cfg.poll_interval,
+                        self.poll_interval,
                     )
-                    await self._sleep(self.cfg.poll_interval)
+                    await self._sleep(self.poll_interval)
             if follow and not self.stop.is_set():
                 await self.follow()
         except SyncError as exc:
@@ -142,7 +146,19 @@ class ChainIndexer:
             self._report(force=True)
 
     async def follow(self) -> None:
+        """Catch up with the head each time a new head is announced (websocket) or the poll interval passes."""
+        if self.heads is not None:
+            self.heads.start()
+        try:
+            await self._follow()
+        finally:
+            if self.heads is not None:
+                await self.heads.stop()
+
+    async def _follow(self) -> None:
         while not self.stop.is_set():
+            if self.heads is not None:
+                self.heads.new_head.clear()  # a head announced from here on wakes the next round
             try:
                 self.tips = await self._poll_tips()
                 await self._check_checkpoint()
@@ -155,10 +171,32 @@ class ChainIndexer:
             except NotYetAvailable as exc:
                 log.info("%s: %s; waiting", self.spec.name, exc)
             except RpcError as exc:  # retries exhausted: keep the chain alive, try again next poll
-                log.warning(
-                    "%s: RPC failed (%s); retrying in %.1fs", self.spec.name, exc, self.cfg.poll_interval
-                )
-            await self._sleep(self.cfg.poll_interval)
+                log.warning("%s: RPC failed (%s); retrying in %.1fs", self.spec.name, exc, self.poll_interval)
+            await self._wait_for_head()
+
+    @property
+    def poll_interval(self) -> float:
+        """The configured poll interval, else half the observed block time (clamped)."""
+        if self.cfg.poll_interval is not None:
+            return self.cfg.poll_interval
+        return self.pace.interval
+
+    async def _wait_for_head(self) -> None:
+        """Until a new head is announced, ``stop`` is set, or the poll interval passes. With a live subscription
+        polling is only a safety net against a lost notification (every ``ws_poll_interval``)."""
+        timeout = self.poll_interval
+        if self.heads is None:
+            await self._sleep(timeout)
+            return
+        if self.heads.live:
+            timeout = max(timeout, self.cfg.ws_poll_interval)
+        waiters = [asyncio.create_task(self.stop.wait()), asyncio.create_task(self.heads.new_head.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
 
     # --- syncing -----------------------------------------------------------------------------------------------
 
@@ -275,6 +313,7 @@ class ChainIndexer:
         latest, safe, finalized = await self._tip_headers()
         if latest is None:
             raise NotYetAvailable("node returned no latest block")
+        self.pace.observe(latest.number, latest.timestamp)
         tips = Tips(
             head=latest.number,
             safe=safe.number if safe else None,

@@ -39,7 +39,8 @@ class FaultProxy:
         self.upstream = upstream
         self.faults = faults or Faults()
         self.rng = random.Random(self.faults.seed)
-        self.counts: Counter[str] = Counter()
+        self.counts: Counter[str] = Counter()  # faults injected
+        self.methods: Counter[str] = Counter()  # JSON-RPC calls seen, by method
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
@@ -105,6 +106,7 @@ class FaultProxy:
 
     async def _answer(self, item: dict[str, Any], *, lagging: bool) -> Any:
         method, params = item.get("method"), item.get("params") or []
+        self.methods[str(method)] += 1
         reply = lambda result: {"jsonrpc": "2.0", "id": item.get("id"), "result": result}  # noqa: E731
         error = lambda e: {"jsonrpc": "2.0", "id": item.get("id"), "error": e}  # noqa: E731
         if method == "eth_getLogs" and self.faults.range_limit is not None:

@@ -7,6 +7,7 @@ import asyncio
 import random
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -487,3 +488,47 @@ def dump(engine: Engine, chain_id: int) -> dict[str, Any]:
 
 def topic(signature: str) -> str:
     return "0x" + keccak(text=signature).hex()
+
+
+class BackgroundIndexer:
+    """`dm3-indexer run` in-process, in a thread with its own event loop: ``with BackgroundIndexer(...) as ix:``."""
+
+    def __init__(self, engine: Engine, specs: list[ChainSpec]) -> None:
+        self.engine = engine
+        self.specs = specs
+        self.outcome: dict[str, BaseException | None] | None = None
+        self._loop = asyncio.new_event_loop()
+        self._stop = asyncio.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self.outcome = self._loop.run_until_complete(
+            index_chains(self.specs, engine=self.engine, follow=True, stop=self._stop)
+        )
+
+    def __enter__(self) -> BackgroundIndexer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
+        self._loop.close()
+        assert self.outcome is not None and not any(self.outcome.values()), self.outcome
+
+    def indexed(self, chain_id: int) -> tuple[int | None, str | None]:
+        with self.engine.connect() as conn:
+            table = models.Chain.__table__  # type: ignore[attr-defined]
+            row = conn.execute(select(table).where(table.c.chain_id == chain_id)).mappings().first()
+        return (row["indexed_block"], row["indexed_block_hash"]) if row else (None, None)
+
+    def wait_for_head(self, anvil: Anvil, timeout: float = 20.0) -> None:
+        """Until the indexed block is anvil's latest block (same hash)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            latest = anvil.rpc("eth_getBlockByNumber", ["latest", False])
+            if self.indexed(anvil.chain_id) == (int(latest["number"], 16), latest["hash"]):
+                return
+            assert time.monotonic() < deadline, "indexer did not reach the head"
+            time.sleep(0.02)

@@ -1,0 +1,151 @@
+"""What wakes a chain's follow loop: a websocket ``newHeads`` subscription, or polling at the chain's own pace.
+
+The follow loop itself (tips, reorg checks, fetching, applying) is the same whatever woke it; this module only
+decides *when* it runs:
+
+- :class:`HeadWatcher` keeps an ``eth_subscribe("newHeads")`` subscription open and sets an event on every new
+  head. It reconnects with the ``websockets`` library's own exponential backoff when the connection drops, and
+  gives up (polling only) when the endpoint is not a websocket or refuses subscriptions.
+- :class:`BlockPace` derives the poll interval from the block times it observed (half the mean interval over
+  the last blocks, clamped), used whenever no subscription is live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import deque
+from urllib.parse import urlsplit, urlunsplit
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+log = logging.getLogger(__name__)
+
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def derive_ws_url(rpc_url: str) -> str | None:
+    """``ws(s)://`` at the same host, port and path as a loopback ``http(s)://`` RPC URL, else None.
+
+    Local nodes (anvil, a geth or reth on the same machine) serve JSON-RPC over HTTP and websockets on one
+    port. Hosted providers use other hosts or paths for websockets, so for them ``ws_url`` must be configured.
+    """
+    parts = urlsplit(rpc_url)
+    if parts.scheme not in ("http", "https") or parts.hostname not in _LOOPBACK_HOSTS:
+        return None
+    return urlunsplit(("ws" if parts.scheme == "http" else "wss", *parts[1:]))
+
+
+class SubscriptionRefused(Exception):
+    """The websocket endpoint answered ``eth_subscribe`` with an error."""
+
+
+class HeadWatcher:
+    """An ``eth_subscribe("newHeads")`` subscription that sets :attr:`new_head` on every head it announces."""
+
+    def __init__(self, url: str, *, chain: str, open_timeout: float = 5.0) -> None:
+        self.url = url
+        self.chain = chain
+        self.open_timeout = open_timeout
+        self.new_head = asyncio.Event()
+        self.live = False  # a subscription is open right now
+        self.connects = 0  # subscriptions opened so far (reconnects included)
+        self.heads = 0  # notifications received
+        self._task: asyncio.Task[None] | None = None
+        self._ws: ClientConnection | None = None
+        self._stopping = False
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"heads-{self.chain}")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._ws is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._ws.close(), 2.0)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self.live = False
+
+    async def _run(self) -> None:
+        try:
+            # Iterating over `connect` reconnects with exponential backoff on network errors and 5xx answers.
+            async for ws in connect(self.url, open_timeout=self.open_timeout, max_size=2**22):
+                self._ws = ws
+                try:
+                    await self._subscribe(ws)
+                    async for message in ws:
+                        if _is_head(message):
+                            self.heads += 1
+                            self.new_head.set()
+                except ConnectionClosed as exc:
+                    if self._stopping:
+                        return
+                    log.info(
+                        "%s: newHeads websocket closed (%s); reconnecting, polling meanwhile", self.chain, exc
+                    )
+                    continue
+                finally:
+                    self.live = False
+        except (InvalidURI, InvalidHandshake, SubscriptionRefused, OSError, TimeoutError) as exc:
+            log.warning("%s: no newHeads subscription at %s (%s); polling only", self.chain, self.url, exc)
+
+    async def _subscribe(self, ws: ClientConnection) -> None:
+        await ws.send(
+            json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe", "params": ["newHeads"]})
+        )
+        reply = json.loads(await asyncio.wait_for(ws.recv(), self.open_timeout))
+        if not isinstance(reply, dict) or reply.get("error") or not reply.get("result"):
+            raise SubscriptionRefused(str(reply)[:200])
+        self.live = True
+        self.connects += 1
+        log.info("%s: following heads through the newHeads subscription at %s", self.chain, self.url)
+        self.new_head.set()  # anything mined while we were not subscribed is picked up at once
+
+
+def _is_head(message: str | bytes) -> bool:
+    try:
+        body = json.loads(message)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("method") == "eth_subscription"
+
+
+class BlockPace:
+    """The poll interval a chain deserves: half its mean block interval over recent blocks, clamped.
+
+    Timestamps have a one-second resolution, so the mean is taken over a span of blocks, not per block: with
+    250 ms blocks a span of 40 blocks still measures 10 s.
+    """
+
+    def __init__(self, *, minimum: float, maximum: float, span: int = 64) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+        self._seen: deque[tuple[int, int]] = deque(maxlen=span)
+
+    def observe(self, number: int, timestamp: int) -> None:
+        if self._seen and number <= self._seen[-1][0]:
+            if number < self._seen[-1][0]:
+                self._seen.clear()  # a reorg or a restarted node: start over
+            else:
+                return
+        self._seen.append((number, timestamp))
+
+    @property
+    def block_time(self) -> float | None:
+        if len(self._seen) < 2:
+            return None
+        (first, t0), (last, t1) = self._seen[0], self._seen[-1]
+        return (t1 - t0) / (last - first)
+
+    @property
+    def interval(self) -> float:
+        block_time = self.block_time
+        if block_time is None:
+            return self.maximum
+        return min(self.maximum, max(self.minimum, block_time / 2))
