@@ -9,7 +9,7 @@ export HYPOTHESIS_PROFILE ?= default
 PYTEST_ARGS ?=
 ARGS ?=
 
-.PHONY: setup lint format test demo devnet devnet-down bench-gas bench-ens clean
+.PHONY: setup lint format test demo devnet devnet-down bench-gas bench-ens bench-freshness clean
 
 setup: .venv/.synced node_modules/.installed .vvm/vyper-0.4.3
 
@@ -52,6 +52,9 @@ bench-gas: setup
 
 bench-ens: setup
 	python -m bench.ens.run
+
+bench-freshness: setup
+	python -m bench.freshness.run
 
 clean:
 	rm -rf .build data .devnet
