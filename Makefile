@@ -42,7 +42,7 @@ demo: setup
 	ape run demo $(ARGS)
 
 bench-gas: setup
-	ape run bench_gas
+	python -m bench.gas.run
 
 clean:
 	rm -rf .build data .devnet

@@ -1,0 +1,321 @@
+# pragma version 0.4.3
+"""
+@title dm3 L1 CCIP-Read Resolver
+@custom:contract-name Dm3Resolver
+@license MIT
+@notice An ENS resolver (ENSIP-10) on L1 that answers every query through a
+        CCIP-read (EIP-3668) gateway: `resolve` reverts with `OffchainLookup`,
+        the client fetches the answer from one of `urls()`, and `resolveWithProof`
+        checks that a trusted signer signed that answer for this resolver and this
+        exact request, and that the signature has not expired.
+
+        The request, response and signature formats are those of ENS's reference
+        `OffchainResolver` (@ensdomains/offchain-resolver-contracts), so one gateway
+        serves both contracts:
+        - request (`callData` and `extraData` of the lookup): the calldata of
+          `resolve(bytes name, bytes data)`, selector 0x9061b923;
+        - response: `abi.encode(bytes result, uint64 expires, bytes sig)`;
+        - signed digest: `keccak256(0x1900 ‖ resolver address (20 bytes) ‖
+          expires (8 bytes, big-endian) ‖ keccak256(request) ‖ keccak256(result))`,
+          signed raw (no EIP-191 prefix beyond the `0x1900` itself);
+        - `sig`: 65 bytes `r ‖ s ‖ v` or 64 bytes EIP-2098 `r ‖ vs`; high-s
+          (malleable) signatures are refused.
+
+        A `multicall(bytes[])` in `data` is answered in one lookup: the resolver
+        forwards any `data` and returns the signed `result` unchanged.
+@dev Caps (fixed, ABI-visible): a DNS-encoded name of at most 512 bytes, resolver
+     calldata `data` of at most 4096 bytes (a multicall of several text queries),
+     a `result` of at most 8192 bytes, at most 8 URLs of at most 256 bytes each,
+     and at most 16 signers per `add_signers`/`remove_signers` call. An input over
+     a cap is refused by the ABI decoder (a revert without a reason string).
+"""
+
+
+from ethereum.ercs import IERC165
+from interfaces import IExtendedResolver
+
+implements: IERC165
+implements: IExtendedResolver
+
+
+from snekmate.auth import ownable
+from snekmate.auth import ownable_2step
+from snekmate.utils import ecdsa
+
+initializes: ownable
+initializes: ownable_2step[ownable := ownable]
+
+
+# @dev Two-step ownership; `renounce_ownership` is deliberately not exported:
+# a resolver without an owner could never rotate a leaked gateway key.
+exports: (
+    ownable_2step.owner,
+    ownable_2step.pending_owner,
+    ownable_2step.transfer_ownership,
+    ownable_2step.accept_ownership,
+)
+
+
+# @dev Maximum length of a DNS-encoded name (DNS allows 255; ENS names can be longer).
+MAX_NAME_LENGTH: public(constant(uint256)) = 512
+# @dev Maximum length of the resolver calldata forwarded to the gateway.
+MAX_DATA_LENGTH: public(constant(uint256)) = 4096
+# @dev Maximum length of a signed `result` (the ABI-encoded answer) that always fits:
+# `response` is capped at `_MAX_RESPONSE_LENGTH`, sized for this `result` and a 65-byte `sig`.
+MAX_RESULT_LENGTH: public(constant(uint256)) = 8192
+# @dev Maximum length of one gateway URL.
+MAX_URL_LENGTH: public(constant(uint256)) = 256
+# @dev Maximum number of gateway URLs.
+MAX_URLS: public(constant(uint256)) = 8
+# @dev Maximum number of signers in one `add_signers`/`remove_signers` call or at deployment.
+MAX_SIGNERS_PER_CALL: public(constant(uint256)) = 16
+# @dev `resolve(name, data)` calldata: selector, two offsets, two length words, both payloads padded.
+_MAX_REQUEST_LENGTH: constant(uint256) = 4 + 4 * 32 + MAX_NAME_LENGTH + MAX_DATA_LENGTH
+# @dev `abi.encode(bytes result, uint64 expires, bytes sig)`: three head words, two length
+# words, `result` and a 65-byte `sig` padded to whole words.
+_MAX_RESPONSE_LENGTH: constant(uint256) = 5 * 32 + MAX_RESULT_LENGTH + 96
+
+# @dev `resolve(bytes,bytes)`: the ENSIP-10 entry point and the gateway request.
+_RESOLVE_SELECTOR: constant(bytes4) = 0x9061b923
+# @dev `resolveWithProof(bytes,bytes)`: the EIP-3668 callback.
+_CALLBACK_SELECTOR: constant(bytes4) = 0xf4d4d2f8
+# @dev `OffchainLookup(address,string[],bytes,bytes4,bytes)`: the EIP-3668 error.
+_OFFCHAIN_LOOKUP_SELECTOR: constant(bytes4) = 0x556f1830
+# @dev EIP-165 `supportsInterface(bytes4)`.
+_ERC165_INTERFACE_ID: constant(bytes4) = 0x01ffc9a7
+# @dev ENSIP-10 `IExtendedResolver`.
+_EXTENDED_RESOLVER_INTERFACE_ID: constant(bytes4) = 0x9061b923
+
+
+# @dev Whether an address is a trusted gateway signer.
+signers: public(HashMap[address, bool])
+
+
+# @dev The gateway URL templates (EIP-3668 `{sender}`/`{data}`), tried in order.
+_urls: DynArray[String[MAX_URL_LENGTH], MAX_URLS]
+
+
+# @dev Emitted when gateway signers are trusted (also at deployment).
+event SignersAdded:
+    signers: DynArray[address, MAX_SIGNERS_PER_CALL]
+
+
+# @dev Emitted when gateway signers stop being trusted.
+event SignersRemoved:
+    signers: DynArray[address, MAX_SIGNERS_PER_CALL]
+
+
+# @dev Emitted when the gateway URL list is replaced (also at deployment).
+event UrlsChanged:
+    urls: DynArray[String[MAX_URL_LENGTH], MAX_URLS]
+
+
+@deploy
+def __init__(
+    urls: DynArray[String[MAX_URL_LENGTH], MAX_URLS],
+    signers: DynArray[address, MAX_SIGNERS_PER_CALL],
+):
+    """
+    @dev The deployer becomes the owner.
+    @param urls The gateway URL templates; at least one, none empty.
+    @param signers The trusted gateway signers; at least one, no zero address, no duplicate.
+    """
+    ownable.__init__()
+    ownable_2step.__init__()
+    self._set_urls(urls)
+    self._add_signers(signers)
+
+
+@view
+@external
+def resolve(name: Bytes[MAX_NAME_LENGTH], data: Bytes[MAX_DATA_LENGTH]) -> Bytes[MAX_RESULT_LENGTH]:
+    """
+    @notice ENSIP-10 resolution: always reverts with EIP-3668 `OffchainLookup`.
+    @dev Reverts with `OffchainLookup(address(this), urls(), callData,
+         resolveWithProof.selector, callData)`, where `callData` is this very
+         `resolve(name, data)` calldata (as ENS's reference resolver does).
+         `extraData` repeats it so the callback can check that the signed answer
+         belongs to this request.
+    @param name The DNS-encoded name.
+    @param data The ABI-encoded resolver call (e.g. `text(bytes32,string)`, `multicall(bytes[])`).
+    @return Never returns; the answer comes from `resolveWithProof`.
+    """
+    request: Bytes[_MAX_REQUEST_LENGTH] = abi_encode(name, data, method_id=_RESOLVE_SELECTOR)
+    raw_revert(
+        abi_encode(
+            self,
+            self._urls,
+            request,
+            _CALLBACK_SELECTOR,
+            request,
+            method_id=_OFFCHAIN_LOOKUP_SELECTOR,
+        )
+    )
+
+
+@view
+@external
+def resolveWithProof(
+    response: Bytes[_MAX_RESPONSE_LENGTH], extraData: Bytes[_MAX_REQUEST_LENGTH]
+) -> Bytes[_MAX_RESPONSE_LENGTH]:
+    """
+    @notice EIP-3668 callback: checks the gateway's signed answer and returns it.
+    @dev `response` is decoded by hand, straight from the argument, with the same
+         bounds checks as `abi_decode` (every offset and length must stay inside
+         `response`; a dirty `uint64` reverts). Decoding into a tuple would
+         allocate further `MAX_RESULT_LENGTH`-sized memory buffers, and memory
+         expansion is what a CCIP-read verification mostly pays for; this way the
+         answer is copied once for its hash and once for the return.
+         Reverts with "resolver: signature expired" when `expires < block.timestamp`,
+         "resolver: invalid signature length" when `sig` is not 64 or 65 bytes,
+         "resolver: invalid signer" when the recovered signer is not trusted, and
+         snekmate's "ecdsa: invalid signature `s` value" (malleable high-s) or
+         "ecdsa: invalid signature" (unrecoverable, e.g. `v` not 27 or 28).
+    @param response `abi.encode(bytes result, uint64 expires, bytes sig)` from the gateway.
+    @param extraData The request: the `resolve(name, data)` calldata from `OffchainLookup`.
+    @return The signed `result`: the ABI-encoded answer of the resolver call in `data`.
+    """
+    result_offset: uint256 = extract32(response, 0, output_type=uint256)
+    expires: uint64 = extract32(response, 32, output_type=uint64)
+    assert convert(expires, uint256) >= block.timestamp, "resolver: signature expired"
+
+    sig_offset: uint256 = extract32(response, 64, output_type=uint256)
+    sig_length: uint256 = extract32(response, sig_offset, output_type=uint256)
+    assert sig_length == 64 or sig_length == 65, "resolver: invalid signature length"
+    r: uint256 = extract32(response, sig_offset + 32, output_type=uint256)
+    s_or_vs: uint256 = extract32(response, sig_offset + 64, output_type=uint256)
+
+    result_start: uint256 = result_offset + 32
+    result_length: uint256 = extract32(response, result_offset, output_type=uint256)
+    # A statement of its own, so the copy's memory is reused by the `return` below.
+    result_hash: bytes32 = keccak256(slice(response, result_start, result_length))
+    digest: bytes32 = self._signature_hash(self, expires, keccak256(extraData), result_hash)
+
+    signer: address = empty(address)
+    if sig_length == 65:
+        v: uint256 = convert(slice(response, sig_offset + 96, 1), uint256)
+        signer = ecdsa._try_recover_vrs(digest, v, r, s_or_vs)
+    else:
+        signer = ecdsa._try_recover_r_vs(digest, r, s_or_vs)
+    assert self.signers[signer], "resolver: invalid signer"
+    return slice(response, result_start, result_length)
+
+
+@pure
+@external
+def makeSignatureHash(
+    target: address,
+    expires: uint64,
+    request: Bytes[_MAX_REQUEST_LENGTH],
+    result: Bytes[MAX_RESULT_LENGTH],
+) -> bytes32:
+    """
+    @notice The digest a gateway signs, as ENS's reference `makeSignatureHash`.
+    @param target The resolver the answer is for.
+    @param expires The signature's expiry (unix seconds).
+    @param request The `resolve(name, data)` calldata (the lookup's `extraData`).
+    @param result The ABI-encoded answer.
+    @return The 32-byte digest to sign with the raw secp256k1 key.
+    """
+    return self._signature_hash(target, expires, keccak256(request), keccak256(result))
+
+
+@view
+@external
+def urls() -> DynArray[String[MAX_URL_LENGTH], MAX_URLS]:
+    """
+    @notice The gateway URL templates, in the order clients try them.
+    @return The current URL list.
+    """
+    return self._urls
+
+
+@view
+@external
+def supportsInterface(interface_id: bytes4) -> bool:
+    """
+    @notice EIP-165.
+    @param interface_id The interface identifier.
+    @return True for EIP-165 (0x01ffc9a7) and ENSIP-10 (0x9061b923), false otherwise.
+    """
+    return interface_id in [_ERC165_INTERFACE_ID, _EXTENDED_RESOLVER_INTERFACE_ID]
+
+
+@external
+def add_signers(signers: DynArray[address, MAX_SIGNERS_PER_CALL]):
+    """
+    @notice Trusts new gateway signers. Owner only.
+    @dev Reverts for an empty list, the zero address, or an address already trusted.
+    @param signers The signers to trust.
+    """
+    ownable._check_owner()
+    self._add_signers(signers)
+
+
+@external
+def remove_signers(signers: DynArray[address, MAX_SIGNERS_PER_CALL]):
+    """
+    @notice Stops trusting gateway signers; their answers are refused at once. Owner only.
+    @dev Reverts for an empty list or an address that is not a signer. Removing
+         every signer is allowed: the resolver then answers nothing until one is added.
+    @param signers The signers to remove.
+    """
+    ownable._check_owner()
+    assert len(signers) != 0, "resolver: no signers"
+    for signer: address in signers:
+        assert self.signers[signer], "resolver: not a signer"
+        self.signers[signer] = False
+    log SignersRemoved(signers=signers)
+
+
+@external
+def set_urls(urls: DynArray[String[MAX_URL_LENGTH], MAX_URLS]):
+    """
+    @notice Replaces the gateway URL list. Owner only.
+    @param urls The new URL templates; at least one, none empty.
+    """
+    ownable._check_owner()
+    self._set_urls(urls)
+
+
+@internal
+def _add_signers(signers: DynArray[address, MAX_SIGNERS_PER_CALL]):
+    """
+    @dev Trusts `signers` and logs `SignersAdded`. The zero address is refused:
+         it is what a failed recovery yields, so trusting it would accept garbage.
+    @param signers The signers to trust; at least one.
+    """
+    assert len(signers) != 0, "resolver: no signers"
+    for signer: address in signers:
+        assert signer != empty(address), "resolver: zero signer"
+        assert not self.signers[signer], "resolver: already a signer"
+        self.signers[signer] = True
+    log SignersAdded(signers=signers)
+
+
+@internal
+def _set_urls(urls: DynArray[String[MAX_URL_LENGTH], MAX_URLS]):
+    """
+    @dev Replaces the URL list and logs `UrlsChanged`.
+    @param urls The new URL templates; at least one, none empty.
+    """
+    assert len(urls) != 0, "resolver: no urls"
+    for url: String[MAX_URL_LENGTH] in urls:
+        assert len(url) != 0, "resolver: empty url"
+    self._urls = urls
+    log UrlsChanged(urls=urls)
+
+
+@internal
+@pure
+def _signature_hash(target: address, expires: uint64, request_hash: bytes32, result_hash: bytes32) -> bytes32:
+    """
+    @dev `keccak256(0x1900 ‖ target ‖ expires ‖ request_hash ‖ result_hash)`, packed:
+         2 + 20 + 8 + 32 + 32 = 94 bytes, as ENS's `SignatureVerifier.makeSignatureHash`.
+    @param target The resolver the answer is for.
+    @param expires The signature's expiry, 8 bytes big-endian.
+    @param request_hash `keccak256` of the request.
+    @param result_hash `keccak256` of the result.
+    @return The digest the gateway signs.
+    """
+    return keccak256(concat(x"1900", convert(target, bytes20), convert(expires, bytes8), request_hash, result_hash))
