@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from eth_utils import keccak
 from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
@@ -289,15 +290,29 @@ class BlockHeader:
     hash: str
     parent_hash: str
     timestamp: int
+    logs_bloom: bytes = b""
 
     @classmethod
     def from_rpc(cls, raw: dict[str, Any]) -> BlockHeader:
+        bloom = raw.get("logsBloom") or "0x"
         return cls(
             number=int(raw["number"], 16),
             hash=raw["hash"].lower(),
             parent_hash=raw["parentHash"].lower(),
             timestamp=int(raw["timestamp"], 16),
+            logs_bloom=bytes.fromhex(bloom[2:]),
         )
+
+    def may_contain(self, item: bytes) -> bool:
+        """Bloom filter test for an address or topic (False = certainly absent; no bloom = maybe)."""
+        if len(self.logs_bloom) != 256:
+            return True
+        digest = keccak(item)
+        for i in (0, 2, 4):
+            bit = ((digest[i] << 8) | digest[i + 1]) & 2047
+            if not self.logs_bloom[255 - bit // 8] & (1 << (bit % 8)):
+                return False
+        return True
 
 
 def _tag(tag: BlockTag) -> str:

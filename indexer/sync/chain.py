@@ -106,7 +106,20 @@ class ChainIndexer:
         """Backfill to the current head; then, if ``follow``, keep following it until ``stop`` is set."""
         try:
             await self.prepare()
-            await self.backfill()
+            while True:
+                try:
+                    await self.backfill()
+                    break
+                except (RpcError, NotYetAvailable) as exc:
+                    if not follow or self.stop.is_set():
+                        raise
+                    log.warning(
+                        "%s: backfill interrupted (%s); retrying in %.1fs",
+                        self.spec.name,
+                        exc,
+                        self.cfg.poll_interval,
+                    )
+                    await self._sleep(self.cfg.poll_interval)
             if follow and not self.stop.is_set():
                 await self.follow()
         except SyncError as exc:

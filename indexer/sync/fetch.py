@@ -68,6 +68,8 @@ class LogFetcher:
         self.topics: list[Any] = [topics_for(sorted(set(contracts.values())))]
         self.range = block_range
         self.batch_size = batch_size
+        self._address_bytes = [bytes.fromhex(a[2:]) for a in self.addresses]
+        self._topic_bytes = [bytes.fromhex(t[2:]) for t in self.topics[0]]
 
     async def logs(self, from_block: int, to_block: int) -> list[DecodedLog]:
         """All logs in [from_block, to_block], splitting the span as the node demands. Sorted."""
@@ -114,28 +116,53 @@ class LogFetcher:
             raise NotYetAvailable(f"node has no block {missing[0]} yet")
         return [h for h in found if h is not None]
 
-    async def chunk(self, from_block: int, to_block: int, *, window_floor: int, attempts: int = 5) -> Chunk:
-        """Logs and headers of [from_block, to_block]; logs inside the window must match the headers' hashes."""
+    async def chunk(self, from_block: int, to_block: int, *, window_floor: int, attempts: int = 8) -> Chunk:
+        """Logs and headers of [from_block, to_block], cross-checked inside the reorg window.
+
+        Inside the window, every log must carry its header's hash and consecutive headers must link (else a
+        reorg happened between our calls), and a block whose bloom filter says our contracts logged something
+        must have returned logs (else a lagging node behind a load balancer answered with an empty range).
+        """
+        problem = ""
         for attempt in range(attempts):
-            logs = await self.logs(from_block, to_block)
-            wanted = sorted({from_block, to_block, *range(max(from_block, window_floor), to_block + 1)})
-            headers = {h.number: h for h in await self.headers(wanted)}
+            if attempt:
+                await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
+            try:
+                logs = await self.logs(from_block, to_block)
+                wanted = sorted({from_block, to_block, *range(max(from_block, window_floor), to_block + 1)})
+                headers = {h.number: h for h in await self.headers(wanted)}
+            except NotYetAvailable as exc:
+                problem = str(exc)
+                continue
             window = [headers[n] for n in wanted if n >= window_floor]
-            if _consistent(logs, headers, window):
+            problem = self._inconsistency(logs, headers, window)
+            if not problem or (problem.startswith("bloom") and attempt == attempts - 1):
+                if problem:  # a bloom false positive is possible: accept after the retries
+                    log.warning("blocks %d..%d: %s; accepting", from_block, to_block, problem)
                 return Chunk(from_block, to_block, logs, headers[from_block], headers[to_block], window)
-            log.info(
-                "blocks %d..%d changed while fetching (reorg in flight); refetching", from_block, to_block
-            )
-            await asyncio.sleep(0.2 * (attempt + 1))
-        raise InconsistentNode(f"logs and headers of blocks {from_block}..{to_block} keep disagreeing")
+            log.info("blocks %d..%d: %s; refetching", from_block, to_block, problem)
+        if problem.startswith("node has no block"):
+            raise NotYetAvailable(problem)
+        raise InconsistentNode(f"blocks {from_block}..{to_block}: {problem}")
 
+    def _inconsistency(
+        self, logs: list[DecodedLog], headers: dict[int, BlockHeader], window: list[BlockHeader]
+    ) -> str:
+        for earlier, later in itertools.pairwise(window):
+            if later.number == earlier.number + 1 and later.parent_hash != earlier.hash:
+                return f"block {later.number} does not link to {earlier.number} (reorg in flight)"
+        with_logs = set()
+        for entry in logs:
+            header = headers.get(entry.block_number)
+            if header is not None and header.hash != entry.block_hash:
+                return f"log of block {entry.block_number} has another block hash (reorg in flight)"
+            with_logs.add(entry.block_number)
+        for header in window:
+            if header.number not in with_logs and self._bloom_hit(header):
+                return f"bloom of block {header.number} lists our contracts but no logs came back"
+        return ""
 
-def _consistent(logs: list[DecodedLog], headers: dict[int, BlockHeader], window: list[BlockHeader]) -> bool:
-    for earlier, later in itertools.pairwise(window):
-        if later.number == earlier.number + 1 and later.parent_hash != earlier.hash:
-            return False
-    return all(
-        headers[entry.block_number].hash == entry.block_hash
-        for entry in logs
-        if entry.block_number in headers
-    )
+    def _bloom_hit(self, header: BlockHeader) -> bool:
+        return any(header.may_contain(a) for a in self._address_bytes) and any(
+            header.may_contain(t) for t in self._topic_bytes
+        )
