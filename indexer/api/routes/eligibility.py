@@ -21,7 +21,11 @@ from indexer.api.schemas import (
 
 router = APIRouter(prefix="/v1/eligibility", tags=["eligibility"])
 
-_ERRORS: dict[int | str, dict[str, object]] = {status: {"model": ErrorResponse} for status in (404, 413, 422)}
+_ERRORS: dict[int | str, dict[str, object]] = {status: {"model": ErrorResponse} for status in (404, 422)}
+# The batch also answers 400 (a body that is not JSON) and 413 (too many pairs, or too many bytes).
+_BATCH_ERRORS: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorResponse} for status in (400, 404, 413, 422)
+}
 
 
 @router.get("", response_model=EligibilityResponse, responses=_ERRORS)
@@ -43,7 +47,7 @@ def get_eligibility(
     )
 
 
-@router.post("", response_model=EligibilityBatch, responses=_ERRORS)
+@router.post("", response_model=EligibilityBatch, responses=_BATCH_ERRORS)
 def post_eligibility(
     body: EligibilityBatchRequest, session: SessionDep, settings: SettingsDep
 ) -> EligibilityBatch:
