@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlmodel import Session
 
 from indexer.api.errors import ApiError
+from indexer.api.schemas import MAX_CHAIN_ID
 from indexer.api.settings import ApiSettings
 from indexer.gateway.signer import GatewaySigner
 from indexer.store.db import snapshot_session
@@ -36,3 +37,5 @@ def get_signer(request: Request) -> GatewaySigner:
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 SignerDep = Annotated[GatewaySigner, Depends(get_signer)]
+#: The optional `chain_id` filter every chain-scoped route takes.
+ChainIdQuery = Annotated[int | None, Query(ge=0, le=MAX_CHAIN_ID, description="only this chain")]

@@ -309,3 +309,27 @@ def test_eligibility_batch__body_not_json__400_is_documented(client):
     assert response.json()["message"]
     documented = client.get("/openapi.json").json()["paths"]["/v1/eligibility"]["post"]["responses"]
     assert {"400", "413", "422"} <= set(documented)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload"),
+    [
+        ("GET", "/v1/eligibility", {"params": {"sender": S, "recipient": R, "chain_id": 2**63}}),
+        ("POST", "/v1/eligibility", {"json": {"pairs": [], "chain_id": 2**63}}),
+        ("GET", "/v1/deposits", {"params": {"recipient": R, "chain_id": 2**63}}),
+        ("GET", f"/v1/recipients/{R}", {"params": {"chain_id": 2**63}}),
+        ("GET", "/v1/eligibility", {"params": {"sender": S, "recipient": R, "chain_id": -1}}),
+    ],
+)
+def test_chain_id_beyond_bigint__422_not_500(client, method, path, payload):
+    """Chain ids are BIGINT columns: 2**63 overflowed the SQLite driver and answered 500."""
+    response = client.request(method, path, **payload)
+    assert response.status_code == 422, response.text
+    assert "chain_id" in response.json()["message"]
+
+
+def test_deposits__cursor_with_a_chain_id_beyond_bigint__422_not_500(client):
+    cursor = encode_cursor(Bond(chain_id=2**70, sender=S, recipient=R, amount=0, block_number=0))
+    response = client.get("/v1/deposits", params={"recipient": R, "cursor": cursor})
+    assert response.status_code == 422, response.text
+    assert "cursor" in response.json()["message"]

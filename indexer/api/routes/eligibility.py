@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from indexer.api.chains import load_chains
-from indexer.api.deps import SessionDep, SettingsDep
+from indexer.api.deps import ChainIdQuery, SessionDep, SettingsDep
 from indexer.api.eligibility import eligibility
 from indexer.api.errors import ApiError
 from indexer.api.names import parse_target
@@ -33,7 +33,7 @@ def get_eligibility(
     session: SessionDep,
     sender: Annotated[str, Query(description="sender address or name", max_length=300)],
     recipient: Annotated[str, Query(description="recipient address or name", max_length=300)],
-    chain_id: Annotated[int | None, Query(description="only this chain")] = None,
+    chain_id: ChainIdQuery = None,
     min_finality: Annotated[Finality, Query(description="tier the deciding facts must reach")] = "latest",
 ) -> EligibilityResponse:
     """Eligible when eligible on any indexed chain (or on `chain_id`); one entry per chain with its envelope."""
