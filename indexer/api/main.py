@@ -10,6 +10,7 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy.engine import Engine
 
 from indexer.api.errors import install_error_handlers
+from indexer.api.fastpath import EligibilityFastPath
 from indexer.api.metrics import ApiMetrics, BodyLimitMiddleware, MetricsMiddleware
 from indexer.api.routes import ccip, deposits, eligibility, profiles, status
 from indexer.api.settings import ApiSettings
@@ -47,6 +48,8 @@ def create_app(
     for router in (eligibility.router, profiles.router, deposits.router, status.router, ccip.router):
         app.include_router(router)
 
+    if settings.fast_path:  # innermost: body limit, CORS and metrics still wrap it
+        app.add_middleware(EligibilityFastPath, engine=app.state.engine)
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(
         CORSMiddleware,
