@@ -69,59 +69,70 @@ def decide(*, bond: BondFacts | Bond | None, min_deposit: int) -> tuple[bool, El
     return False, "insufficient_deposit"
 
 
+_BOND_COLUMNS = (
+    _BONDS.c.chain_id,
+    _BONDS.c.sender,
+    _BONDS.c.recipient,
+    _BONDS.c.amount,
+    _BONDS.c.accepted,
+    _BONDS.c.unlock_time,
+    _BONDS.c.block_number,
+)
+# Built once: SQLAlchemy compiles each shape once and then only binds values (building a statement per request
+# cost more than running it).
+_MINIMUMS = select(_MINS.c.chain_id, _MINS.c.recipient, _MINS.c.amount, _MINS.c.block_number).where(
+    _MINS.c.chain_id.in_(bindparam("chain_ids", expanding=True)),
+    _MINS.c.recipient.in_(bindparam("recipients", expanding=True)),
+)
+_BOND_OF_PAIR = select(*_BOND_COLUMNS).where(
+    _BONDS.c.chain_id.in_(bindparam("chain_ids", expanding=True)),
+    _BONDS.c.sender == bindparam("sender", type_=String()),
+    _BONDS.c.recipient == bindparam("recipient", type_=String()),
+)
+
+
+def _bonds_of_pairs(pairs: list[tuple[str, str]]) -> Select[Any]:
+    """The pairs as a VALUES list joined on the primary key: one probe per pair and chain, on SQLite and
+    PostgreSQL alike (SQLite plans `(sender, recipient) IN (VALUES ...)` as a scan of the chain)."""
+    wanted = (
+        values(column("sender", String), column("recipient", String), name="pairs", literal_binds=False)
+        .data(pairs)
+        .cte("pairs")
+    )
+    return (
+        select(*_BOND_COLUMNS)
+        .select_from(
+            wanted.join(
+                _BONDS, and_(_BONDS.c.sender == wanted.c.sender, _BONDS.c.recipient == wanted.c.recipient)
+            )
+        )
+        .where(_BONDS.c.chain_id.in_(bindparam("chain_ids", expanding=True)))
+    )
+
+
 def load_facts(session: Session, *, chain_ids: Sequence[int], pairs: Sequence[tuple[str, str]]) -> Facts:
-    """Two queries for any number of pairs and chains (a single pair uses plain equality: the hot path)."""
+    """Two queries for any number of pairs and chains."""
     if not chain_ids or not pairs:
         return Facts(minimums={}, bonds={})
-    recipients = sorted({recipient for _, recipient in pairs})
-    min_query = select(_MINS.c.chain_id, _MINS.c.recipient, _MINS.c.amount, _MINS.c.block_number).where(
-        _MINS.c.chain_id.in_(chain_ids)
-    )
-    if len(recipients) == 1:
-        min_query = min_query.where(_MINS.c.recipient == recipients[0])
-    else:
-        min_query = min_query.where(_MINS.c.recipient.in_(recipients))
-    bond_columns = (
-        _BONDS.c.chain_id,
-        _BONDS.c.sender,
-        _BONDS.c.recipient,
-        _BONDS.c.amount,
-        _BONDS.c.accepted,
-        _BONDS.c.unlock_time,
-        _BONDS.c.block_number,
-    )
     unique_pairs = sorted(set(pairs))
+    params: dict[str, Any] = {"chain_ids": list(chain_ids)}
     if len(unique_pairs) == 1:
-        ((sender, recipient),) = unique_pairs
-        bond_query = select(*bond_columns).where(
-            _BONDS.c.chain_id.in_(chain_ids), _BONDS.c.sender == sender, _BONDS.c.recipient == recipient
-        )
+        bond_query = _BOND_OF_PAIR
+        params["sender"], params["recipient"] = unique_pairs[0]
     else:
-        # A join against the pairs as a VALUES list probes the primary key once per pair and chain, on SQLite
-        # and PostgreSQL alike (SQLite plans `(sender, recipient) IN (VALUES ...)` as a scan of the chain).
-        wanted = (
-            values(column("sender", String), column("recipient", String), name="pairs", literal_binds=False)
-            .data(unique_pairs)
-            .cte("pairs")
-        )
-        bond_query = (
-            select(*bond_columns)
-            .select_from(
-                wanted.join(
-                    _BONDS, and_(_BONDS.c.sender == wanted.c.sender, _BONDS.c.recipient == wanted.c.recipient)
-                )
-            )
-            .where(_BONDS.c.chain_id.in_(chain_ids))
-        )
+        bond_query = _bonds_of_pairs(unique_pairs)
+    min_params = {"chain_ids": list(chain_ids), "recipients": sorted({r for _, r in unique_pairs})}
     minimums = {
         (chain_id, recipient): (amount, block)
-        for chain_id, recipient, amount, block in session.execute(min_query)
+        for chain_id, recipient, amount, block in session.execute(_MINIMUMS, min_params)
     }
     bonds = {
         (chain_id, sender, recipient): BondFacts(
             amount=amount, accepted=bool(accepted), unlock_time=unlock_time, block_number=block
         )
-        for chain_id, sender, recipient, amount, accepted, unlock_time, block in session.execute(bond_query)
+        for chain_id, sender, recipient, amount, accepted, unlock_time, block in session.execute(
+            bond_query, params
+        )
     }
     return Facts(minimums=minimums, bonds=bonds)
 

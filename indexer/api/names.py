@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from eth_utils import is_address, is_checksum_address
-from sqlalchemy import BigInteger, String, Table, and_, column, select, values
+from sqlalchemy import BigInteger, ColumnElement, String, Table, and_, bindparam, column, select, values
+from sqlalchemy.sql import Select
 from sqlmodel import Session
 
 from indexer.api.errors import ApiError
@@ -26,6 +28,26 @@ _LABEL = re.compile(r"^[^\s./\\?#%:@]+$")
 _ADDRESS_LABEL = re.compile(r"^[0-9a-f]{40}$")
 _NAMES: Table = Name.__table__  # type: ignore[attr-defined]
 _ADDRS: Table = AddrRecord.__table__  # type: ignore[attr-defined]
+_FEW_NAMES = 4
+
+
+def _name_columns() -> Select[Any]:
+    return select(_NAMES.c.chain_id, _NAMES.c.node, _NAMES.c.owner, _ADDRS.c.address)
+
+
+def _record_of_name() -> ColumnElement[bool]:
+    return and_(
+        _ADDRS.c.chain_id == _NAMES.c.chain_id,
+        _ADDRS.c.node == _NAMES.c.node,
+        _ADDRS.c.coin_type == ETH_COIN_TYPE,
+    )
+
+
+_NAME_AND_RECORD = (
+    _name_columns()
+    .select_from(_NAMES.outerjoin(_ADDRS, _record_of_name()))
+    .where(_NAMES.c.chain_id == bindparam("chain_id"), _NAMES.c.node == bindparam("node"))
+)
 
 
 @dataclass(frozen=True)
@@ -117,7 +139,8 @@ def resolve_name(session: Session, name: str, chains: list[Chain]) -> ResolvedNa
 
 
 def resolve_addresses(session: Session, names: Iterable[str], chains: list[Chain]) -> dict[str, str | None]:
-    """What each name resolves to (the `address` of `resolve_name`), for any number of names in one query."""
+    """What each name resolves to (the `address` of `resolve_name`): one query per name for a few names, one
+    query for all of them beyond that."""
     out: dict[str, str | None] = {}
     lookups: dict[tuple[int, str], str] = {}  # (chain_id, node) -> name
     for name in set(names):
@@ -128,25 +151,28 @@ def resolve_addresses(session: Session, names: Iterable[str], chains: list[Chain
             lookups[(chain.chain_id, "0x" + namehash(name).hex())] = name
     if not lookups:
         return out
-    # One query: the names as a VALUES list joined to `names` (primary key probes) and their coin-60 records.
-    wanted = (
-        values(column("chain_id", BigInteger), column("node", String), name="wanted", literal_binds=False)
-        .data(sorted(lookups))
-        .cte("wanted")
-    )
-    query = select(_NAMES.c.chain_id, _NAMES.c.node, _NAMES.c.owner, _ADDRS.c.address).select_from(
-        wanted.join(
-            _NAMES, and_(_NAMES.c.chain_id == wanted.c.chain_id, _NAMES.c.node == wanted.c.node)
-        ).outerjoin(
-            _ADDRS,
-            and_(
-                _ADDRS.c.chain_id == _NAMES.c.chain_id,
-                _ADDRS.c.node == _NAMES.c.node,
-                _ADDRS.c.coin_type == ETH_COIN_TYPE,
-            ),
+    if len(lookups) <= _FEW_NAMES:  # a cached statement per name beats compiling a VALUES list each time
+        rows = [
+            row
+            for chain_id, node in lookups
+            for row in session.execute(_NAME_AND_RECORD, {"chain_id": chain_id, "node": node})
+        ]
+    else:  # one query: the names as a VALUES list joined to `names` (primary key probes) and their records
+        wanted = (
+            values(column("chain_id", BigInteger), column("node", String), name="wanted", literal_binds=False)
+            .data(sorted(lookups))
+            .cte("wanted")
         )
-    )
-    found = {(chain_id, node): (owner, record) for chain_id, node, owner, record in session.execute(query)}
+        rows = list(
+            session.execute(
+                _name_columns().select_from(
+                    wanted.join(
+                        _NAMES, and_(_NAMES.c.chain_id == wanted.c.chain_id, _NAMES.c.node == wanted.c.node)
+                    ).outerjoin(_ADDRS, _record_of_name())
+                )
+            )
+        )
+    found = {(chain_id, node): (owner, record) for chain_id, node, owner, record in rows}
     for key, name in lookups.items():
         owner, record = found.get(key, (None, None))
         out[name] = _record_address(record, owner) if key in found else None

@@ -161,17 +161,19 @@ def test_batch__names_resolve_like_single_lookups(client, world):
         assert single == answer
 
 
-@pytest.mark.parametrize("size", [2, 100, 1_000])
+@pytest.mark.parametrize("size", [12, 100, 1_000])
 def test_batch__a_fixed_number_of_queries_whatever_its_size(client, world, size):
-    """Chains, names, minimums, bonds: four statements for 2 pairs or 1,000 (it was 2 per pair per chain)."""
+    """Chains, names, minimums, bonds: four statements for 12 pairs or 1,000 (it was 2 per pair per chain, plus 2
+    per name). Six distinct names: above the few names that get one cached statement each."""
     statements: list[str] = []
     engine: Engine = client.app.state.engine
 
     def count(_conn, _cursor, statement, *_args) -> None:
         statements.append(statement)
 
+    names = [f"n{i}.op.dm3.eth" for i in range(6)]
     pairs = [
-        {"sender": NAMES[i % 2] if i % 3 == 0 else SENDERS[i % 6], "recipient": RECIPIENTS[i % 5]}
+        {"sender": names[i % 6] if i % 3 == 0 or i < 6 else SENDERS[i % 6], "recipient": RECIPIENTS[i % 5]}
         for i in range(size)
     ]
     event.listen(engine, "before_cursor_execute", count)
@@ -183,6 +185,16 @@ def test_batch__a_fixed_number_of_queries_whatever_its_size(client, world, size)
     assert response.json()["count"] == size
     selects = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
     assert len(selects) == 4, selects
+
+
+def test_batch__a_few_names__one_cached_statement_each(client, world):
+    statements: list[str] = []
+    engine: Engine = client.app.state.engine
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    pairs = [{"sender": name, "recipient": RECIPIENTS[0]} for name in NAMES[:2]]
+    assert client.post("/v1/eligibility", json={"pairs": pairs}).status_code == 200
+    assert len([s for s in statements if "FROM names" in s]) == 2
+    assert not [s for s in statements if "VALUES" in s and "names" in s]
 
 
 def test_single_address_pair__one_statement(client, world):
