@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, Table, and_, bindparam, column, select, values
+from sqlalchemy import String, Table, and_, bindparam, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql import Select
 from sqlmodel import Session
@@ -27,7 +27,7 @@ from sqlmodel import Session
 from indexer.api.chains import ChainRow, ChainTips, at_least, envelope, facts_finality
 from indexer.api.errors import ApiError
 from indexer.api.names import Target, resolve_addresses
-from indexer.api.prepared import PreparedSelect
+from indexer.api.prepared import PreparedSelect, placeholders, values_rows
 from indexer.api.schemas import ChainEligibility, EligibilityReason, EligibilityResponse, Finality
 from indexer.store.models import Bond, Chain, MinDeposit
 
@@ -91,23 +91,21 @@ _BOND_OF_PAIR = select(*_BOND_COLUMNS).where(
 )
 
 
-def _bonds_of_pairs(pairs: list[tuple[str, str]]) -> Select[Any]:
+def _bonds_of_pairs(
+    session: Session, chain_ids: Sequence[int], pairs: list[tuple[str, str]]
+) -> Sequence[tuple[Any, ...]]:
     """The pairs as a VALUES list joined on the primary key: one probe per pair and chain, on SQLite and
     PostgreSQL alike (SQLite plans `(sender, recipient) IN (VALUES ...)` as a scan of the chain)."""
-    wanted = (
-        values(column("sender", String), column("recipient", String), name="pairs", literal_binds=False)
-        .data(pairs)
-        .cte("pairs")
+    connection = session.connection()
+    dialect = connection.dialect
+    sql = (
+        f"WITH pairs(sender, recipient) AS (VALUES {values_rows(dialect, rows=len(pairs), columns=2)}) "
+        "SELECT b.chain_id, b.sender, b.recipient, b.amount, b.accepted, b.unlock_time, b.block_number "
+        "FROM pairs JOIN bonds b ON b.sender = pairs.sender AND b.recipient = pairs.recipient "
+        f"WHERE b.chain_id IN ({placeholders(dialect, len(chain_ids))})"
     )
-    return (
-        select(*_BOND_COLUMNS)
-        .select_from(
-            wanted.join(
-                _BONDS, and_(_BONDS.c.sender == wanted.c.sender, _BONDS.c.recipient == wanted.c.recipient)
-            )
-        )
-        .where(_BONDS.c.chain_id.in_(bindparam("chain_ids", expanding=True)))
-    )
+    params = tuple(value for pair in pairs for value in pair) + tuple(chain_ids)
+    return list(connection.exec_driver_sql(sql, params))
 
 
 def load_facts(session: Session, *, chain_ids: Sequence[int], pairs: Sequence[tuple[str, str]]) -> Facts:
@@ -115,24 +113,28 @@ def load_facts(session: Session, *, chain_ids: Sequence[int], pairs: Sequence[tu
     if not chain_ids or not pairs:
         return Facts(minimums={}, bonds={})
     unique_pairs = sorted(set(pairs))
-    params: dict[str, Any] = {"chain_ids": list(chain_ids)}
     if len(unique_pairs) == 1:
-        bond_query = _BOND_OF_PAIR
-        params["sender"], params["recipient"] = unique_pairs[0]
+        sender, recipient = unique_pairs[0]
+        bond_rows: Sequence[tuple[Any, ...]] = list(
+            session.execute(
+                _BOND_OF_PAIR, {"chain_ids": list(chain_ids), "sender": sender, "recipient": recipient}
+            )
+        )
     else:
-        bond_query = _bonds_of_pairs(unique_pairs)
+        bond_rows = _bonds_of_pairs(session, chain_ids, unique_pairs)
     min_params = {"chain_ids": list(chain_ids), "recipients": sorted({r for _, r in unique_pairs})}
     minimums = {
         (chain_id, recipient): (amount, block)
         for chain_id, recipient, amount, block in session.execute(_MINIMUMS, min_params)
     }
-    bonds = {
+    bonds = {  # raw driver values from the VALUES path: a Uint256 is a string (SQLite) or a Decimal (PostgreSQL)
         (chain_id, sender, recipient): BondFacts(
-            amount=amount, accepted=bool(accepted), unlock_time=unlock_time, block_number=block
+            amount=int(amount),
+            accepted=bool(accepted),
+            unlock_time=int(unlock_time) if unlock_time is not None else None,
+            block_number=block,
         )
-        for chain_id, sender, recipient, amount, accepted, unlock_time, block in session.execute(
-            bond_query, params
-        )
+        for chain_id, sender, recipient, amount, accepted, unlock_time, block in bond_rows
     }
     return Facts(minimums=minimums, bonds=bonds)
 

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_utils import is_address, is_checksum_address
-from sqlalchemy import BigInteger, ColumnElement, String, Table, and_, bindparam, column, select, values
+from sqlalchemy import ColumnElement, Table, and_, bindparam, select
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
 from indexer.api.errors import ApiError
+from indexer.api.prepared import placeholders, values_rows
 from indexer.gateway.codec import ETH_COIN_TYPE, namehash
 from indexer.store.models import AddrRecord, Chain, Name
+from indexer.store.types import Uint256
 
 ZERO_ADDRESS = "0x" + "00" * 20
 MAX_NAME_LENGTH = 255
@@ -158,20 +160,18 @@ def resolve_addresses(session: Session, names: Iterable[str], chains: list[Chain
             for row in session.execute(_NAME_AND_RECORD, {"chain_id": chain_id, "node": node})
         ]
     else:  # one query: the names as a VALUES list joined to `names` (primary key probes) and their records
-        wanted = (
-            values(column("chain_id", BigInteger), column("node", String), name="wanted", literal_binds=False)
-            .data(sorted(lookups))
-            .cte("wanted")
+        connection = session.connection()
+        dialect = connection.dialect
+        sql = (
+            f"WITH wanted(chain_id, node) AS (VALUES {values_rows(dialect, rows=len(lookups), columns=2)}) "
+            "SELECT n.chain_id, n.node, n.owner, a.address FROM wanted "
+            "JOIN names n ON n.chain_id = wanted.chain_id AND n.node = wanted.node "
+            "LEFT JOIN addr_records a ON a.chain_id = n.chain_id AND a.node = n.node AND a.coin_type = "
+            + placeholders(dialect, 1)
         )
-        rows = list(
-            session.execute(
-                _name_columns().select_from(
-                    wanted.join(
-                        _NAMES, and_(_NAMES.c.chain_id == wanted.c.chain_id, _NAMES.c.node == wanted.c.node)
-                    ).outerjoin(_ADDRS, _record_of_name())
-                )
-            )
-        )
+        coin_type = Uint256().process_bind_param(ETH_COIN_TYPE, dialect)
+        params = (*(value for key in sorted(lookups) for value in key), coin_type)
+        rows = list(connection.exec_driver_sql(sql, params))
     found = {(chain_id, node): (owner, record) for chain_id, node, owner, record in rows}
     for key, name in lookups.items():
         owner, record = found.get(key, (None, None))

@@ -265,6 +265,21 @@ class Readers:
                 )
             )
 
+    def _batch(self, url: str, data: list[dict[str, Any]]) -> None:
+        """The pair's two answers are checked like single ones; the rest must agree with them."""
+        self._eligibility(url, "batch", data[:2])
+        reverse, names = data[2], data[3:]
+        envelopes = {str(d["chains"][0]["envelope"]) for d in data[:3]}
+        if len(envelopes) != 1 or (reverse["chains"][0]["bond"], reverse["chains"][0]["min_deposit"]) != (
+            "0",
+            "0",
+        ):
+            self.errors.append(
+                f"batch {url}: one batch, several envelopes or a bond on the reverse pair: {data[:3]}"
+            )
+        if any(d["reason"] != "unknown_sender" for d in names):
+            self.errors.append(f"batch {url}: unregistered names resolved: {names}")
+
     def stop(self) -> None:
         self.done.set()
         for thread in self.threads:
@@ -272,6 +287,14 @@ class Readers:
 
 
 # --- the test ------------------------------------------------------------------------------------------------------
+
+
+def _wait_until_indexed(url: str) -> None:
+    """Until the indexer has written its chain row and a first checkpoint (before that, eligibility is a 404)."""
+    deadline = time.monotonic() + 30
+    while not any(c["indexed_block"] is not None for c in httpx.get(f"{url}/v1/status").json()["data"]):
+        assert time.monotonic() < deadline, "the indexer wrote no checkpoint"
+        time.sleep(0.05)
 
 
 def test_two_api_processes__during_writes_and_a_reorg__no_answer_mixes_two_blocks(
@@ -293,6 +316,7 @@ def test_two_api_processes__during_writes_and_a_reorg__no_answer_mixes_two_block
         engine = fresh_engine(pg_url)
         spec = devnet.spec(reorg_window=32, poll_interval=0.02, concurrency=2)
         indexer = Indexer(engine, spec)
+        _wait_until_indexed(api_servers[0])
         readers = Readers(api_servers, sender=sender, recipient=recipient, chain_id=CHAIN_ID)
 
         anvil.rpc("evm_setAutomine", [False])
