@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -23,6 +26,14 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 512 * 1024
 
 
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # Everything alive once the app serves (modules, the app, the engine) lives as long as the process: move it
+    # out of the collector's reach. A full collection over it took ~40 ms and set the API's p99 (bench/api).
+    gc.freeze()
+    yield
+
+
 def create_app(
     settings: ApiSettings | None = None, *, engine: Engine | None = None, signer: GatewaySigner | None = None
 ) -> FastAPI:
@@ -34,6 +45,7 @@ def create_app(
         version="1",
         description="Eligibility, profiles, deposits and chain status from the dm3 registry indexer, and the "
         "CCIP-read (EIP-3668) gateway that links L2 profiles into ENS.",
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine or create_db_engine(settings.database_url, role="reader")
