@@ -9,7 +9,7 @@ export HYPOTHESIS_PROFILE ?= default
 PYTEST_ARGS ?=
 ARGS ?=
 
-.PHONY: setup lint format test demo bench-gas clean
+.PHONY: setup lint format test demo devnet devnet-down bench-gas bench-ens clean
 
 setup: .venv/.synced node_modules/.installed .vvm/vyper-0.4.3
 
@@ -39,10 +39,19 @@ test: setup lint
 	ape test tests $(PYTEST_ARGS)
 
 demo: setup
-	ape run demo $(ARGS)
+	python -m indexer.devnet.demo $(ARGS)
+
+devnet: setup
+	python -m indexer.devnet up --services $(ARGS)
+
+devnet-down:
+	python -m indexer.devnet down
 
 bench-gas: setup
 	python -m bench.gas.run
+
+bench-ens: setup
+	python -m bench.ens.run
 
 clean:
 	rm -rf .build data .devnet

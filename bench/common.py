@@ -61,5 +61,7 @@ def update_readme_table(section: str, table: str) -> None:
     start, end = f"<!-- {section}:start -->", f"<!-- {section}:end -->"
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
     block = f"{start}\n{table.rstrip()}\n{end}"
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    text = (
+        pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    )
     README.write_text(text)

@@ -295,7 +295,8 @@ def register(label: String[255], owner: address) -> bytes32:
     @notice Registers `<label>.<parent>` for `owner`, first come first served.
             Anyone may register a free name for anyone.
     @dev The label must be 1-63 bytes of a-z, 0-9 and hyphens, must not start
-         or end with a hyphen and must not be "addr". The parameter is typed
+         or end with a hyphen, must not have hyphens as both third and fourth
+         byte (ENSIP-15) and must not be "addr". The parameter is typed
          255 so that a too-long label reverts with a reason.
     @param label The label.
     @param owner The first owner; not zero.
@@ -921,7 +922,10 @@ def _check_signature(signer: address, deadline: uint256, signature: Bytes[65], s
 def _check_label(label: Bytes[255]):
     """
     @dev Reverts unless `label` is 1-63 bytes of a-z, 0-9 and hyphens, with no
-         hyphen first or last. Reads the label 32 bytes at a time and walks
+         hyphen first or last and not hyphens as both third and fourth byte
+         (ENSIP-15 refuses those, as UTS-46 does, so ENS clients could not
+         resolve such a name). Every label passing this check is its own
+         ENSIP-15 normalisation. Reads the label 32 bytes at a time and walks
          the bytes by shifting, which is cheaper than slicing each byte.
     @param label The label.
     """
@@ -930,6 +934,7 @@ def _check_label(label: Bytes[255]):
     assert length <= _MAX_LABEL_LENGTH, "registry: label too long"
     padded: Bytes[319] = concat(label, empty(bytes32), empty(bytes32))
     word: uint256 = extract32(padded, 0, output_type=uint256)
+    previous: uint256 = 0
     for i: uint256 in range(length, bound=_MAX_LABEL_LENGTH):
         if i == 32:
             word = extract32(padded, 32, output_type=uint256)
@@ -937,8 +942,10 @@ def _check_label(label: Bytes[255]):
         word = word << 8
         if char == 45:  # "-"
             assert i != 0 and i != length - 1, "registry: hyphen at label edge"
+            assert i != 3 or previous != 45, "registry: hyphens at label positions 3-4"
         else:
             assert (char >= 97 and char <= 122) or (char >= 48 and char <= 57), "registry: invalid character"
+        previous = char
 
 
 @internal

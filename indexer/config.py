@@ -59,6 +59,9 @@ class ChainConfig(BaseModel):
     concurrency: int = Field(default=4, ge=1)  # eth_getLogs requests in flight while backfilling
     rpc_timeout: float = Field(default=20.0, gt=0)
     rpc_batch_size: int = Field(default=100, ge=1)
+    rpc_retries: int = Field(
+        default=8, ge=1
+    )  # attempts per request on 429/5xx/timeouts (exponential backoff)
 
 
 class Settings(BaseSettings):

@@ -6,7 +6,7 @@
 @notice A plain ERC-20 (no `burn`) whose `transfer` and `transferFrom` call back into a chosen
         contract with chosen calldata before returning, as a malicious or hook-carrying token
         could. The outcome of the last call-back is kept for the test to read. Anyone may mint and
-        arm it.
+        arm it, and make it call anything as itself (`execute`).
 """
 
 
@@ -71,6 +71,16 @@ def arm(target: address, payload: Bytes[MAX_PAYLOAD]):
     """
     self.target = target
     self.payload = payload
+
+
+@external
+def execute(target: address, payload: Bytes[MAX_PAYLOAD]):
+    """
+    @notice Makes the token itself call `target`, so it can hold bonds as a sender (test only).
+    @param target The contract to call.
+    @param payload The calldata.
+    """
+    raw_call(target, payload)
 
 
 @external

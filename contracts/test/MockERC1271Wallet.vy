@@ -3,10 +3,9 @@
 @title Mock ERC-1271 wallet (tests only)
 @custom:contract-name MockERC1271Wallet
 @license MIT
-@notice A contract wallet for tests: it calls other contracts on behalf of its
-        owner key and validates signatures made by that key (ERC-1271), or,
-        when deployed with `rejects` set, refuses every signature.
-@dev Never deploy outside tests: `execute` lets the owner make any call.
+@notice A contract wallet for tests: it validates signatures made by its owner
+        key (ERC-1271), or, when deployed with `rejects` set, refuses every
+        signature.
 """
 
 
@@ -58,14 +57,3 @@ def isValidSignature(_hash: bytes32, _signature: Bytes[65]) -> bytes4:
         return _MAGIC_VALUE
     return _INVALID
 
-
-@external
-def execute(target: address, data: Bytes[8192]) -> Bytes[4096]:
-    """
-    @notice Calls `target` with `data` as this wallet, for its owner.
-    @param target The contract to call.
-    @param data The calldata.
-    @return Bytes The call's return data.
-    """
-    assert msg.sender == OWNER, "wallet: not the owner"
-    return raw_call(target, data, max_outsize=4096)

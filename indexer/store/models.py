@@ -83,6 +83,8 @@ class Event(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("chain_id", "tx_hash", "log_index", name="uq_events_chain_tx_log"),
         Index("ix_events_chain_block", "chain_id", "block_number"),
+        # Never reuse the id of a row a reorg deleted (SQLite would otherwise hand out max(id)+1 again).
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, sa_column=Column(_AUTO_ID, primary_key=True, autoincrement=True))

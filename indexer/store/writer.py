@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, delete, func, insert, select, tuple_, update
+from sqlalchemy import ARRAY, Table, and_, any_, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
@@ -144,8 +144,8 @@ class ChainWriter:
         if parent_name:
             self._parents[namehash(parent_name)] = parent_name
             self._parents[namehash("addr." + parent_name)] = "addr." + parent_name
-        dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
-        self._insert = dialect.insert
+        self._dialect = engine.dialect.name
+        self._insert = sqlite.insert if self._dialect == "sqlite" else postgresql.insert
 
     # --- chain row ---------------------------------------------------------------------------------------------
 
@@ -259,7 +259,13 @@ class ChainWriter:
         found: dict[Key, Row | None] = dict.fromkeys(keys)
         for start in range(0, len(keys), _LOAD_CHUNK):
             chunk = keys[start : start + _LOAD_CHUNK]
-            if len(key_columns) == 1:
+            if len(key_columns) == 1 and self._dialect == "postgresql":
+                # One array parameter: PostgreSQL parses and plans `= ANY($1)` far faster than a long IN list.
+                values = [k[0] for k in chunk]
+                condition = key_columns[0] == any_(
+                    bindparam("keys", value=values, type_=ARRAY(key_columns[0].type))
+                )
+            elif len(key_columns) == 1:
                 condition = key_columns[0].in_([k[0] for k in chunk])
             else:
                 condition = tuple_(*key_columns).in_(chunk)
@@ -394,35 +400,48 @@ class ChainWriter:
         return {**bond, **base}
 
     def _write(self, conn: Connection, batch: Batch, p: _Projection) -> None:
-        if p.events:
-            conn.execute(
-                self._insert(_T["events"]).on_conflict_do_nothing(
-                    index_elements=["chain_id", "tx_hash", "log_index"]
-                ),
-                p.events,
-            )
-        if p.history:
-            conn.execute(self._insert(_T["bond_history"]).on_conflict_do_nothing(), p.history)
+        self._bulk_insert(
+            conn, "events", p.events, conflict="nothing", key=["chain_id", "tx_hash", "log_index"]
+        )
+        self._bulk_insert(conn, "bond_history", p.history, conflict="nothing")
         for table_name, keys in p.changed.items():
             state = p.current[table_name]
             upserts = [row for k in keys if (row := state[k]) is not None]
             deletes = [k for k in keys if state[k] is None]
-            self._upsert(conn, table_name, upserts)
+            self._bulk_insert(
+                conn, table_name, upserts, conflict="update", key=["chain_id", *STATE_KEYS[table_name]]
+            )
             self._delete(conn, table_name, deletes)
-        if p.undo:
-            conn.execute(insert(_T["undo_log"]), p.undo)
+        self._bulk_insert(conn, "undo_log", p.undo)
         self._remember_blocks(conn, batch)
         self._advance_checkpoint(conn, batch)
 
-    def _upsert(self, conn: Connection, table_name: str, rows: list[Row]) -> None:
+    def _bulk_insert(
+        self,
+        conn: Connection,
+        table_name: str,
+        rows: list[Row],
+        *,
+        conflict: str | None = None,
+        key: list[str] | None = None,
+    ) -> None:
+        """Insert ``rows`` with one ``executemany``; on a key conflict do nothing or overwrite the other columns.
+
+        (SQLite runs it in its C loop; psycopg pipelines the statements. Multi-row ``VALUES`` was measured slower
+        on PostgreSQL: SQLAlchemy recompiles each large statement.)
+        """
         if not rows:
             return
         table = _T[table_name]
-        key = ["chain_id", *STATE_KEYS[table_name]]
         stmt = self._insert(table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=key, set_={c.name: stmt.excluded[c.name] for c in table.c if c.name not in key}
-        )
+        if conflict == "nothing":
+            stmt = stmt.on_conflict_do_nothing(index_elements=key)
+        elif conflict == "update":
+            assert key is not None
+            stmt = stmt.on_conflict_do_update(
+                index_elements=key,
+                set_={c.name: stmt.excluded[c.name] for c in table.c if c.name not in key},
+            )
         conn.execute(stmt, rows)
 
     def _delete(self, conn: Connection, table_name: str, keys: list[Key]) -> None:
@@ -438,18 +457,12 @@ class ChainWriter:
     def _remember_blocks(self, conn: Connection, batch: Batch) -> None:
         blocks = _T["blocks"]
         if batch.headers:
-            stmt = self._insert(blocks)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["chain_id", "number"],
-                set_={
-                    "hash": stmt.excluded.hash,
-                    "parent_hash": stmt.excluded.parent_hash,
-                    "timestamp": stmt.excluded.timestamp,
-                },
-            )
-            conn.execute(
-                stmt,
-                [
+            self._bulk_insert(
+                conn,
+                "blocks",
+                conflict="update",
+                key=["chain_id", "number"],
+                rows=[
                     {
                         "chain_id": self.chain_id,
                         "number": h.number,

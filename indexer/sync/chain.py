@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -217,8 +217,8 @@ class ChainIndexer:
         metrics.BATCH_SECONDS.labels(chain=self.spec.name).observe(time.perf_counter() - started)
         self.indexed, self.indexed_hash = chunk.to_block, chunk.last.hash
         self.events += applied
-        for entry in chunk.logs:
-            metrics.EVENTS.labels(chain=self.spec.name, event=entry.event).inc()
+        for event, count in Counter(entry.event for entry in chunk.logs).items():
+            metrics.EVENTS.labels(chain=self.spec.name, event=event).inc(count)
         self._report()
 
     def _window_floor(self) -> int:

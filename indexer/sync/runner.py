@@ -9,7 +9,7 @@ from contextlib import ExitStack
 
 from sqlalchemy.engine import Engine
 
-from indexer.chain.rpc import RpcClient
+from indexer.chain.rpc import RetryPolicy, RpcClient
 from indexer.config import ChainSpec
 from indexer.store.lock import ChainLock
 from indexer.sync.chain import ChainIndexer, ProgressCallback
@@ -37,7 +37,13 @@ async def index_chains(
             stack.enter_context(ChainLock(engine, spec.chain_id))
         executor = stack.enter_context(ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dm3-db"))
         clients = [
-            RpcClient(spec.config.rpc_url, chain=spec.name, timeout=spec.config.rpc_timeout) for spec in specs
+            RpcClient(
+                spec.config.rpc_url,
+                chain=spec.name,
+                timeout=spec.config.rpc_timeout,
+                retry=RetryPolicy(attempts=spec.config.rpc_retries),
+            )
+            for spec in specs
         ]
         try:
             indexers = [

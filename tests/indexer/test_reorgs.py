@@ -17,7 +17,7 @@ from indexer_support import (
     run_scenario,
     sync_ok,
 )
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from indexer.store import models
 from indexer.sync.errors import ReorgTooDeep
@@ -38,6 +38,12 @@ def _bond(engine: Any, sender: str, recipient: str) -> int | None:
         return conn.execute(
             select(table.c.amount).where(table.c.sender == sender, table.c.recipient == recipient)
         ).scalar()
+
+
+def _max_event_id(engine: Any) -> int:
+    with engine.connect() as conn:
+        events = models.Event.__table__  # type: ignore[attr-defined]
+        return int(conn.execute(select(func.max(events.c.id))).scalar_one())
 
 
 def _assert_equals_fresh_index(devnet: Devnet, engine: Any, tmp_path: Any, spec: Any) -> None:
@@ -70,7 +76,11 @@ def test_reorg__removes_a_deposit__db_equals_fresh_index(
     _assert_equals_fresh_index(devnet, engine, tmp_path, spec)
 
 
-def test_reorg__replaces_a_deposit_with_another_event(devnet: Devnet, sqlite_url: str, tmp_path: Any) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_reorg__replaces_a_deposit_with_another_event(
+    devnet: Devnet, tmp_path: Any, backend: str, request: Any
+) -> None:
+    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url")
     touched = run_scenario(devnet, seed=21, steps=20)
     sender, recipient, other = devnet.accounts[7], devnet.accounts[8], devnet.accounts[9]
     assert devnet.send(devnet.deposits, sender, "deposit", cs(recipient), 3 * 10**18)
@@ -78,7 +88,7 @@ def test_reorg__replaces_a_deposit_with_another_event(devnet: Devnet, sqlite_url
     touched.pairs |= {(sender, recipient), (sender, other)}
     touched.recipients.add(recipient)
     spec = devnet.spec(reorg_window=WINDOW)
-    engine = fresh_engine(sqlite_url)
+    engine = fresh_engine(url)
     sync_ok(engine, [spec])
     assert _bond(engine, sender, recipient) == 3 * 10**18
 
@@ -87,8 +97,17 @@ def test_reorg__replaces_a_deposit_with_another_event(devnet: Devnet, sqlite_url
         [devnet.tx_request(devnet.deposits, sender, "deposit", cs(other), 7), 0],
         [devnet.tx_request(devnet.deposits, recipient, "set_min_deposit", 42), 1],
     ]
+    last_id = _max_event_id(engine)
     devnet.anvil.rpc("anvil_reorg", [3, replacement])
     sync_ok(engine, [spec])
+    # The change cursor never goes back: re-applied blocks get ids above every id handed out before.
+    with engine.connect() as conn:
+        events = models.Event.__table__  # type: ignore[attr-defined]
+        reapplied = conn.execute(
+            select(events.c.id).where(events.c.block_number > spec.start_block + 0)
+        ).scalars()
+        new_ids = [i for i in reapplied if i > last_id]
+    assert len(new_ids) == 2
 
     assert _bond(engine, sender, recipient) is None
     assert _bond(engine, sender, other) == 7

@@ -116,6 +116,7 @@ def upgrade() -> None:
         sa.Column("args", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("chain_id", "tx_hash", "log_index", name="uq_events_chain_tx_log"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index("ix_events_chain_block", ["chain_id", "block_number"], unique=False)

@@ -1,0 +1,320 @@
+"""`make demo`: bring the devnet up and walk through dm3 registry as its users see it.
+
+    python -m indexer.devnet.demo          # leaves the devnet, indexer and API running
+    python -m indexer.devnet.demo --exit   # tears everything down at the end (what CI runs)
+
+Every step is a real transaction on a local anvil chain, every answer comes from the real indexer and API, and
+the ENS lookup at the end goes through ENS's published registry, our L1 resolver and the CCIP-read gateway with
+ethers v6, a client that knows nothing about dm3.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+from ens.utils import normal_name_to_hash
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+from web3 import HTTPProvider, Web3
+from web3.contract import Contract
+
+from indexer.client import Dm3Client
+from indexer.deploy.web3_deployer import load_ape_artifacts
+from indexer.devnet import core, services
+from indexer.devnet.chains import dev_account
+from indexer.devnet.files import ChainState, DevnetState
+from indexer.dm3.profile import canonical_json, profile_creation_message
+
+TOKEN = 10**18
+PROFILE_KEY = "network.dm3.profile"
+INDEXER_WAIT_SECONDS = 30.0
+RESOLVE_SCRIPT = Path(__file__).with_name("resolve.mjs")
+
+console = Console()
+
+
+@dataclass
+class L2:
+    """One devnet L2 seen through web3: its registry, deposits and token."""
+
+    state: ChainState
+    w3: Web3
+    registry: Contract
+    deposits: Contract
+    token: Contract
+
+    def send(self, account: LocalAccount, call: Any) -> Any:
+        """Sign and send a contract call from `account`; returns the receipt, fails loudly on a revert."""
+        tx = call.build_transaction(
+            {"from": account.address, "nonce": self.w3.eth.get_transaction_count(account.address)}
+        )
+        signed = account.sign_transaction(tx)
+        receipt = self.w3.eth.wait_for_transaction_receipt(
+            self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        )
+        if receipt["status"] != 1:
+            raise click.ClickException(f"transaction {receipt['transactionHash'].hex()} reverted")
+        return receipt
+
+
+def connect(state: ChainState, artifacts: dict[str, Any]) -> L2:
+    w3 = Web3(HTTPProvider(state.rpc_url))
+
+    def contract(name: str) -> Contract:
+        return w3.eth.contract(
+            address=Web3.to_checksum_address(state.contracts[name]), abi=artifacts[name].abi
+        )
+
+    return L2(state, w3, contract("ProfileRegistry"), contract("InboxDeposits"), contract("Dm3Token"))
+
+
+def signed_profile_record(account: LocalAccount, delivery_services: list[str]) -> str:
+    """A dm3 profile record exactly as dm3's own library writes it: signed, canonical JSON in a data: URI.
+
+    The keys here are random 32-byte values standing in for a messenger's X25519/Ed25519 keys.
+    """
+    profile = {
+        "publicEncryptionKey": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "publicSigningKey": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "deliveryServices": delivery_services,
+    }
+    message = profile_creation_message(address=account.address, canonical_profile=canonical_json(profile))
+    signature = account.sign_message(encode_defunct(text=message)).signature.to_0x_hex()
+    return "data:application/json," + canonical_json({"profile": profile, "signature": signature})
+
+
+def wait_indexed(api: Dm3Client, chain_id: int, block: int) -> None:
+    """Wait until the indexer has applied `block` on `chain_id` (it follows the head every half second)."""
+    deadline = time.monotonic() + INDEXER_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        for chain in api.status().data:
+            if (
+                chain.chain_id == chain_id
+                and chain.indexed_block is not None
+                and chain.indexed_block >= block
+            ):
+                return
+        time.sleep(0.1)
+    raise click.ClickException(f"the indexer did not reach block {block} on chain {chain_id} in time")
+
+
+def step(title: str) -> None:
+    console.rule(f"[bold cyan]{title}")
+
+
+def show_eligibility(api: Dm3Client, sender: str, recipient: str, label: str) -> Any:
+    answer = api.eligibility(sender, recipient)
+    table = Table(title=f"API: may {label} reach {recipient}?", title_justify="left")
+    for column in ("chain", "eligible", "reason", "bond", "min", "block", "hash", "finality"):
+        table.add_column(column)
+    for chain in answer.chains:
+        envelope = chain.envelope
+        table.add_row(
+            str(envelope.chain_id),
+            "[green]yes" if chain.eligible else "[red]no",
+            chain.reason,
+            f"{int(chain.bond) / TOKEN:g}",
+            f"{int(chain.min_deposit) / TOKEN:g}",
+            str(envelope.block_number),
+            (envelope.block_hash or "")[:10] + "…",
+            envelope.finality,
+        )
+    console.print(table)
+    verdict = "[green]eligible" if answer.eligible else "[red]refused"
+    console.print(
+        f"  → {verdict}[/] (reason: {answer.reason}, eligible on chains {answer.eligible_chain_ids})"
+    )
+    return answer
+
+
+def resolve_with_ethers(state: DevnetState, name: str) -> dict[str, Any]:
+    """Resolve `name` through ENS on the devnet L1 with ethers v6 (ENSIP-10 + CCIP-read, no dm3 code)."""
+    request = {
+        "rpcUrl": state.l1.rpc_url,
+        "chainId": state.l1.chain_id,
+        "ensAddress": state.ens_registry,
+        "queries": [{"name": name, "address": True}, {"name": name, "text": PROFILE_KEY}],
+    }
+    done = subprocess.run(
+        ["node", str(RESOLVE_SCRIPT)],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise click.ClickException(
+            f"ethers could not resolve {name}: {(done.stdout + done.stderr).strip()[-500:]}"
+        )
+    address, text = json.loads(done.stdout)["results"]
+    return {"resolver": address["resolver"], "address": address["value"], "text": text["value"]}
+
+
+def walkthrough(state: DevnetState, api: Dm3Client) -> None:
+    artifacts = load_ape_artifacts(core.default_project_root())
+    op, base = connect(state.chain("optimism"), artifacts), connect(state.chain("base"), artifacts)
+    owner = dev_account(0)
+    alice, bob, carol, dave, erin = (dev_account(i) for i in (1, 2, 3, 4, 5))
+    people = {"alice": alice, "bob": bob, "carol": carol, "dave": dave, "erin": erin}
+    for who, account in people.items():
+        console.print(f"  {who:6} {account.address}")
+
+    step("1. alice registers alice.op.dm3.eth on Optimism, bob registers bob.base.dm3.eth on Base")
+    for chain, person, label in ((op, alice, "alice"), (base, bob, "bob")):
+        chain.send(person, chain.registry.functions.register(label, person.address))
+        console.print(f"  registered [bold]{label}.{chain.state.parent_name}[/] (owner {person.address})")
+
+    step("2. both publish signed dm3 profiles (text record network.dm3.profile) and their address")
+    for chain, person, label, services_ in (
+        (op, alice, "alice", ["ds.op.dm3.eth"]),
+        (base, bob, "bob", ["ds.base.dm3.eth"]),
+    ):
+        node = normal_name_to_hash(f"{label}.{chain.state.parent_name}")
+        record = signed_profile_record(person, services_)
+        chain.send(person, chain.registry.functions.setText(node, PROFILE_KEY, record))
+        receipt = chain.send(person, chain.registry.functions.setAddr(node, person.address))
+        wait_indexed(api, chain.state.chain_id, receipt.blockNumber)
+        profile = api.profile(f"{label}.{chain.state.parent_name}")
+        assert profile is not None and profile.dm3_profile is not None
+        console.print(
+            f"  {label}: {len(record)}-byte record; API parsed it: delivery services "
+            f"{profile.dm3_profile.delivery_services}, signature valid: "
+            f"[bold]{profile.dm3_profile.signature_valid}[/]"
+        )
+
+    step("3. alice sets her price for strangers on Optimism: 10 DM3")
+    receipt = op.send(alice, op.deposits.functions.set_min_deposit(10 * TOKEN))
+    wait_indexed(api, op.state.chain_id, receipt.blockNumber)
+    for stranger in (carol, dave, erin):
+        op.send(owner, op.token.functions.mint(stranger.address, 100 * TOKEN))
+        op.send(stranger, op.token.functions.approve(op.deposits.address, 2**256 - 1))
+    console.print("  carol, dave and erin each got 100 DM3 from the token owner and approved InboxDeposits")
+
+    step("4. carol, a stranger, wants to write to alice.op.dm3.eth")
+    show_eligibility(api, carol.address, "alice.op.dm3.eth", "carol")
+
+    step("5. carol and dave deposit 10 DM3 each; erin deposits 10 DM3 too")
+    for stranger in (carol, dave, erin):
+        receipt = op.send(stranger, op.deposits.functions.deposit(alice.address, 10 * TOKEN))
+    wait_indexed(api, op.state.chain_id, receipt.blockNumber)
+    on_chain = op.deposits.functions.is_eligible(carol.address, alice.address).call()
+    console.print(f"  the contract itself says carol is eligible: [bold]{on_chain}[/]")
+    show_eligibility(api, carol.address, "alice.op.dm3.eth", "carol")
+
+    step("6. carol's message was spam: alice burns her deposit. dave's was fine: alice accepts him")
+    op.send(alice, op.deposits.functions.burn(carol.address, 10 * TOKEN))
+    receipt = op.send(alice, op.deposits.functions.release(dave.address))
+    wait_indexed(api, op.state.chain_id, receipt.blockNumber)
+    show_eligibility(api, carol.address, "alice.op.dm3.eth", "carol")
+    show_eligibility(api, dave.address, "alice.op.dm3.eth", "dave")
+    receipt = op.send(dave, op.deposits.functions.withdraw(alice.address, dave.address))
+    console.print(
+        f"  dave, accepted, withdraws his 10 DM3 at once (balance {op.token.functions.balanceOf(dave.address).call() / TOKEN:g} DM3)"
+    )
+
+    step("7. erin changes her mind: she requests her deposit back and waits out the 7-day cooldown")
+    receipt = op.send(erin, op.deposits.functions.request_withdrawal(alice.address))
+    wait_indexed(api, op.state.chain_id, receipt.blockNumber)
+    show_eligibility(api, erin.address, "alice.op.dm3.eth", "erin")
+    op.w3.provider.make_request("evm_increaseTime", [7 * 24 * 3600])  # type: ignore[arg-type]
+    op.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    receipt = op.send(erin, op.deposits.functions.withdraw(alice.address, erin.address))
+    wait_indexed(api, op.state.chain_id, receipt.blockNumber)
+    console.print(
+        f"  erin withdrew; balance back to {op.token.functions.balanceOf(erin.address).call() / TOKEN:g} DM3"
+    )
+
+    stats = api.recipient(alice.address)
+    table = Table(title="API: alice's inbox", title_justify="left")
+    for column in (
+        "chain",
+        "min deposit",
+        "open bonds",
+        "deposits",
+        "burns",
+        "releases",
+        "withdrawals",
+        "burn rate",
+    ):
+        table.add_column(column)
+    for inbox in stats.chains:
+        if inbox.deposits:
+            table.add_row(
+                str(inbox.envelope.chain_id),
+                f"{int(inbox.min_deposit) / TOKEN:g}",
+                str(inbox.open_bonds),
+                str(inbox.deposits),
+                str(inbox.burns),
+                str(inbox.releases),
+                str(inbox.withdrawals),
+                f"{inbox.burn_rate:.2f}" if inbox.burn_rate is not None else "—",
+            )
+    console.print(table)
+
+    step(
+        "8. anyone resolves alice's profile through ENS with ethers v6 (L1 → Dm3Resolver → CCIP-read gateway)"
+    )
+    resolved = resolve_with_ethers(state, "alice.op.dm3.eth")
+    console.print(f"  resolver: {resolved['resolver']} (wildcard from op.dm3.eth)")
+    console.print(f"  addr:     {resolved['address']}")
+    console.print(f"  {PROFILE_KEY}: {resolved['text'][:96]}…")
+    if resolved["address"].lower() != alice.address.lower():
+        raise click.ClickException("ENS resolution returned the wrong address")
+
+
+@click.command()
+@click.option("--exit", "exit_after", is_flag=True, help="Tear the devnet down at the end (CI).")
+@click.option("--api-port", default=8080, show_default=True, help="Port of the API and CCIP-read gateway.")
+def main(exit_after: bool, api_port: int) -> None:
+    """Run the dm3 registry walkthrough on a local devnet."""
+    started = time.monotonic()
+    options = core.DevnetOptions(gateway_port=api_port)
+    step("0. devnet: anvil L1 with ENS + Optimism, Arbitrum and Base L2s; indexer; API and gateway")
+    try:
+        core.down(options)  # fresh chains every time: the walkthrough registers the same names
+        state = core.up(options)
+        data = options.root / "data" / "dm3.db"
+        for leftover in (data, data.with_name("dm3.db-wal"), data.with_name("dm3.db-shm")):
+            leftover.unlink(missing_ok=True)  # the chains are new, so is the index
+        services.start(state, state_dir=options.directory, project_root=options.root, api_port=api_port)
+        api_url = f"http://127.0.0.1:{api_port}"
+        for chain in state.chains:
+            console.print(f"  {chain.ecosystem:9} chain id {chain.chain_id:>6}  {chain.rpc_url}")
+        with Dm3Client(api_url, timeout=10) as api:
+            walkthrough(state, api)
+    except Exception:
+        if exit_after:
+            core.down(options)
+        raise
+    elapsed = time.monotonic() - started
+    if exit_after:
+        core.down(options)
+        console.print(Panel(f"demo finished in {elapsed:.0f} s; devnet stopped", style="green"))
+        return
+    console.print(
+        Panel(
+            f"demo finished in {elapsed:.0f} s. Still running:\n"
+            f"  API and CCIP-read gateway  {api_url}\n"
+            f"  API docs (offline)         {api_url}/docs\n"
+            f"  chains                     {', '.join(c.rpc_url for c in state.chains)}\n"
+            "Stop everything with: make devnet-down",
+            style="green",
+        )
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""ProfileRegistry tests."""

@@ -1,0 +1,80 @@
+"""ProfileRegistry fixtures: one deployment per session, names and nodes, EIP-712 signing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+
+from .registry_helpers import PARENT, name_node, typed_data
+
+Signer = Callable[..., bytes]
+
+
+@pytest.fixture(scope="session")
+def deployer(accounts):
+    return accounts[0]
+
+
+@pytest.fixture(scope="session")
+def alice(accounts):
+    return accounts[1]
+
+
+@pytest.fixture(scope="session")
+def bob(accounts):
+    return accounts[2]
+
+
+@pytest.fixture(scope="session")
+def carol(accounts):
+    return accounts[3]
+
+
+@pytest.fixture(scope="session")
+def relayer(accounts):
+    return accounts[4]
+
+
+@pytest.fixture(scope="session")
+def registry(project, deployer):
+    return deployer.deploy(project.ProfileRegistry, PARENT)
+
+
+@pytest.fixture(scope="session")
+def alice_name(registry, alice) -> bytes:
+    """`alice.op.dm3.eth`, registered to alice once for the whole session."""
+    registry.register("alice", alice, sender=alice)
+    return name_node("alice")
+
+
+@pytest.fixture(scope="session")
+def sign(chain, registry) -> Signer:
+    """Signs a write for the registry's domain; chain id and contract can be overridden."""
+
+    def _sign(
+        private_key: str,
+        primary_type: str,
+        message: dict[str, Any],
+        *,
+        chain_id: int | None = None,
+        verifying_contract: str | None = None,
+    ) -> bytes:
+        data = typed_data(
+            primary_type,
+            message,
+            chain_id=chain.chain_id if chain_id is None else chain_id,
+            verifying_contract=registry.address if verifying_contract is None else verifying_contract,
+        )
+        return bytes(Account.sign_message(encode_typed_data(full_message=data), private_key).signature)
+
+    return _sign
+
+
+@pytest.fixture
+def deadline(chain) -> int:
+    """A deadline an hour ahead."""
+    return chain.pending_timestamp + 3600
