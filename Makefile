@@ -9,7 +9,7 @@ export HYPOTHESIS_PROFILE ?= default
 PYTEST_ARGS ?=
 ARGS ?=
 
-.PHONY: setup lint format test demo devnet devnet-down bench-gas bench-ens bench-freshness clean
+.PHONY: setup lint format test demo devnet devnet-down bench-gas bench-ens bench-freshness bench-api clean
 
 setup: .venv/.synced node_modules/.installed .vvm/vyper-0.4.3
 
@@ -55,6 +55,9 @@ bench-ens: setup
 
 bench-freshness: setup
 	python -m bench.freshness.run
+
+bench-api: setup
+	python -m bench.api.run
 
 clean:
 	rm -rf .build data .devnet

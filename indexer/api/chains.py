@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Protocol
+
 from sqlmodel import Session, select
 
 from indexer.api.errors import ApiError
 from indexer.api.schemas import Envelope, Finality
-from indexer.store.models import Chain, finality_of
+from indexer.store.models import Chain
 
 FINALITY_RANK: dict[str, int] = {"latest": 0, "safe": 1, "finalized": 2}
 
@@ -22,15 +25,48 @@ def load_chains(session: Session, chain_id: int | None = None) -> list[Chain]:
     return chains
 
 
-def facts_finality(chain: Chain, *block_numbers: int | None) -> Finality:
+class ChainTips(Protocol):
+    """What an answer needs of a `chains` row: a `Chain`, or a `ChainRow` read by a leaner query."""
+
+    @property
+    def chain_id(self) -> int: ...
+    @property
+    def indexed_block(self) -> int | None: ...
+    @property
+    def indexed_block_hash(self) -> str | None: ...
+    @property
+    def safe_block(self) -> int | None: ...
+    @property
+    def finalized_block(self) -> int | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ChainRow:
+    chain_id: int
+    indexed_block: int | None
+    indexed_block_hash: str | None
+    safe_block: int | None
+    finalized_block: int | None
+
+
+def tier_of(block_number: int, chain: ChainTips) -> Finality:
+    """`store.models.finality_of` for any `ChainTips` (tests/api check that the two agree)."""
+    if chain.finalized_block is not None and block_number <= chain.finalized_block:
+        return "finalized"
+    if chain.safe_block is not None and block_number <= chain.safe_block:
+        return "safe"
+    return "latest"
+
+
+def facts_finality(chain: ChainTips, *block_numbers: int | None) -> Finality:
     """The weakest finality tier among the rows used (None = no row: absence holds since genesis)."""
-    tiers = [finality_of(number if number is not None else 0, chain) for number in block_numbers]
+    tiers = [tier_of(number if number is not None else 0, chain) for number in block_numbers]
     if not tiers:
-        return finality_of(0, chain)
+        return tier_of(0, chain)
     return min(tiers, key=FINALITY_RANK.__getitem__)
 
 
-def envelope(chain: Chain, finality: Finality) -> Envelope:
+def envelope(chain: ChainTips, finality: Finality) -> Envelope:
     return Envelope(
         chain_id=chain.chain_id,
         block_number=chain.indexed_block,

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from indexer.api.chains import envelope, facts_finality
 from indexer.api.errors import ApiError
-from indexer.api.schemas import BondOut, DepositsPage, RecipientChainStats, RecipientResponse
+from indexer.api.schemas import MAX_CHAIN_ID, BondOut, DepositsPage, RecipientChainStats, RecipientResponse
 from indexer.store.models import Bond, BondHistory, Chain, MinDeposit, finality_of
 
 
@@ -23,7 +23,12 @@ def encode_cursor(bond: Bond) -> str:
 def decode_cursor(cursor: str) -> tuple[int, str, str]:
     try:
         chain_id, sender, recipient = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not (isinstance(chain_id, int) and isinstance(sender, str) and isinstance(recipient, str)):
+        if not (
+            isinstance(chain_id, int)
+            and 0 <= chain_id <= MAX_CHAIN_ID
+            and isinstance(sender, str)
+            and isinstance(recipient, str)
+        ):
             raise ValueError(cursor)
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as error:
         raise ApiError("cursor is not one this API issued", status=422) from error

@@ -1,20 +1,25 @@
-"""FastAPI dependencies: settings, the snapshot session, the gateway signer."""
+"""FastAPI dependencies: settings, the engine and snapshot sessions, the gateway signer."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from indexer.api.errors import ApiError
+from indexer.api.schemas import MAX_CHAIN_ID
 from indexer.api.settings import ApiSettings
 from indexer.gateway.signer import GatewaySigner
 from indexer.store.db import snapshot_session
 
+T = TypeVar("T")
 
-def get_settings(request: Request) -> ApiSettings:
+
+async def get_settings(request: Request) -> ApiSettings:
     settings: ApiSettings = request.app.state.settings
     return settings
 
@@ -26,6 +31,34 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+async def get_engine(request: Request) -> Engine:
+    """The reader engine (async: FastAPI resolves it on the event loop, without a threadpool hop)."""
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+async def read(engine: Engine, work: Callable[[], T]) -> T:
+    """Run the blocking database read `work()` for an async route.
+
+    SQLite reads are page-cache reads of tens of microseconds, cheaper than the hop to the threadpool and back:
+    they run on the event loop. A networked database (PostgreSQL) runs in the threadpool, so the loop never waits
+    on the network.
+    """
+    if engine.dialect.name == "sqlite":
+        return work()
+    return await run_in_threadpool(work)
+
+
+async def read_snapshot(engine: Engine, work: Callable[[Session], T]) -> T:
+    """`work(session)` in one snapshot session (see `get_session`), run as `read` runs it."""
+    return await read(engine, lambda: _in_snapshot(engine, work))
+
+
+def _in_snapshot(engine: Engine, work: Callable[[Session], T]) -> T:
+    with snapshot_session(engine) as session:
+        return work(session)
+
+
 def get_signer(request: Request) -> GatewaySigner:
     signer: GatewaySigner | None = request.app.state.signer
     if signer is None:
@@ -35,4 +68,7 @@ def get_signer(request: Request) -> GatewaySigner:
 
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
 SignerDep = Annotated[GatewaySigner, Depends(get_signer)]
+#: The optional `chain_id` filter every chain-scoped route takes.
+ChainIdQuery = Annotated[int | None, Query(ge=0, le=MAX_CHAIN_ID, description="only this chain")]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -10,6 +13,7 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy.engine import Engine
 
 from indexer.api.errors import install_error_handlers
+from indexer.api.fastpath import EligibilityFastPath
 from indexer.api.metrics import ApiMetrics, BodyLimitMiddleware, MetricsMiddleware
 from indexer.api.routes import ccip, changes, deposits, eligibility, profiles, status
 from indexer.api.settings import ApiSettings
@@ -20,6 +24,14 @@ log = logging.getLogger(__name__)
 
 # A batch of 1,000 pairs of names is well under this.
 MAX_BODY_BYTES = 512 * 1024
+
+
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # Everything alive once the app serves (modules, the app, the engine) lives as long as the process: move it
+    # out of the collector's reach. A full collection over it took ~40 ms and set the API's p99 (bench/api).
+    gc.freeze()
+    yield
 
 
 def create_app(
@@ -33,6 +45,7 @@ def create_app(
         version="1",
         description="Eligibility, profiles, deposits and chain status from the dm3 registry indexer, and the "
         "CCIP-read (EIP-3668) gateway that links L2 profiles into ENS.",
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine or create_db_engine(settings.database_url, role="reader")
@@ -48,6 +61,8 @@ def create_app(
         app.include_router(router)
     app.include_router(changes.router)
 
+    if settings.fast_path:  # innermost: body limit, CORS and metrics still wrap it
+        app.add_middleware(EligibilityFastPath, engine=app.state.engine)
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(
         CORSMiddleware,

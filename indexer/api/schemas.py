@@ -10,6 +10,9 @@ from pydantic import BaseModel, Field
 
 Finality = Literal["latest", "safe", "finalized"]
 
+#: Chain ids are stored as BIGINT: a larger `chain_id` filter is a 422, never a database overflow.
+MAX_CHAIN_ID = 2**63 - 1
+
 EligibilityReason = Literal[
     "accepted",  # the recipient released (accepted) this sender: eligible for good
     "open_inbox",  # the recipient's minimum deposit is 0 (or was never set)
@@ -65,7 +68,7 @@ class EligibilityPair(BaseModel):
 
 class EligibilityBatchRequest(BaseModel):
     pairs: list[EligibilityPair]
-    chain_id: int | None = None
+    chain_id: int | None = Field(default=None, ge=0, le=MAX_CHAIN_ID)
     min_finality: Finality = "latest"
 
 

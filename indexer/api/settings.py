@@ -24,6 +24,8 @@ class ApiSettings(BaseSettings):
     #: Default and largest page of `GET /v1/deposits`.
     page_size: int = Field(default=100, ge=1)
     max_page_size: int = Field(default=1_000, ge=1)
+    #: Answer plain `GET /v1/eligibility?sender=0x..&recipient=0x..` below FastAPI's routing (api/fastpath.py).
+    fast_path: bool = True
     #: CORS origins for every route (the CCIP gateway must be reachable from browsers).
     cors_origins: list[str] = Field(default_factory=lambda: ["*"])
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)

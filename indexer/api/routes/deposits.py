@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from indexer.api.chains import load_chains
 from indexer.api.deposits import list_bonds, recipient_stats
-from indexer.api.deps import SessionDep, SettingsDep
+from indexer.api.deps import ChainIdQuery, SessionDep, SettingsDep
 from indexer.api.errors import ApiError
 from indexer.api.names import parse_address
 from indexer.api.schemas import DepositsPage, ErrorResponse, RecipientResponse
@@ -24,7 +24,7 @@ def get_deposits(
     settings: SettingsDep,
     sender: Annotated[str | None, Query(max_length=100)] = None,
     recipient: Annotated[str | None, Query(max_length=100)] = None,
-    chain_id: int | None = None,
+    chain_id: ChainIdQuery = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> DepositsPage:
@@ -45,7 +45,7 @@ def get_deposits(
 
 @router.get("/recipients/{address}", response_model=RecipientResponse, responses=_ERRORS)
 def get_recipient(
-    session: SessionDep, address: Annotated[str, Path(max_length=100)], chain_id: int | None = None
+    session: SessionDep, address: Annotated[str, Path(max_length=100)], chain_id: ChainIdQuery = None
 ) -> RecipientResponse:
     """Per chain: minimum deposit, open bonds, deposits, burns, releases, withdrawals and burn rate."""
     return recipient_stats(session, address=parse_address(address), chains=load_chains(session, chain_id))

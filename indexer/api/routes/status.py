@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -33,8 +35,13 @@ def _status(chain: Chain) -> ChainStatus:
         finalized_block=chain.finalized_block,
         lag=lag,
         reorg_count=chain.reorg_count,
-        updated_at=chain.updated_at,
+        updated_at=_aware(chain.updated_at),
     )
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands timestamps back naive; the indexer writes UTC, and the API promises RFC 3339 (with offset)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @router.get("/v1/status", response_model=StatusResponse)
