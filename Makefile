@@ -59,5 +59,8 @@ bench-freshness: setup
 bench-api: setup
 	python -m bench.api.run
 
+bench-api: setup
+	python -m bench.api.run
+
 clean:
 	rm -rf .build data .devnet
