@@ -81,6 +81,7 @@ CHAIN_IDS = [OP_CHAIN_ID, BASE_CHAIN_ID, 1]
 FINALITIES = ["latest", "safe", "finalized"]
 TEXT_KEYS = ["network.dm3.profile", "url", "missing", ""]
 COIN_TYPES = [60, 0, 0x8000_0000, 0x8000_000A, 2**256 - 1]
+CHANGE_FEED = "/v1/changes"
 
 
 def _node(name: str) -> str:
@@ -254,8 +255,8 @@ def _seeded_body(method: str, path: str) -> st.SearchStrategy[Any] | None:
 
 def _mix(value: Any, seeded: st.SearchStrategy[Any] | None) -> st.SearchStrategy[Any]:
     """The schema-generated value or, two times in three, a seeded one (only where the generated one is a
-    mapping)."""
-    if seeded is None or not isinstance(value, dict):
+    mapping, or nothing)."""
+    if seeded is None or not isinstance(value, dict | None):  # None: no parameter generated at all
         return st.just(value)
     return st.one_of(seeded, seeded, st.just(value))
 
@@ -284,7 +285,11 @@ def api_schema(api_settings: ApiSettings, seeded: None) -> Iterator[schemathesis
 
     yield loaded
     app.state.engine.dispose()
-    operations = {result.ok().label for result in loaded.get_all_operations() if isinstance(result, Ok)}
+    operations = {
+        result.ok().label
+        for result in loaded.get_all_operations()
+        if isinstance(result, Ok) and not result.ok().path.startswith(CHANGE_FEED)
+    }
     assert len(operations) >= 11, operations
     never_ok = sorted(label for label in operations if not statuses[(label, 200)])
     assert not never_ok, f"routes never answered 200 (seeded paths not reached): {never_ok}; {dict(statuses)}"
@@ -295,6 +300,10 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 @schema.parametrize()
 def test_api__no_5xx_and_every_answer_matches_the_schema(case: schemathesis.Case) -> None:
+    if case.operation.path.startswith(CHANGE_FEED):
+        # The change feed waits for changes (the SSE stream never ends, the long poll up to `timeout`), which
+        # this in-process client cannot bound; its input validation is tested in test_changes_stream.py.
+        pytest.skip("the change feed waits for changes")
     case.call_and_validate(
         checks=[
             not_a_server_error,
