@@ -561,13 +561,19 @@ class EligibilityCache:
         self._seed(wanted)
 
     def eligible(self, sender: str, recipient: str) -> bool:
-        """Eligible on any chain; an untracked pair is tracked (one API request) first."""
+        """Eligible on any chain where the recipient configured its inbox (on any chain when it configured none),
+        like the API; an untracked pair is tracked (one API request) first."""
         key = (sender.lower(), recipient.lower())
         with self._lock:
             if key not in self._pairs:
                 self.track([key])
             chains = self._pairs[key]
-            return any(_eligible(state, self._mins.get((cid, key[1]), 0)) for cid, state in chains.items())
+            # The API's cross-chain rule: the chains where the recipient configured its inbox decide.
+            configured = [
+                cid for cid, state in chains.items() if (cid, key[1]) in self._mins or state.accepted
+            ]
+            deciding = configured or list(chains)
+            return any(_eligible(chains[cid], self._mins.get((cid, key[1]), 0)) for cid in deciding)
 
     def follow(self, stop: threading.Event | None = None) -> None:
         """Apply the change stream until `stop` is set (checked after each change); run it in a thread."""
@@ -631,4 +637,7 @@ class EligibilityCache:
                         accepted=entry.accepted,
                         withdrawal_pending=entry.withdrawal_pending,
                     )
-                    self._mins[(cid, recipient)] = int(entry.min_deposit)
+                    if entry.inbox_configured and not entry.accepted:
+                        self._mins[(cid, recipient)] = int(entry.min_deposit)
+                    elif not entry.inbox_configured:
+                        self._mins.pop((cid, recipient), None)

@@ -2,6 +2,9 @@
 
 Eligible(sender, recipient) = accepted, or min deposit 0, or (bond >= min deposit and no withdrawal pending).
 
+Across chains: eligible when eligible on any chain where the recipient configured its inbox (set a price, even
+0, or accepted this sender); a recipient that configured no chain has an open inbox everywhere.
+
 Finality: the answer is evaluated at the indexed head. Its `envelope.finality` is the weakest tier among the rows
 that decided it (the recipient's min-deposit row and the pair's bond row; a missing row has held since genesis).
 With `min_finality` above that tier the chain answers `eligible: false, reason: "below_min_finality"`: a delivery
@@ -156,6 +159,7 @@ def chain_eligibility(
     return ChainEligibility(
         eligible=eligible,
         reason=reason,
+        inbox_configured=minimum is not None or (bond is not None and bond.accepted),
         bond=str(bond.amount if bond is not None else 0),
         min_deposit=str(min_amount),
         accepted=bond.accepted if bond is not None else False,
@@ -219,8 +223,12 @@ def _answer(
         )
         for chain in chains
     ]
-    winners = [c for c in per_chain if c.eligible]
-    reason: EligibilityReason = (winners or per_chain)[0].reason if per_chain else "no_deposit"
+    # A chain where the recipient never set a price is open by the contract's rule (min deposit 0), but that is
+    # a default, not the recipient's choice: a price set on Optimism must not be bypassed through Base. So the
+    # chains where the recipient configured its inbox decide; with none configured, every chain is open.
+    deciding = [c for c in per_chain if c.inbox_configured] or per_chain
+    winners = [c for c in deciding if c.eligible]
+    reason: EligibilityReason = (winners or deciding)[0].reason if deciding else "no_deposit"
     return EligibilityResponse(
         sender=sender.raw,
         recipient=recipient.raw,

@@ -42,6 +42,10 @@ class Envelope(BaseModel):
 class ChainEligibility(BaseModel):
     eligible: bool
     reason: EligibilityReason
+    inbox_configured: bool = Field(
+        description="the recipient has set a price on this chain (or accepted this sender there); only such "
+        "chains decide the overall answer, unless the recipient has configured no chain at all"
+    )
     bond: str
     min_deposit: str
     accepted: bool
