@@ -143,6 +143,21 @@ class ChangeWatcher:
             raise click.ClickException(f"no change arrived on the stream within {timeout:.0f} s") from None
 
 
+def show_indexer(api: Dm3Client) -> None:
+    """Wait until the indexer has caught up with every L2 and show where it stands (GET /v1/status)."""
+    deadline = time.monotonic() + INDEXER_WAIT_SECONDS
+    while True:
+        chains = api.status().data
+        if (chains and all(c.status == "live" for c in chains)) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    for chain in chains:
+        console.print(
+            f"  indexer: {chain.name:9} {chain.status:11} indexed block {chain.indexed_block} of {chain.head_block}"
+            f" (lag {chain.lag}, safe {chain.safe_block}, finalized {chain.finalized_block})"
+        )
+
+
 def step(title: str) -> None:
     console.rule(f"[bold cyan]{title}")
 
@@ -336,6 +351,7 @@ def main(exit_after: bool, api_port: int) -> None:
         for chain in state.chains:
             console.print(f"  {chain.ecosystem:9} chain id {chain.chain_id:>6}  {chain.rpc_url}")
         with Dm3Client(api_url, timeout=10) as api:
+            show_indexer(api)
             walkthrough(state, api)
     except Exception:
         if exit_after:
