@@ -20,7 +20,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,17 +27,14 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "indexer"))
 
 from indexer_support import ROOT, Anvil, Devnet, contract_types, cs, free_port, fresh_engine
 
-from indexer.store.db import create_db_engine
 from indexer.sync.runner import index_chains
 
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CHAIN_ID = 31_337_010
 BLOCKS_BEFORE, REORG_DEPTH, BLOCKS_AFTER = 30, 6, 12
 BRANCH_ORIGINAL, BRANCH_REPLACEMENT = 1, 2
@@ -47,29 +43,6 @@ BRANCH_ORIGINAL, BRANCH_REPLACEMENT = 1, 2
 @pytest.fixture(scope="module")
 def compiled(project: Any) -> dict[str, dict[str, Any]]:
     return contract_types(project)
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh schema for this test (dropped afterwards); skip only when no PostgreSQL server answers."""
-    base = os.environ.get("DM3_TEST_DATABASE_URL", PG_DEFAULT)
-    admin = create_db_engine(base, role="writer")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:  # any connection failure means: no server to test against
-        admin.dispose()
-        pytest.skip(f"PostgreSQL at {base} unreachable ({type(exc).__name__}); set DM3_TEST_DATABASE_URL")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 # --- the chain side --------------------------------------------------------------------------------------------
