@@ -9,7 +9,7 @@ export HYPOTHESIS_PROFILE ?= default
 PYTEST_ARGS ?=
 ARGS ?=
 
-.PHONY: setup lint format test demo devnet devnet-down bench-gas bench-ens bench-freshness bench-api clean
+.PHONY: setup lint format test demo devnet devnet-down bench-gas bench-ens bench-freshness bench-api bench-indexer clean
 
 setup: .venv/.synced node_modules/.installed .vvm/vyper-0.4.3
 
@@ -59,8 +59,8 @@ bench-freshness: setup
 bench-api: setup
 	python -m bench.api.run
 
-bench-api: setup
-	python -m bench.api.run
+bench-indexer: setup
+	python bench/indexer/run.py
 
 clean:
 	rm -rf .build data .devnet
