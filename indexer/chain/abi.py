@@ -184,7 +184,16 @@ def _data_value(kind: str, value: Any) -> Any:
         return value.lower()
     if kind in ("bytes", "bytes32"):
         return "0x" + value.hex()
+    if kind == "string":
+        return text_value(value.encode() if isinstance(value, str) else value)
     return value
+
+
+def text_value(raw: bytes) -> str:
+    """A string field as the store keeps it. The contracts take any bytes as a `string` (a text key or value, a
+    primary name), so one user could otherwise stop indexing for everyone: invalid UTF-8 becomes U+FFFD, and so
+    does NUL, which PostgreSQL text columns refuse."""
+    return raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
 
 
 class _NotCanonical(ValueError):
@@ -229,10 +238,7 @@ def decode_data(spec: EventSpec, data: bytes) -> dict[str, Any]:
             if kind == "bytes":
                 out[name] = "0x" + raw.hex()
             else:
-                try:
-                    out[name] = raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise _NotCanonical("not UTF-8") from exc
+                out[name] = text_value(raw)
         else:
             raise _NotCanonical(f"type {kind} not in the fast path")
     return out
@@ -270,9 +276,10 @@ class LogDecoder:
             try:
                 args.update(decode_data(spec, data))
             except _NotCanonical:  # let eth_abi judge (and word) anything unusual
-                values = abi_decode(spec.data_types, data)
+                string_types = ["bytes" if t == "string" else t for t in spec.data_types]
+                values = abi_decode(string_types, data)  # strings as bytes: decoded by text_value
                 for name, kind, value in zip(spec.data_names, spec.data_types, values, strict=True):
-                    args[name] = _data_value(kind, value)
+                    args[name] = text_value(value) if kind == "string" else _data_value(kind, value)
         return DecodedLog(
             block_number=int(log["blockNumber"], 16),
             block_hash=log["blockHash"].lower(),

@@ -88,3 +88,22 @@ def test_fast_decoder__falls_back_on_non_canonical_data() -> None:
     dirty = b"\x01" + b"\x00" * 11 + b"\x22" * 20
     with pytest.raises(ValueError, match="padding"):
         decode_data(spec, dirty)
+
+
+def test_decoder__text_that_is_not_utf8_or_holds_nul__decodes_instead_of_stopping() -> None:
+    """Any account may write any bytes as a text key or value on its address name; a log like that used to raise
+    UnicodeDecodeError (and PostgreSQL refuses NUL), stopping the chain's sync for every user."""
+    spec = spec_by_name("registry", "TextChanged")
+    address = "0x" + "ab" * 20
+    data = abi_encode(["bytes", "bytes"], [b"\xff", b"a\x00b"])
+    log = {
+        "address": address,
+        "topics": [spec.topic0, "0x" + "11" * 32, "0x" + "22" * 32],
+        "data": "0x" + data.hex(),
+        "blockNumber": "0x1",
+        "blockHash": "0x" + "33" * 32,
+        "transactionHash": "0x" + "44" * 32,
+        "logIndex": "0x0",
+    }
+    args = LogDecoder({address: "registry"}).decode(log).args
+    assert (args["key"], args["value"]) == ("\ufffd", "a\ufffdb")
