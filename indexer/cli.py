@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 
 from indexer import metrics
 from indexer.chain.rpc import RpcError
@@ -40,6 +40,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     SyncError,
     RpcError,
     OperationalError,
+    ArgumentError,  # a database URL SQLAlchemy cannot use (unknown scheme or driver)
 )
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import click
 import uvicorn
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from indexer.api.main import create_app
 from indexer.api.settings import ApiSettings
@@ -35,8 +37,8 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
             )
         else:
             uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
-    except GatewayKeyError as error:
-        raise click.ClickException(str(error)) from error
+    except (GatewayKeyError, ValidationError, SettingsError) as error:
+        raise click.ClickException(f"invalid API settings: {error}") from error
 
 
 if __name__ == "__main__":

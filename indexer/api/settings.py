@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from indexer.gateway.settings import GatewaySettings
 from indexer.store.db import normalize_url
@@ -27,7 +29,16 @@ class ApiSettings(BaseSettings):
     #: Answer plain `GET /v1/eligibility?sender=0x..&recipient=0x..` below FastAPI's routing (api/fastpath.py).
     fast_path: bool = True
     #: CORS origins for every route (the CCIP gateway must be reachable from browsers).
-    cors_origins: list[str] = Field(default_factory=lambda: ["*"])
+    #: Comma-separated in the environment: `DM3_API_CORS_ORIGINS=https://a.example,https://b.example`.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
 
     @field_validator("database_url")

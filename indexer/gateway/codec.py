@@ -148,6 +148,8 @@ def _decode_record_call(data: bytes, node: bytes) -> RecordQuery:
     query: RecordQuery
     if selector == TEXT_SELECTOR:
         call_node, key = _decode(["bytes32", "string"], args, "text(bytes32,string)")
+        if "\x00" in key:  # no stored key holds NUL (the indexer stores it as U+FFFD); PostgreSQL refuses it
+            raise GatewayRequestError("text key contains a NUL character")
         query = TextQuery(node=call_node, key=key)
     elif selector == ADDR_SELECTOR:
         (call_node,) = _decode(["bytes32"], args, "addr(bytes32)")

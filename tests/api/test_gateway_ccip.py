@@ -308,3 +308,10 @@ def test_cors__preflight_and_simple_requests(client):
     assert "POST" in preflight.headers["access-control-allow-methods"]
     error = client.get(f"/ccip/{RESOLVER}/0xzz.json", headers={"Origin": "https://app.example"})
     assert error.headers["access-control-allow-origin"] == "*"
+
+
+def test_text__key_with_nul__400_not_500(client, records):
+    """PostgreSQL refuses NUL in text; no stored key holds one (the indexer stores U+FFFD), so it is bad input."""
+    response = ask(client, resolve_call(text_call("a\x00b")))
+    assert response.status_code == 400
+    assert "NUL" in response.json()["message"]

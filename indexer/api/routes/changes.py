@@ -76,9 +76,11 @@ def _filter(
 def _last_event_id(value: str | None) -> int | None:
     if value is None or not value.strip():
         return None
-    if not value.strip().isdigit() or len(value.strip()) > 19:
+    digits = value.strip()
+    # isdigit() alone accepts '²' and other non-ASCII digits, which int() refuses (a 500 before).
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 19:
         raise ApiError(f"Last-Event-ID {value[:40]!r} is not a change id", status=422)
-    return int(value)
+    return int(digits)
 
 
 @router.get(
