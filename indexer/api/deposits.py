@@ -114,6 +114,7 @@ def _chain_stats(session: Session, chain: Chain, address: str) -> RecipientChain
     return RecipientChainStats(
         min_deposit=str(min_amount),
         open_inbox=min_amount == 0,
+        inbox_configured=minimum is not None,
         open_bonds=len(open_bonds),
         bonded_total=str(sum(b.amount for b in open_bonds)),
         deposits=len(kinds.get("deposit", [])),

@@ -138,6 +138,10 @@ class DepositsPage(BaseModel):
 class RecipientChainStats(BaseModel):
     min_deposit: str
     open_inbox: bool
+    inbox_configured: bool = Field(
+        description="the recipient set a price on this chain; unconfigured chains do not decide eligibility "
+        "while another chain is configured (see GET /v1/eligibility)"
+    )
     open_bonds: int  # pairs with a bond > 0 that are neither accepted nor withdrawing
     bonded_total: str  # sum of those bonds
     deposits: int

@@ -225,7 +225,9 @@ def walkthrough(state: DevnetState, api: Dm3Client) -> None:
         chain.send(person, chain.registry.functions.register(label, person.address))
         console.print(f"  registered [bold]{label}.{chain.state.parent_name}[/] (owner {person.address})")
 
-    step("2. both publish signed dm3 profiles (text record network.dm3.profile) and their address")
+    step(
+        "2. both publish signed dm3 profiles (text record network.dm3.profile), their address and primary name"
+    )
     for chain, person, label, services_ in (
         (op, alice, "alice", ["ds.op.dm3.eth"]),
         (base, bob, "bob", ["ds.base.dm3.eth"]),
@@ -233,13 +235,18 @@ def walkthrough(state: DevnetState, api: Dm3Client) -> None:
         node = normal_name_to_hash(f"{label}.{chain.state.parent_name}")
         record = signed_profile_record(person, services_)
         chain.send(person, chain.registry.functions.setText(node, PROFILE_KEY, record))
-        receipt = chain.send(person, chain.registry.functions.setAddr(node, person.address))
+        name = f"{label}.{chain.state.parent_name}"
+        chain.send(person, chain.registry.functions.setAddr(node, person.address))
+        receipt = chain.send(
+            person, chain.registry.functions.setPrimaryName(name)
+        )  # reverse: address -> name
         wait_indexed(api, chain.state.chain_id, receipt.blockNumber)
-        profile = api.profile(f"{label}.{chain.state.parent_name}")
-        assert profile is not None and profile.dm3_profile is not None
+        profile = api.address_profile(person.address)  # by address, through the primary name
+        if profile is None or profile.dm3_profile is None or profile.name != name:
+            raise click.ClickException(f"the API does not show {name}'s profile by address")
         console.print(
-            f"  {label}: {len(record)}-byte record; API parsed it: delivery services "
-            f"{profile.dm3_profile.delivery_services}, signature valid: "
+            f"  {label}: {len(record)}-byte record; API (by address → {profile.name}) parsed it: delivery "
+            f"services {profile.dm3_profile.delivery_services}, signature valid: "
             f"[bold]{profile.dm3_profile.signature_valid}[/]"
         )
 

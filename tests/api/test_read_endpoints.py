@@ -376,12 +376,17 @@ def test_recipient_stats(client, seed):
     )
     body = client.get(f"/v1/recipients/{R}", params={"chain_id": OP_CHAIN_ID}).json()
     (stats,) = body["chains"]
-    assert stats["min_deposit"] == "10"
+    assert (stats["min_deposit"], stats["open_inbox"], stats["inbox_configured"]) == ("10", False, True)
     assert (stats["open_bonds"], stats["bonded_total"]) == (1, "30")
     assert (stats["deposits"], stats["deposited_total"]) == (2, "55")
     assert (stats["burns"], stats["burned_total"], stats["releases"]) == (2, "21", 1)
     assert stats["burn_rate"] == pytest.approx(2 / 3)
     assert client.get("/v1/recipients/nope").status_code == 422
+    (base,) = client.get(f"/v1/recipients/{R}", params={"chain_id": BASE_CHAIN_ID}).json()["chains"]
+    assert (base["open_inbox"], base["inbox_configured"]) == (
+        True,
+        False,
+    )  # never touched: open, not decisive
 
 
 def test_status_and_ready(client, seed):
