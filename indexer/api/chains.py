@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from indexer.api.errors import ApiError
 from indexer.api.schemas import Envelope, Finality
-from indexer.store.models import Chain
+from indexer.store.models import Chain, finality_of
 
 FINALITY_RANK: dict[str, int] = {"latest": 0, "safe": 1, "finalized": 2}
 
@@ -49,20 +49,11 @@ class ChainRow:
     finalized_block: int | None
 
 
-def tier_of(block_number: int, chain: ChainTips) -> Finality:
-    """`store.models.finality_of` for any `ChainTips` (tests/api check that the two agree)."""
-    if chain.finalized_block is not None and block_number <= chain.finalized_block:
-        return "finalized"
-    if chain.safe_block is not None and block_number <= chain.safe_block:
-        return "safe"
-    return "latest"
-
-
 def facts_finality(chain: ChainTips, *block_numbers: int | None) -> Finality:
     """The weakest finality tier among the rows used (None = no row: absence holds since genesis)."""
-    tiers = [tier_of(number if number is not None else 0, chain) for number in block_numbers]
+    tiers = [finality_of(number if number is not None else 0, chain) for number in block_numbers]
     if not tiers:
-        return tier_of(0, chain)
+        return finality_of(0, chain)
     return min(tiers, key=FINALITY_RANK.__getitem__)
 
 

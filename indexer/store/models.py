@@ -13,7 +13,7 @@ Schema changes go through Alembic (``indexer/store/migrations``); changes are li
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -318,7 +318,16 @@ class UndoEntry(SQLModel, table=True):
     previous: dict[str, Any] | None = Field(default=None, sa_type=JSON)
 
 
-def finality_of(block_number: int, chain: Chain) -> Finality:
+class BlockTags(Protocol):
+    """The node's block tags as a `chains` row keeps them (a `Chain`, or a leaner row read by the API)."""
+
+    @property
+    def safe_block(self) -> int | None: ...
+    @property
+    def finalized_block(self) -> int | None: ...
+
+
+def finality_of(block_number: int, chain: BlockTags) -> Finality:
     """The finality tier of data written at ``block_number`` on ``chain`` (from the node's block tags)."""
     if chain.finalized_block is not None and block_number <= chain.finalized_block:
         return "finalized"

@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from indexer.api.chains import ChainRow, load_chains, tier_of
+from indexer.api.chains import load_chains
 from indexer.api.eligibility import address_pair_eligibility, decide, eligibility, eligibility_many
 from indexer.api.names import parse_target
 from indexer.gateway.codec import namehash
 from indexer.store.db import create_db_engine, snapshot_session
-from indexer.store.models import AddrRecord, Bond, Chain, MinDeposit, Name, finality_of
+from indexer.store.models import AddrRecord, Bond, MinDeposit, Name, finality_of
 
 SENDERS = ["0x" + f"{i:02x}" * 20 for i in range(1, 7)]
 RECIPIENTS = ["0x" + f"{i:02x}" * 20 for i in range(0xA1, 0xA6)]
@@ -208,16 +208,3 @@ def test_single_address_pair__one_statement(client, world):
     assert response.status_code == 200
     assert statements == []  # no ORM/Core statement at all
     assert len(checkouts) == 1
-
-
-@given(
-    block=st.integers(0, 200),
-    safe=st.none() | st.integers(0, 200),
-    final=st.none() | st.integers(0, 200),
-)
-def test_tier_of__is_the_stores_finality_of(block, safe, final):
-    chain = Chain(chain_id=1, name="x", safe_block=safe, finalized_block=final)
-    row = ChainRow(
-        chain_id=1, indexed_block=None, indexed_block_hash=None, safe_block=safe, finalized_block=final
-    )
-    assert tier_of(block, row) == tier_of(block, chain) == finality_of(block, chain)
