@@ -26,7 +26,6 @@ from typing import Any
 import click
 import httpx
 from ens.utils import normal_name_to_hash
-from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from rich.console import Console
 from rich.panel import Panel
@@ -39,7 +38,7 @@ from indexer.deploy.web3_deployer import load_ape_artifacts
 from indexer.devnet import core, services
 from indexer.devnet.chains import dev_account
 from indexer.devnet.files import ChainState, DevnetState
-from indexer.dm3.profile import canonical_json, profile_creation_message
+from indexer.dm3.profile import signed_profile_record
 
 TOKEN = 10**18
 PROFILE_KEY = "network.dm3.profile"
@@ -82,21 +81,6 @@ def connect(state: ChainState, artifacts: dict[str, Any]) -> L2:
         )
 
     return L2(state, w3, contract("ProfileRegistry"), contract("InboxDeposits"), contract("Dm3Token"))
-
-
-def signed_profile_record(account: LocalAccount, delivery_services: list[str]) -> str:
-    """A dm3 profile record exactly as dm3's own library writes it: signed, canonical JSON in a data: URI.
-
-    The keys here are random 32-byte values standing in for a messenger's X25519/Ed25519 keys.
-    """
-    profile = {
-        "publicEncryptionKey": base64.b64encode(secrets.token_bytes(32)).decode(),
-        "publicSigningKey": base64.b64encode(secrets.token_bytes(32)).decode(),
-        "deliveryServices": delivery_services,
-    }
-    message = profile_creation_message(address=account.address, canonical_profile=canonical_json(profile))
-    signature = account.sign_message(encode_defunct(text=message)).signature.to_0x_hex()
-    return "data:application/json," + canonical_json({"profile": profile, "signature": signature})
 
 
 def wait_indexed(api: Dm3Client, chain_id: int, block: int) -> None:
@@ -233,7 +217,13 @@ def walkthrough(state: DevnetState, api: Dm3Client) -> None:
         (base, bob, "bob", ["ds.base.dm3.eth"]),
     ):
         node = normal_name_to_hash(f"{label}.{chain.state.parent_name}")
-        record = signed_profile_record(person, services_)
+        # Random 32-byte values stand in for a messenger's X25519/Ed25519 public keys.
+        record = signed_profile_record(
+            person,
+            public_encryption_key=base64.b64encode(secrets.token_bytes(32)).decode(),
+            public_signing_key=base64.b64encode(secrets.token_bytes(32)).decode(),
+            delivery_services=services_,
+        )
         chain.send(person, chain.registry.functions.setText(node, PROFILE_KEY, record))
         name = f"{label}.{chain.state.parent_name}"
         chain.send(person, chain.registry.functions.setAddr(node, person.address))

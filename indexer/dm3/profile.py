@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from eth_account import Account
 from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
 from eth_keys.exceptions import BadSignature
 from eth_utils import ValidationError, is_address, to_checksum_address
 
@@ -109,6 +110,25 @@ def profile_creation_message(*, address: str, canonical_profile: str) -> str:
         "Version: 1\n"
         f"dm3 Profile: {canonical_profile}"
     )
+
+
+def signed_profile_record(
+    account: LocalAccount,
+    *,
+    public_encryption_key: str,
+    public_signing_key: str,
+    delivery_services: list[str],
+) -> str:
+    """A `network.dm3.profile` value as dm3's library writes it: the canonical JSON of a SignedUserProfile, signed
+    by `account` (personal_sign over the profile creation message), in a `data:application/json,` URI."""
+    profile = {
+        "publicEncryptionKey": public_encryption_key,
+        "publicSigningKey": public_signing_key,
+        "deliveryServices": delivery_services,
+    }
+    message = profile_creation_message(address=account.address, canonical_profile=canonical_json(profile))
+    signature = account.sign_message(encode_defunct(text=message)).signature.to_0x_hex()
+    return "data:application/json," + canonical_json({"profile": profile, "signature": signature})
 
 
 def recover_profile_signer(signed: SignedUserProfile, *, address: str) -> str | None:

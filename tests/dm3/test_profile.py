@@ -184,3 +184,26 @@ def test_parse_profile_record__deep_nesting_within_size_cap__is_an_error_not_a_c
 def test_parse_profile_record__never_raises(value):
     result = parse_profile_record(value)
     assert isinstance(result, ProfileRecord | ProfileError)
+
+
+def test_signed_profile_record__parses_and_verifies_like_dm3s_own(dm3_vectors):
+    """The writer is the parser's inverse: same canonical profile as dm3's library, a signature that checks."""
+    from eth_account import Account
+
+    from indexer.dm3.profile import check_profile_signature, parse_profile_record, signed_profile_record
+
+    vector = dm3_vectors["vectors"][0]
+    profile = vector["signedUserProfile"]["profile"]
+    account = Account.create()
+    record = signed_profile_record(
+        account,
+        public_encryption_key=profile["publicEncryptionKey"],
+        public_signing_key=profile["publicSigningKey"],
+        delivery_services=profile["deliveryServices"],
+    )
+    assert record.startswith(
+        'data:application/json,{"profile":' + vector["canonicalProfile"] + ',"signature":"0x'
+    )
+    parsed = parse_profile_record(record)
+    assert check_profile_signature(parsed.signed_profile, account.address)
+    assert not check_profile_signature(parsed.signed_profile, vector["address"])

@@ -13,9 +13,9 @@ from e2e_support import (
     EnsDevnet,
     Published,
     compiled_types,
+    dm3_profile_record,
     ens_devnet,
     npm_artifact,
-    signed_profile_record,
 )
 from eth_account import Account
 from web3 import Web3
@@ -37,7 +37,7 @@ def published(compiled: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
     workdir: Path = tmp_path_factory.mktemp("ens-e2e")
     with ens_devnet(workdir, compiled) as devnet:
         alice_node = devnet.register("alice", ALICE)
-        alice_profile = signed_profile_record(ALICE, ["ds.dm3.eth"])
+        alice_profile = dm3_profile_record(ALICE, ["ds.dm3.eth"])
         devnet.set_text(alice_node, PROFILE_KEY, alice_profile, ALICE)
         devnet.set_addr(alice_node, ALICE.address, ALICE)
         # bob publishes on his address name only: no registration, one write per record.

@@ -10,7 +10,6 @@ import base64
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,17 +22,19 @@ from typing import Any
 import httpx
 from eth_abi import decode
 from eth_account import Account
-from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
 
-from indexer.dm3.profile import canonical_json, profile_creation_message
+from indexer.dm3.profile import signed_profile_record
 from indexer.gateway.codec import encode_dns_name, namehash
 
 ROOT = Path(__file__).resolve().parents[2]
-ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
+sys.path.insert(0, str(ROOT / "tests" / "indexer"))
+import indexer_support  # noqa: E402  (the anvil launcher the indexer suite uses)
+from indexer_support import free_port  # noqa: E402
+
 NODE = shutil.which("node") or "/usr/bin/node"
 RESOLVE_SCRIPT = Path(__file__).resolve().parents[2] / "indexer" / "devnet" / "resolve.mjs"
 # The console script installed with the package, next to this interpreter.
@@ -56,12 +57,6 @@ EXTENDED_RESOLVER_ID = bytes.fromhex("9061b923")
 ZERO_ADDRESS = "0x" + "00" * 20
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def compiled_types(
     project: Any, names: tuple[str, ...] = ("ProfileRegistry", "Dm3Resolver")
 ) -> dict[str, Any]:
@@ -82,27 +77,12 @@ def npm_artifact(path: Path) -> dict[str, Any]:
     return {"abi": artifact["abi"], "bytecode": artifact["bytecode"]}
 
 
-class Anvil:
-    """An anvil node on a free loopback port (automine), driven through web3 with its unlocked dev accounts."""
+class Anvil(indexer_support.Anvil):
+    """The indexer suite's anvil launcher (free loopback port, automine), driven here through web3 with its
+    unlocked dev accounts."""
 
     def __init__(self, *, chain_id: int) -> None:
-        self.chain_id = chain_id
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [
-                str(ANVIL),
-                "--port",
-                str(self.port),
-                "--chain-id",
-                str(chain_id),
-                "--silent",
-                "--accounts",
-                "4",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        super().__init__(chain_id=chain_id)
         self.w3 = Web3(Web3.HTTPProvider(self.url, request_kwargs={"timeout": 30}))
 
     def wait_ready(self, timeout: float = 20) -> None:
@@ -146,14 +126,6 @@ class Anvil:
 
     def revert(self, snapshot_id: str) -> None:
         assert self.w3.provider.make_request("evm_revert", [snapshot_id])["result"]  # type: ignore[arg-type]
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 @dataclass
@@ -345,18 +317,13 @@ class Published:
     bob_email: str
 
 
-def signed_profile_record(account: LocalAccount, delivery_services: list[str]) -> str:
-    """A `network.dm3.profile` value as dm3's library builds it: the canonical JSON of a SignedUserProfile, whose
-    signature is `account`'s personal_sign over the profile creation message, as a data: URI."""
-    profile = {
-        "publicEncryptionKey": base64.b64encode(bytes(range(32))).decode(),
-        "publicSigningKey": base64.b64encode(bytes(range(32, 64))).decode(),
-        "deliveryServices": delivery_services,
-    }
-    message = profile_creation_message(address=account.address, canonical_profile=canonical_json(profile))
-    signature = account.sign_message(encode_defunct(text=message)).signature
-    return "data:application/json," + canonical_json(
-        {"profile": profile, "signature": "0x" + signature.hex()}
+def dm3_profile_record(account: LocalAccount, delivery_services: list[str]) -> str:
+    """A real signed dm3 profile record for `account`, with fixed stand-in keys (the tests compare it verbatim)."""
+    return signed_profile_record(
+        account,
+        public_encryption_key=base64.b64encode(bytes(range(32))).decode(),
+        public_signing_key=base64.b64encode(bytes(range(32, 64))).decode(),
+        delivery_services=delivery_services,
     )
 
 
