@@ -21,13 +21,19 @@
         to their sender (withdraw) or to destruction (burn).
 @dev Token: one ERC-20, fixed at deployment. Tokens without a return value (USDT-style) work;
      fee-on-transfer tokens are refused at deposit (the balance must grow by exactly the amount).
-     Every bond and every total fits in 128 bits; a deposit that would push the all-time deposited
-     total past 2**128 - 1 reverts.
+     Every bond and every total fits in 128 bits. The bound is on live amounts only: a deposit
+     that would push the tokens currently held in bonds past 2**128 - 1 reverts, and every burn
+     and withdrawal makes room again, so no sequence of calls (deposit -> release -> withdraw of
+     the same tokens, flash-loaned or not) can exhaust it. All-time totals (deposited, burned,
+     withdrawn) are not kept on-chain: they follow from the events, and the indexer serves them.
 
      Storage per pair is one slot: amount (bits 0-127), unlock time (bits 128-191) and the accepted
-     flag (bit 192). The five totals are kept as four 128-bit counters in two slots, grouped so that
-     every common operation writes one of them: (deposited, burned) and (pending, withdrawn);
-     active = deposited - pending - burned - withdrawn.
+     flag (bit 192). The two live totals share one slot, so every operation writes it once:
+     owed = all bonds, active + pending (bits 0-127), and pending = bonds with a withdrawal
+     request outstanding (bits 128-255); active = owed - pending.
+
+     A pending withdrawal's bond stays burnable during the cooldown only: from its unlock time on
+     it is the sender's, and a burn is refused so the recipient cannot front-run `withdraw`.
 
      Burned tokens are destroyed at once: the contract calls the token's `burn(uint256)` and
      checks that its own balance fell by exactly the amount; if the token has no such function
@@ -55,7 +61,8 @@ from snekmate.utils import eip712_domain_separator
 initializes: eip712_domain_separator
 
 
-from snekmate.utils import signature_checker
+from modules import signed_calls
+initializes: signed_calls[eip712_domain_separator := eip712_domain_separator]
 
 
 exports: (
@@ -65,6 +72,7 @@ exports: (
     ownable_2step.accept_ownership,
     pausable.paused,
     eip712_domain_separator.eip712Domain,
+    signed_calls.nonces,
 )
 
 
@@ -141,20 +149,13 @@ struct Bond:
 min_deposit: public(HashMap[address, uint256])
 
 
-# @dev The next signature nonce of each recipient (signed burns and releases share it).
-nonces: public(HashMap[address, uint256])
-
-
 # @dev Packed bonds by sender, then recipient (see the contract's `@dev`).
 _bonds: HashMap[address, HashMap[address, uint256]]
 
 
-# @dev All-time deposited (bits 0-127) and burned (bits 128-255).
-_deposited_burned: uint256
-
-
-# @dev Currently pending (bits 0-127) and all-time withdrawn (bits 128-255).
-_pending_withdrawn: uint256
+# @dev Live totals: owed, all bonds (bits 0-127), and pending, bonds with a withdrawal request
+# outstanding (bits 128-255).
+_owed_pending: uint256
 
 
 # @dev A recipient set its price for strangers.
@@ -226,6 +227,7 @@ def __init__(token: address, cooldown: uint256):
     ownable_2step.__init__()
     pausable.__init__()
     eip712_domain_separator.__init__("dm3 InboxDeposits", "1")
+    signed_calls.__init__("deposits")
 
 
 @external
@@ -288,7 +290,8 @@ def deposit_with_permit(
 def burn(sender: address, amount: uint256):
     """
     @notice Destroys `amount` of `sender`'s bond for the caller's inbox (the caller is the recipient).
-    @dev Partial burns are allowed; allowed during a withdrawal cooldown; refused once accepted.
+    @dev Partial burns are allowed; allowed during a withdrawal cooldown but refused from its
+         unlock time on (the bond is then the sender's); refused once accepted.
     @param sender The sender whose bond is burned.
     @param amount The tokens to destroy; at most the bond.
     """
@@ -309,11 +312,12 @@ def burn_with_sig(sender: address, recipient: address, amount: uint256, deadline
     @param deadline The last timestamp at which the signature is valid.
     @param signature The recipient's signature.
     """
-    nonce: uint256 = self._use_nonce(recipient, deadline)
-    digest: bytes32 = eip712_domain_separator._hash_typed_data_v4(
-        keccak256(abi_encode(BURN_TYPEHASH, sender, recipient, amount, nonce, deadline))
+    signed_calls._use_signature(
+        recipient,
+        deadline,
+        signature,
+        keccak256(abi_encode(BURN_TYPEHASH, sender, recipient, amount, signed_calls.nonces[recipient], deadline)),
     )
-    assert signature_checker._is_valid_signature_now(recipient, digest, signature), "deposits: invalid signature"
     self._burn(sender, recipient, amount)
 
 
@@ -340,11 +344,12 @@ def release_with_sig(sender: address, recipient: address, deadline: uint256, sig
     @param deadline The last timestamp at which the signature is valid.
     @param signature The recipient's signature.
     """
-    nonce: uint256 = self._use_nonce(recipient, deadline)
-    digest: bytes32 = eip712_domain_separator._hash_typed_data_v4(
-        keccak256(abi_encode(RELEASE_TYPEHASH, sender, recipient, nonce, deadline))
+    signed_calls._use_signature(
+        recipient,
+        deadline,
+        signature,
+        keccak256(abi_encode(RELEASE_TYPEHASH, sender, recipient, signed_calls.nonces[recipient], deadline)),
     )
-    assert signature_checker._is_valid_signature_now(recipient, digest, signature), "deposits: invalid signature"
     self._release(sender, recipient)
 
 
@@ -365,8 +370,8 @@ def request_withdrawal(recipient: address):
     assert packed >> _UNLOCK_SHIFT & _UNLOCK_MASK == 0, "deposits: withdrawal pending"
     unlock_time: uint256 = block.timestamp + COOLDOWN
     self._bonds[msg.sender][recipient] = packed | unlock_time << _UNLOCK_SHIFT
-    # pending + amount <= deposited < 2**128: the low counter cannot carry into `withdrawn`.
-    self._pending_withdrawn = unsafe_add(self._pending_withdrawn, amount)
+    # pending + amount <= owed < 2**128: the high counter cannot overflow.
+    self._owed_pending = unsafe_add(self._owed_pending, amount << _HIGH_SHIFT)
     log WithdrawalRequested(sender=msg.sender, recipient=recipient, bond=amount, unlock_time=unlock_time)
 
 
@@ -379,9 +384,11 @@ def withdraw(recipient: address, receiver: address):
          in the block stamped exactly `unlock_time` succeeds) or an accepted pair. A pending request
          whose bond was burned to zero may be withdrawn (amount 0) to clear it. The accepted flag stays.
     @param recipient The inbox the bond is for.
-    @param receiver Where the tokens go; not the zero address.
+    @param receiver Where the tokens go; not the zero address nor this contract (the tokens would
+           become sweepable excess).
     """
     assert receiver != empty(address), "deposits: zero receiver"
+    assert receiver != self, "deposits: receiver is this contract"
     packed: uint256 = self._bonds[msg.sender][recipient]
     amount: uint256 = packed & _MAX_AMOUNT
     unlock_time: uint256 = packed >> _UNLOCK_SHIFT & _UNLOCK_MASK
@@ -392,11 +399,7 @@ def withdraw(recipient: address, receiver: address):
     else:
         assert amount != 0 or unlock_time != 0, "deposits: nothing to withdraw"
     self._bonds[msg.sender][recipient] = accepted
-    # pending: `amount` leaves it only if the bond was pending; withdrawn (high half) grows by `amount`.
-    totals: uint256 = unsafe_add(self._pending_withdrawn, amount << _HIGH_SHIFT)
-    if unlock_time != 0:
-        totals = unsafe_sub(totals, amount)
-    self._pending_withdrawn = totals
+    self._owed_pending = self._take_out(amount, unlock_time != 0)
     if amount != 0:
         self._push(receiver, amount)
     log Withdrawn(sender=msg.sender, recipient=recipient, receiver=receiver, amount=amount)
@@ -442,7 +445,7 @@ def sweep_excess(receiver: address):
     ownable._check_owner()
     assert receiver != empty(address), "deposits: zero receiver"
     held: uint256 = staticcall IERC20(TOKEN).balanceOf(self)
-    owed: uint256 = self._owed()
+    owed: uint256 = self._owed_pending & _MAX_AMOUNT
     assert held > owed, "deposits: no excess"
     excess: uint256 = unsafe_sub(held, owed)
     self._push(receiver, excess)
@@ -499,42 +502,12 @@ def bond(sender: address, recipient: address) -> uint256:
 
 @external
 @view
-def total_deposited() -> uint256:
-    """
-    @notice All tokens ever deposited (= active + pending + withdrawn + burned).
-    @return uint256 The all-time total.
-    """
-    return self._deposited_burned & _MAX_AMOUNT
-
-
-@external
-@view
-def total_burned() -> uint256:
-    """
-    @notice All tokens ever burned.
-    @return uint256 The all-time total.
-    """
-    return self._deposited_burned >> _HIGH_SHIFT
-
-
-@external
-@view
 def total_pending() -> uint256:
     """
     @notice Tokens in bonds with a withdrawal request outstanding.
     @return uint256 The current total.
     """
-    return self._pending_withdrawn & _MAX_AMOUNT
-
-
-@external
-@view
-def total_withdrawn() -> uint256:
-    """
-    @notice All tokens ever withdrawn.
-    @return uint256 The all-time total.
-    """
-    return self._pending_withdrawn >> _HIGH_SHIFT
+    return self._owed_pending >> _HIGH_SHIFT
 
 
 @external
@@ -544,7 +517,8 @@ def total_active() -> uint256:
     @notice Tokens in bonds without a withdrawal request (accepted bonds included).
     @return uint256 The current total.
     """
-    return self._owed() - (self._pending_withdrawn & _MAX_AMOUNT)
+    totals: uint256 = self._owed_pending
+    return (totals & _MAX_AMOUNT) - (totals >> _HIGH_SHIFT)
 
 
 @external
@@ -573,10 +547,10 @@ def _record_deposit(sender: address, recipient: address, amount: uint256) -> uin
     packed: uint256 = self._bonds[sender][recipient]
     assert packed & _ACCEPTED == 0, "deposits: pair accepted"
     assert packed >> _UNLOCK_SHIFT & _UNLOCK_MASK == 0, "deposits: withdrawal pending"
-    totals: uint256 = self._deposited_burned
+    totals: uint256 = self._owed_pending
     assert amount <= _MAX_AMOUNT - (totals & _MAX_AMOUNT), "deposits: amount too large"
-    # deposited stays below 2**128, and so does every bond (bond <= deposited): no carries.
-    self._deposited_burned = unsafe_add(totals, amount)
+    # owed stays below 2**128, and so does every bond (bond <= owed): no carries.
+    self._owed_pending = unsafe_add(totals, amount)
     packed = unsafe_add(packed, amount)
     self._bonds[sender][recipient] = packed
     return packed & _MAX_AMOUNT
@@ -593,12 +567,12 @@ def _burn(sender: address, recipient: address, amount: uint256):
     assert amount != 0, "deposits: zero amount"
     packed: uint256 = self._bonds[sender][recipient]
     assert packed & _ACCEPTED == 0, "deposits: pair accepted"
+    unlock_time: uint256 = packed >> _UNLOCK_SHIFT & _UNLOCK_MASK
+    assert unlock_time == 0 or block.timestamp < unlock_time, "deposits: withdrawal unlocked"
     bond: uint256 = packed & _MAX_AMOUNT
     assert amount <= bond, "deposits: amount exceeds bond"
     self._bonds[sender][recipient] = unsafe_sub(packed, amount)
-    self._deposited_burned = unsafe_add(self._deposited_burned, amount << _HIGH_SHIFT)
-    if packed >> _UNLOCK_SHIFT & _UNLOCK_MASK != 0:
-        self._pending_withdrawn = unsafe_sub(self._pending_withdrawn, amount)
+    self._owed_pending = self._take_out(amount, unlock_time != 0)
     self._destroy(amount)
     log Burned(sender=sender, recipient=recipient, amount=amount, bond=unsafe_sub(bond, amount))
 
@@ -615,20 +589,6 @@ def _release(sender: address, recipient: address):
     assert packed & _ACCEPTED == 0, "deposits: already accepted"
     self._bonds[sender][recipient] = packed | _ACCEPTED
     log Released(sender=sender, recipient=recipient, bond=packed & _MAX_AMOUNT)
-
-
-@internal
-def _use_nonce(recipient: address, deadline: uint256) -> uint256:
-    """
-    @notice Checks a signature's deadline and consumes the recipient's nonce.
-    @param recipient The signer.
-    @param deadline The signature's deadline.
-    @return uint256 The nonce the signature must carry.
-    """
-    assert block.timestamp <= deadline, "deposits: signature expired"
-    nonce: uint256 = self.nonces[recipient]
-    self.nonces[recipient] = unsafe_add(nonce, 1)
-    return nonce
 
 
 @internal
@@ -674,12 +634,15 @@ def _destroy(amount: uint256):
 
 @internal
 @view
-def _owed() -> uint256:
+def _take_out(amount: uint256, pending: bool) -> uint256:
     """
-    @notice Tokens the contract owes to bonds: active + pending = deposited - burned - withdrawn.
-    @return uint256 The total of all bonds.
+    @notice The live totals after `amount` of one bond left it (burned or withdrawn).
+    @dev `amount` <= the bond <= owed, and <= pending when the bond was pending: no borrows.
+    @param amount The tokens leaving the bond.
+    @param pending Whether the bond had a withdrawal request outstanding.
+    @return uint256 The new packed totals.
     """
-    deposited_burned: uint256 = self._deposited_burned
-    return (deposited_burned & _MAX_AMOUNT) - (deposited_burned >> _HIGH_SHIFT) - (
-        self._pending_withdrawn >> _HIGH_SHIFT
-    )
+    totals: uint256 = unsafe_sub(self._owed_pending, amount)
+    if pending:
+        totals = unsafe_sub(totals, amount << _HIGH_SHIFT)
+    return totals

@@ -61,12 +61,19 @@ implements: IERC165
 
 
 from snekmate.utils import eip712_domain_separator
-from snekmate.utils import signature_checker
 
 initializes: eip712_domain_separator
 
 
-exports: eip712_domain_separator.eip712Domain
+from modules import signed_calls
+
+initializes: signed_calls[eip712_domain_separator := eip712_domain_separator]
+
+
+exports: (
+    eip712_domain_separator.eip712Domain,
+    signed_calls.nonces,
+)
 
 
 # @dev EIP-712 domain name and version.
@@ -153,10 +160,6 @@ PARENT_NODE: public(immutable(bytes32))
 
 # @notice ENS namehash of `addr.<parent>`, the parent of every address name.
 ADDR_NODE: public(immutable(bytes32))
-
-
-# @notice The next EIP-712 nonce of each signer.
-nonces: public(HashMap[address, uint256])
 
 
 # @dev Owner of each node; zero for a name never registered or an address
@@ -256,6 +259,7 @@ def __init__(parent_name: String[255]):
            of lowercase a-z, 0-9 and inner hyphens, separated by dots.
     """
     eip712_domain_separator.__init__(_EIP712_NAME, _EIP712_VERSION)
+    signed_calls.__init__("registry")
     _PARENT_NAME = parent_name
     PARENT_NODE = self._namehash(parent_name)
     ADDR_NODE = keccak256(concat(PARENT_NODE, _ADDR_LABEL_HASH))
@@ -319,13 +323,13 @@ def registerWithSig(
     @param signature The signer's 64/65-byte ECDSA or ERC-1271 signature.
     @return bytes32 The node of the new name.
     """
-    self._check_signature(
+    signed_calls._use_signature(
         signer,
         deadline,
         signature,
         keccak256(
             abi_encode(
-                _REGISTER_TYPEHASH, signer, keccak256(label), owner, self._use_nonce(signer), deadline
+                _REGISTER_TYPEHASH, signer, keccak256(label), owner, signed_calls.nonces[signer], deadline
             )
         ),
     )
@@ -356,11 +360,11 @@ def setOwnerWithSig(
     @param deadline The last timestamp at which the signature is valid.
     @param signature The signer's 64/65-byte ECDSA or ERC-1271 signature.
     """
-    self._check_signature(
+    signed_calls._use_signature(
         signer,
         deadline,
         signature,
-        keccak256(abi_encode(_SET_OWNER_TYPEHASH, signer, node, owner, self._use_nonce(signer), deadline)),
+        keccak256(abi_encode(_SET_OWNER_TYPEHASH, signer, node, owner, signed_calls.nonces[signer], deadline)),
     )
     self._set_owner(node, owner, signer)
 
@@ -390,13 +394,13 @@ def setApprovalForAllWithSig(
     @param deadline The last timestamp at which the signature is valid.
     @param signature The signer's 64/65-byte ECDSA or ERC-1271 signature.
     """
-    self._check_signature(
+    signed_calls._use_signature(
         signer,
         deadline,
         signature,
         keccak256(
             abi_encode(
-                _SET_APPROVAL_FOR_ALL_TYPEHASH, signer, operator, approved, self._use_nonce(signer), deadline
+                _SET_APPROVAL_FOR_ALL_TYPEHASH, signer, operator, approved, signed_calls.nonces[signer], deadline
             )
         ),
     )
@@ -436,7 +440,7 @@ def setTextWithSig(
     @param deadline The last timestamp at which the signature is valid.
     @param signature The signer's 64/65-byte ECDSA or ERC-1271 signature.
     """
-    self._check_signature(
+    signed_calls._use_signature(
         signer,
         deadline,
         signature,
@@ -447,7 +451,7 @@ def setTextWithSig(
                 node,
                 keccak256(key),
                 keccak256(text_value),
-                self._use_nonce(signer),
+                signed_calls.nonces[signer],
                 deadline,
             )
         ),
@@ -481,11 +485,11 @@ def setAddrWithSig(node: bytes32, a: address, signer: address, deadline: uint256
     @param deadline The last timestamp at which the signature is valid.
     @param signature The signer's 64/65-byte ECDSA or ERC-1271 signature.
     """
-    self._check_signature(
+    signed_calls._use_signature(
         signer,
         deadline,
         signature,
-        keccak256(abi_encode(_SET_ADDR_TYPEHASH, signer, node, a, self._use_nonce(signer), deadline)),
+        keccak256(abi_encode(_SET_ADDR_TYPEHASH, signer, node, a, signed_calls.nonces[signer], deadline)),
     )
     self._authorise(node, signer)
     self._set_addr(node, a)
@@ -528,7 +532,7 @@ def setAddrForCoinWithSig(
     @param deadline The last timestamp at which the signature is valid.
     @param signature The signer's 64/65-byte ECDSA or ERC-1271 signature.
     """
-    self._check_signature(
+    signed_calls._use_signature(
         signer,
         deadline,
         signature,
@@ -539,7 +543,7 @@ def setAddrForCoinWithSig(
                 node,
                 coinType,
                 keccak256(a),
-                self._use_nonce(signer),
+                signed_calls.nonces[signer],
                 deadline,
             )
         ),
@@ -573,12 +577,12 @@ def setContenthashWithSig(
     @param deadline The last timestamp at which the signature is valid.
     @param signature The signer's 64/65-byte ECDSA or ERC-1271 signature.
     """
-    self._check_signature(
+    signed_calls._use_signature(
         signer,
         deadline,
         signature,
         keccak256(
-            abi_encode(_SET_CONTENTHASH_TYPEHASH, signer, node, keccak256(hash), self._use_nonce(signer), deadline)
+            abi_encode(_SET_CONTENTHASH_TYPEHASH, signer, node, keccak256(hash), signed_calls.nonces[signer], deadline)
         ),
     )
     self._authorise(node, signer)
@@ -606,12 +610,12 @@ def setPrimaryNameWithSig(name: String[255], signer: address, deadline: uint256,
     @param deadline The last timestamp at which the signature is valid.
     @param signature The signer's 64/65-byte ECDSA or ERC-1271 signature.
     """
-    self._check_signature(
+    signed_calls._use_signature(
         signer,
         deadline,
         signature,
         keccak256(
-            abi_encode(_SET_PRIMARY_NAME_TYPEHASH, signer, keccak256(name), self._use_nonce(signer), deadline)
+            abi_encode(_SET_PRIMARY_NAME_TYPEHASH, signer, keccak256(name), signed_calls.nonces[signer], deadline)
         ),
     )
     self._set_primary_name(signer, name)
@@ -801,12 +805,16 @@ def _authorise(node: bytes32, account: address):
          The first write to an address name records its owner and announces
          it. The common case (the owner writes) costs one storage read; the
          hex label is only computed for a node without an owner.
+         The zero address is refused here, whoever the caller is: an unowned
+         node's owner is zero, so without this rule a zero `account` would
+         "own" every address name not written yet, every unregistered label
+         and the parent node.
     @param node The node.
     @param account The writer.
     """
+    assert account != empty(address), "registry: not authorised"
     current: address = self._owners[node]
     if current == account:
-        # `account` is never zero: it is `msg.sender` or a verified signer.
         return
     if current != empty(address):
         assert self._operators[current][account], "registry: not authorised"
@@ -883,38 +891,6 @@ def _set_primary_name(account: address, name: String[255]):
     """
     self._primary_names[account] = name
     log PrimaryNameChanged(account=account, name=name)
-
-
-@internal
-def _use_nonce(signer: address) -> uint256:
-    """
-    @dev Returns `signer`'s current nonce and moves it on; the whole call
-         reverts if the signature then fails, so a nonce is only spent by a
-         successful write.
-    @param signer The signer.
-    @return uint256 The nonce the signature must cover.
-    """
-    nonce: uint256 = self.nonces[signer]
-    self.nonces[signer] = unsafe_add(nonce, 1)
-    return nonce
-
-
-@internal
-@view
-def _check_signature(signer: address, deadline: uint256, signature: Bytes[65], struct_hash: bytes32):
-    """
-    @dev Reverts unless the deadline has not passed and `signature` is
-         `signer`'s signature (ECDSA for an EOA, ERC-1271 for a contract) of
-         the EIP-712 digest of `struct_hash` in this contract's domain.
-    @param signer The claimed signer.
-    @param deadline The last valid timestamp.
-    @param signature The signature.
-    @param struct_hash The EIP-712 hashStruct of the request.
-    """
-    assert block.timestamp <= deadline, "registry: signature expired"
-    assert signature_checker._is_valid_signature_now(
-        signer, eip712_domain_separator._hash_typed_data_v4(struct_hash), signature
-    ), "registry: invalid signature"
 
 
 @internal

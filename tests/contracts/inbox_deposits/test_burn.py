@@ -30,9 +30,8 @@ def test_burn__partial__keeps_the_rest(deposits, sender, recipient):
 def test_burn__updates_totals(deposits, sender, recipient):
     deposits.deposit(recipient, AMOUNT, sender=sender)
     deposits.burn(sender, 4 * UNIT, sender=recipient)
-    assert deposits.total_burned() == 4 * UNIT
     assert deposits.total_active() == 6 * UNIT
-    assert deposits.total_deposited() == AMOUNT
+    assert deposits.total_pending() == 0
 
 
 def test_burn__during_cooldown__allowed_and_reduces_pending(deposits, sender, recipient):
@@ -41,7 +40,6 @@ def test_burn__during_cooldown__allowed_and_reduces_pending(deposits, sender, re
     deposits.burn(sender, 4 * UNIT, sender=recipient)
     assert deposits.total_pending() == 6 * UNIT
     assert deposits.total_active() == 0
-    assert deposits.total_burned() == 4 * UNIT
     amount, unlock, _ = bond_of(deposits, sender, recipient)
     assert amount == 6 * UNIT
     assert unlock != 0  # the request stands

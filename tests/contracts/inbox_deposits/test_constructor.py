@@ -23,11 +23,8 @@ def test_constructor__sets_immutables_and_owner(deposits, token, owner):
 
 
 def test_constructor__starts_empty(deposits):
-    assert deposits.total_deposited() == 0
     assert deposits.total_active() == 0
     assert deposits.total_pending() == 0
-    assert deposits.total_burned() == 0
-    assert deposits.total_withdrawn() == 0
 
 
 def test_constructor__eip712_domain(deposits, chain_id):

@@ -43,7 +43,7 @@ def test_reentry_during_deposit__is_refused_by_the_lock(
     assert not token.last_succeeded()
     assert token.last_revert_data() == b""
     assert deposits.bond(senders[0], recipient) == AMOUNT
-    assert deposits.total_deposited() == AMOUNT
+    assert deposits.total_active() == AMOUNT
 
 
 def test_reentry_during_withdraw__pays_out_once(hostile, owner, recipient, chain):
@@ -62,7 +62,7 @@ def test_reentry_during_withdraw__pays_out_once(hostile, owner, recipient, chain
     assert token.last_revert_data() == b""
     assert token.balanceOf(token) == AMOUNT
     assert token.balanceOf(deposits) == 0
-    assert deposits.total_withdrawn() == AMOUNT
+    assert deposits.total_active() == deposits.total_pending() == 0
 
 
 def test_reentry_during_burn__is_refused_by_the_lock(hostile, owner, senders, recipient):

@@ -59,8 +59,6 @@ def test_withdraw__updates_totals(deposits, sender, recipient, chain):
     deposits.withdraw(recipient, sender, sender=sender)
     assert deposits.total_pending() == 0
     assert deposits.total_active() == 0
-    assert deposits.total_withdrawn() == AMOUNT
-    assert deposits.total_deposited() == AMOUNT
 
 
 def test_withdraw__accepted_pair__works_at_once_and_keeps_accepted(deposits, token, sender, recipient):
@@ -71,7 +69,6 @@ def test_withdraw__accepted_pair__works_at_once_and_keeps_accepted(deposits, tok
     assert token.balanceOf(sender) == balance + AMOUNT
     assert bond_of(deposits, sender, recipient) == (0, 0, True)
     assert deposits.total_active() == 0
-    assert deposits.total_withdrawn() == AMOUNT
     assert deposits.is_eligible(sender, recipient)
 
 
@@ -80,8 +77,7 @@ def test_withdraw__released_during_cooldown__works_before_unlock(deposits, token
     deposits.release(sender, sender=recipient)
     deposits.withdraw(recipient, sender, sender=sender)
     assert bond_of(deposits, sender, recipient) == (0, 0, True)
-    assert deposits.total_pending() == 0
-    assert deposits.total_withdrawn() == AMOUNT
+    assert deposits.total_pending() == deposits.total_active() == 0
 
 
 def test_withdraw__bond_burned_to_zero_during_cooldown__clears_the_request(

@@ -2,7 +2,10 @@
 
 The Python model restates every rule of the registry; after each step every view of the contract over a
 small universe (three accounts, two labels, their address names, a few keys and coin types) must equal
-the model. Each example starts from the same chain state (ape snapshot/restore), so examples are
+the model, and so must the state rebuilt from the contract's events. An attacker (the relayer, which owns
+nothing) tries random writes at every step: directly, signed with its own key for someone else, and signed
+by the zero address with forged signatures, on every node including the ones nobody owns (an address name
+never written, the parent node, `ADDR_NODE`); the model says they all fail and the views prove nothing moved. Each example starts from the same chain state (ape snapshot/restore), so examples are
 independent. The number of examples and steps comes from the loaded hypothesis profile.
 
 Speed: a step must cost milliseconds for the default profile (25 examples x 20 steps) to fit the suite's
@@ -80,7 +83,14 @@ class Model:
 
 def test_stateful__registry_matches_the_model(chain, registry, sign, alice, bob, carol, relayer):
     accounts = [alice.address, bob.address, carol.address]
-    nodes = [name_node(label) for label in LABELS] + [address_node(account) for account in accounts]
+    # Besides the names and address names of the three accounts, nodes nobody can own: the parent, ADDR_NODE,
+    # and the address name of an address nobody holds a key for.
+    unowned = [
+        registry.PARENT_NODE(),
+        registry.ADDR_NODE(),
+        address_node("0x000000000000000000000000000000000000dEaD"),
+    ]
+    nodes = [name_node(label) for label in LABELS] + [address_node(account) for account in accounts] + unowned
     web3 = chain.provider.web3
     contract = web3.eth.contract(
         address=registry.address,
@@ -120,6 +130,9 @@ def test_stateful__registry_matches_the_model(chain, registry, sign, alice, bob,
             super().__init__()
             self.snapshot = chain.snapshot()
             self.model = Model()
+
+            self.next_log_block = web3.eth.block_number + 1
+            self.from_events = Model()
 
         def teardown(self) -> None:
             chain.restore(self.snapshot)
@@ -239,6 +252,86 @@ def test_stateful__registry_matches_the_model(chain, registry, sign, alice, bob,
             send(accounts[sender], "setPrimaryName", name)
             self.model.primary_names[accounts[sender]] = name
 
+        @rule(
+            node=st.sampled_from(nodes),
+            write=st.sampled_from(["setText", "setAddr", "setContenthash", "setAddrForCoin"]),
+            signature=st.sampled_from([b"", b"\x01", b"\x00" * 64, b"\x00" * 65]),
+        )
+        def attacker_forges_a_zero_signer(self, node: bytes, write: str, signature: bytes) -> None:
+            args = {
+                "setText": (node, KEYS[0], "evil"),
+                "setAddr": (node, relayer.address),
+                "setContenthash": (node, CONTENTHASHES[1]),
+                "setAddrForCoin": (node, OP, b"\x66" * 20),
+            }[write]
+            deadline = chain.pending_timestamp + 3600
+            reverts(
+                "registry: zero signer", relayer.address, write + "WithSig", *args, ZERO, deadline, signature
+            )
+
+        @rule(node=st.sampled_from(nodes), victim=st.sampled_from(range(3)))
+        def attacker_signs_for_a_victim(self, node: bytes, victim: int) -> None:
+            account = accounts[victim]
+            nonce = self.model.nonces.get(account, 0)
+            deadline = chain.pending_timestamp + 3600
+            message = {"signer": account, "node": node, "key": KEYS[0], "value": "evil"}
+            signature = sign(
+                relayer.private_key, "SetText", {**message, "nonce": nonce, "deadline": deadline}
+            )
+            args = (node, KEYS[0], "evil", account, deadline, signature)
+            reverts("registry: invalid signature", relayer.address, "setTextWithSig", *args)
+
+        @rule(node=st.sampled_from(nodes), write=st.sampled_from(["setText", "setAddr", "setOwner"]))
+        def attacker_writes_directly(self, node: bytes, write: str) -> None:
+            if write == "setOwner":
+                reverts("registry: not the owner", relayer.address, "setOwner", node, relayer.address)
+                return
+            args = (node, KEYS[0], "evil") if write == "setText" else (node, relayer.address)
+            assert self.model.authorise(node, relayer.address)[0] == "registry: not authorised"
+            reverts("registry: not authorised", relayer.address, write, *args)
+
+        @invariant()
+        def events_rebuild_the_model(self) -> None:
+            head = web3.eth.block_number
+            if head < self.next_log_block:
+                return
+            logs = web3.eth.get_logs(
+                {"address": registry.address, "fromBlock": self.next_log_block, "toBlock": head}
+            )
+            self.next_log_block = head + 1
+            rebuilt = self.from_events
+            for log in logs:
+                event = EVENTS[bytes(log["topics"][0])]().process_log(log)
+                name, data = event["event"], event["args"]
+                if name == "Transfer":
+                    rebuilt.owners[data["node"]] = data["owner"]
+                elif name == "ApprovalForAll":
+                    pair = (data["owner"], data["operator"])
+                    (rebuilt.operators.add if data["approved"] else rebuilt.operators.discard)(pair)
+                elif name == "TextChanged":
+                    rebuilt.texts[(data["node"], data["key"])] = data["value"]
+                elif name == "AddressChanged":
+                    rebuilt.addresses[(data["node"], data["coinType"])] = data["newAddress"]
+                elif name == "ContenthashChanged":
+                    rebuilt.contenthashes[data["node"]] = data["hash"]
+                elif name == "PrimaryNameChanged":
+                    rebuilt.primary_names[data["account"]] = data["name"]
+            model = self.model
+            assert rebuilt.owners == model.owners
+            assert rebuilt.operators == model.operators
+            assert {k: v for k, v in rebuilt.texts.items() if v} == {
+                k: v for k, v in model.texts.items() if v
+            }
+            assert {k: v for k, v in rebuilt.addresses.items() if v} == {
+                k: v for k, v in model.addresses.items() if v
+            }
+            assert {k: v for k, v in rebuilt.contenthashes.items() if v} == {
+                k: v for k, v in model.contenthashes.items() if v
+            }
+            assert {k: v for k, v in rebuilt.primary_names.items() if v} == {
+                k: v for k, v in model.primary_names.items() if v
+            }
+
         @invariant()
         def views_match_the_model(self) -> None:
             model = self.model
@@ -275,6 +368,13 @@ def test_stateful__registry_matches_the_model(chain, registry, sign, alice, bob,
                 [actual] = decode(outputs, bytes.fromhex(response["result"][2:]))
                 assert actual == expected, (data[:10], actual, expected)
 
+    EVENTS = {
+        bytes(keccak(text=f"{abi['name']}({','.join(i['type'] for i in abi['inputs'])})")): getattr(
+            contract.events, abi["name"]
+        )
+        for abi in contract.abi
+        if abi["type"] == "event"
+    }
     VIEWS = {("owner", node): view("owner", node) for node in nodes}
     VIEWS |= {("contenthash", node): view("contenthash", node) for node in nodes}
     VIEWS |= {("addr", node): view("addr", node) for node in nodes}
