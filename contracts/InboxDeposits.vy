@@ -13,8 +13,11 @@
         Eligible(sender, recipient) = accepted, or min deposit 0, or (bond >= min deposit and no
         withdrawal pending); see `is_eligible`.
 
-        Burns and releases also come signed (EIP-712, nonce per recipient, deadline; EOA or
-        ERC-1271 recipients) so a delivery node can relay them and pay the gas.
+        Every user action also comes signed (EIP-712, one nonce per signer, deadline; EOA or
+        ERC-1271 signers; `contracts/modules/signed_calls.vy`) so that a relayer can carry it and
+        pay the gas: `set_min_deposit_with_sig`, `deposit_with_sig` (tokens pulled through an
+        EIP-2612 permit), `burn_with_sig`, `release_with_sig`, `request_withdrawal_with_sig` and
+        `withdraw_with_sig`. A recipient's delivery node typically relays its burns and releases.
 
         The owner may pause new deposits and sweep tokens sent here by mistake; nothing else.
         Burn, release, request and withdraw work whether paused or not; bonds never leave except
@@ -97,6 +100,30 @@ BURN_TYPEHASH: public(constant(bytes32)) = keccak256(
 # @dev EIP-712 type hash of a signed release.
 RELEASE_TYPEHASH: public(constant(bytes32)) = keccak256(
     "Release(address sender,address recipient,uint256 nonce,uint256 deadline)"
+)
+
+
+# @dev EIP-712 type hash of a signed price change.
+SET_MIN_DEPOSIT_TYPEHASH: public(constant(bytes32)) = keccak256(
+    "SetMinDeposit(address recipient,uint256 amount,uint256 nonce,uint256 deadline)"
+)
+
+
+# @dev EIP-712 type hash of a signed deposit (tokens pulled from the sender, typically through a permit).
+DEPOSIT_TYPEHASH: public(constant(bytes32)) = keccak256(
+    "Deposit(address sender,address recipient,uint256 amount,uint256 nonce,uint256 deadline)"
+)
+
+
+# @dev EIP-712 type hash of a signed withdrawal request.
+REQUEST_WITHDRAWAL_TYPEHASH: public(constant(bytes32)) = keccak256(
+    "RequestWithdrawal(address sender,address recipient,uint256 nonce,uint256 deadline)"
+)
+
+
+# @dev EIP-712 type hash of a signed withdrawal.
+WITHDRAW_TYPEHASH: public(constant(bytes32)) = keccak256(
+    "Withdraw(address sender,address recipient,address receiver,uint256 nonce,uint256 deadline)"
 )
 
 
@@ -237,8 +264,27 @@ def set_min_deposit(amount: uint256):
     @dev Takes effect at once for eligibility; existing bonds are not touched.
     @param amount The minimum bond, in the token's smallest unit.
     """
-    self.min_deposit[msg.sender] = amount
-    log MinDepositSet(recipient=msg.sender, amount=amount)
+    self._set_min_deposit(msg.sender, amount)
+
+
+@external
+def set_min_deposit_with_sig(recipient: address, amount: uint256, deadline: uint256, signature: Bytes[65]):
+    """
+    @notice `set_min_deposit` on behalf of `recipient`, carried by anyone holding its signature.
+    @dev EIP-712 `SetMinDeposit(address recipient,uint256 amount,uint256 nonce,uint256 deadline)`;
+         nonce = `nonces(recipient)` (one nonce per signer for every signed call of this contract).
+    @param recipient The inbox owner who signed.
+    @param amount The minimum bond; 0 = open inbox.
+    @param deadline The last timestamp at which the signature is valid.
+    @param signature The recipient's 64/65-byte ECDSA or ERC-1271 signature.
+    """
+    signed_calls._use_signature(
+        recipient,
+        deadline,
+        signature,
+        keccak256(abi_encode(SET_MIN_DEPOSIT_TYPEHASH, recipient, amount, signed_calls.nonces[recipient], deadline)),
+    )
+    self._set_min_deposit(recipient, amount)
 
 
 @external
@@ -274,15 +320,50 @@ def deposit_with_permit(
     @param s The permit signature's `s`.
     """
     bond: uint256 = self._record_deposit(msg.sender, recipient, amount)
-    permitted: bool = raw_call(
-        TOKEN,
-        abi_encode(msg.sender, self, amount, deadline, v, r, s, method_id=_PERMIT_SELECTOR),
-        revert_on_failure=False,
-    )
-    if not permitted:
-        assert staticcall IERC20(TOKEN).allowance(msg.sender, self) >= amount, "deposits: permit failed"
+    self._permit(msg.sender, amount, deadline, v, r, s)
     self._pull(msg.sender, amount)
     log Deposited(sender=msg.sender, recipient=recipient, payer=msg.sender, amount=amount, bond=bond)
+
+
+@external
+@nonreentrant
+def deposit_with_sig(
+    sender: address,
+    recipient: address,
+    amount: uint256,
+    deadline: uint256,
+    signature: Bytes[65],
+    v: uint8,
+    r: bytes32,
+    s: bytes32,
+):
+    """
+    @notice A deposit authorised by the sender's signature and paid from the sender's tokens, so a
+            sender without gas can stake: the relayer carries both the deposit order and an EIP-2612
+            permit for exactly `amount`.
+    @dev EIP-712 `Deposit(address sender,address recipient,uint256 amount,uint256 nonce,uint256 deadline)`;
+         `deadline` is also the permit's deadline. As in `deposit_with_permit`, a permit that fails
+         (front-run, already used, or `v = 0` to skip it) is ignored when the sender's allowance
+         already covers `amount`, else "deposits: permit failed".
+    @param sender The sender (and payer) who signed.
+    @param recipient The inbox the bond is for.
+    @param amount The tokens to add (and the permit's value).
+    @param deadline The last timestamp at which both signatures are valid.
+    @param signature The sender's 64/65-byte ECDSA or ERC-1271 signature of the deposit.
+    @param v The permit signature's `v`.
+    @param r The permit signature's `r`.
+    @param s The permit signature's `s`.
+    """
+    signed_calls._use_signature(
+        sender,
+        deadline,
+        signature,
+        keccak256(abi_encode(DEPOSIT_TYPEHASH, sender, recipient, amount, signed_calls.nonces[sender], deadline)),
+    )
+    bond: uint256 = self._record_deposit(sender, recipient, amount)
+    self._permit(sender, amount, deadline, v, r, s)
+    self._pull(sender, amount)
+    log Deposited(sender=sender, recipient=recipient, payer=sender, amount=amount, bond=bond)
 
 
 @external
@@ -363,16 +444,27 @@ def request_withdrawal(recipient: address):
     @dev Not for accepted pairs: their bond is withdrawable at once.
     @param recipient The inbox the bond is for.
     """
-    packed: uint256 = self._bonds[msg.sender][recipient]
-    amount: uint256 = packed & _MAX_AMOUNT
-    assert amount != 0, "deposits: no bond"
-    assert packed & _ACCEPTED == 0, "deposits: pair accepted"
-    assert packed >> _UNLOCK_SHIFT & _UNLOCK_MASK == 0, "deposits: withdrawal pending"
-    unlock_time: uint256 = block.timestamp + COOLDOWN
-    self._bonds[msg.sender][recipient] = packed | unlock_time << _UNLOCK_SHIFT
-    # pending + amount <= owed < 2**128: the high counter cannot overflow.
-    self._owed_pending = unsafe_add(self._owed_pending, amount << _HIGH_SHIFT)
-    log WithdrawalRequested(sender=msg.sender, recipient=recipient, bond=amount, unlock_time=unlock_time)
+    self._request_withdrawal(msg.sender, recipient)
+
+
+@external
+@nonreentrant
+def request_withdrawal_with_sig(sender: address, recipient: address, deadline: uint256, signature: Bytes[65]):
+    """
+    @notice `request_withdrawal` on behalf of `sender`, carried by anyone holding its signature.
+    @dev EIP-712 `RequestWithdrawal(address sender,address recipient,uint256 nonce,uint256 deadline)`.
+    @param sender The sender who signed.
+    @param recipient The inbox the bond is for.
+    @param deadline The last timestamp at which the signature is valid.
+    @param signature The sender's 64/65-byte ECDSA or ERC-1271 signature.
+    """
+    signed_calls._use_signature(
+        sender,
+        deadline,
+        signature,
+        keccak256(abi_encode(REQUEST_WITHDRAWAL_TYPEHASH, sender, recipient, signed_calls.nonces[sender], deadline)),
+    )
+    self._request_withdrawal(sender, recipient)
 
 
 @external
@@ -387,22 +479,31 @@ def withdraw(recipient: address, receiver: address):
     @param receiver Where the tokens go; not the zero address nor this contract (the tokens would
            become sweepable excess).
     """
-    assert receiver != empty(address), "deposits: zero receiver"
-    assert receiver != self, "deposits: receiver is this contract"
-    packed: uint256 = self._bonds[msg.sender][recipient]
-    amount: uint256 = packed & _MAX_AMOUNT
-    unlock_time: uint256 = packed >> _UNLOCK_SHIFT & _UNLOCK_MASK
-    accepted: uint256 = packed & _ACCEPTED
-    if accepted == 0:
-        assert unlock_time != 0, "deposits: no withdrawal requested"
-        assert block.timestamp >= unlock_time, "deposits: cooldown not over"
-    else:
-        assert amount != 0 or unlock_time != 0, "deposits: nothing to withdraw"
-    self._bonds[msg.sender][recipient] = accepted
-    self._owed_pending = self._take_out(amount, unlock_time != 0)
-    if amount != 0:
-        self._push(receiver, amount)
-    log Withdrawn(sender=msg.sender, recipient=recipient, receiver=receiver, amount=amount)
+    self._withdraw(msg.sender, recipient, receiver)
+
+
+@external
+@nonreentrant
+def withdraw_with_sig(
+    sender: address, recipient: address, receiver: address, deadline: uint256, signature: Bytes[65]
+):
+    """
+    @notice `withdraw` on behalf of `sender`, carried by anyone holding its signature; the tokens go to
+            the `receiver` the sender signed, never to the relayer.
+    @dev EIP-712 `Withdraw(address sender,address recipient,address receiver,uint256 nonce,uint256 deadline)`.
+    @param sender The sender who signed.
+    @param recipient The inbox the bond is for.
+    @param receiver Where the tokens go; not the zero address nor this contract.
+    @param deadline The last timestamp at which the signature is valid.
+    @param signature The sender's 64/65-byte ECDSA or ERC-1271 signature.
+    """
+    signed_calls._use_signature(
+        sender,
+        deadline,
+        signature,
+        keccak256(abi_encode(WITHDRAW_TYPEHASH, sender, recipient, receiver, signed_calls.nonces[sender], deadline)),
+    )
+    self._withdraw(sender, recipient, receiver)
 
 
 @external
@@ -529,6 +630,84 @@ def DOMAIN_SEPARATOR() -> bytes32:
     @return bytes32 The separator for the current chain.
     """
     return eip712_domain_separator._domain_separator_v4()
+
+
+@internal
+def _set_min_deposit(recipient: address, amount: uint256):
+    """
+    @notice Records and announces a recipient's price.
+    @param recipient The inbox owner (already authenticated).
+    @param amount The minimum bond; 0 = open inbox.
+    """
+    self.min_deposit[recipient] = amount
+    log MinDepositSet(recipient=recipient, amount=amount)
+
+
+@internal
+def _request_withdrawal(sender: address, recipient: address):
+    """
+    @notice Starts the cooldown on the pair's bond.
+    @param sender The sender (already authenticated).
+    @param recipient The inbox the bond is for.
+    """
+    packed: uint256 = self._bonds[sender][recipient]
+    amount: uint256 = packed & _MAX_AMOUNT
+    assert amount != 0, "deposits: no bond"
+    assert packed & _ACCEPTED == 0, "deposits: pair accepted"
+    assert packed >> _UNLOCK_SHIFT & _UNLOCK_MASK == 0, "deposits: withdrawal pending"
+    unlock_time: uint256 = block.timestamp + COOLDOWN
+    self._bonds[sender][recipient] = packed | unlock_time << _UNLOCK_SHIFT
+    # pending + amount <= owed < 2**128: the high counter cannot overflow.
+    self._owed_pending = unsafe_add(self._owed_pending, amount << _HIGH_SHIFT)
+    log WithdrawalRequested(sender=sender, recipient=recipient, bond=amount, unlock_time=unlock_time)
+
+
+@internal
+def _withdraw(sender: address, recipient: address, receiver: address):
+    """
+    @notice Sends the pair's whole bond to `receiver` and clears the request.
+    @param sender The sender (already authenticated).
+    @param recipient The inbox the bond is for.
+    @param receiver Where the tokens go.
+    """
+    assert receiver != empty(address), "deposits: zero receiver"
+    assert receiver != self, "deposits: receiver is this contract"
+    packed: uint256 = self._bonds[sender][recipient]
+    amount: uint256 = packed & _MAX_AMOUNT
+    unlock_time: uint256 = packed >> _UNLOCK_SHIFT & _UNLOCK_MASK
+    accepted: uint256 = packed & _ACCEPTED
+    if accepted == 0:
+        assert unlock_time != 0, "deposits: no withdrawal requested"
+        assert block.timestamp >= unlock_time, "deposits: cooldown not over"
+    else:
+        assert amount != 0 or unlock_time != 0, "deposits: nothing to withdraw"
+    self._bonds[sender][recipient] = accepted
+    self._owed_pending = self._take_out(amount, unlock_time != 0)
+    if amount != 0:
+        self._push(receiver, amount)
+    log Withdrawn(sender=sender, recipient=recipient, receiver=receiver, amount=amount)
+
+
+@internal
+def _permit(owner: address, amount: uint256, deadline: uint256, v: uint8, r: bytes32, s: bytes32):
+    """
+    @notice Tries an EIP-2612 permit for exactly `amount` and accepts its failure when the allowance
+            already covers `amount` (anyone can submit a signed permit first; that must not make the
+            deposit fail).
+    @param owner The token holder who signed the permit.
+    @param amount The permit's value.
+    @param deadline The permit's deadline.
+    @param v The permit signature's `v`.
+    @param r The permit signature's `r`.
+    @param s The permit signature's `s`.
+    """
+    permitted: bool = raw_call(
+        TOKEN,
+        abi_encode(owner, self, amount, deadline, v, r, s, method_id=_PERMIT_SELECTOR),
+        revert_on_failure=False,
+    )
+    if not permitted:
+        assert staticcall IERC20(TOKEN).allowance(owner, self) >= amount, "deposits: permit failed"
 
 
 @internal

@@ -14,6 +14,7 @@ from .deposits_helpers import (
     MAX_UINT256,
     PERMIT_TYPES,
     RELEASE_TYPES,
+    SIGNED_TYPES,
     sign,
     typed_data,
 )
@@ -125,6 +126,18 @@ def sign_release(domain) -> Callable[..., bytes]:
         data = typed_data(
             primary="Release", types=RELEASE_TYPES, domain=domain_override or domain, message=message
         )
+        return sign(private_key, data)
+
+    return _sign
+
+
+@pytest.fixture(scope="session")
+def sign_signed(domain) -> Callable[..., bytes]:
+    """Signs any signed call of InboxDeposits: `sign_signed(key, "Withdraw", sender=..., ..., nonce=, deadline=)`."""
+
+    def _sign(private_key: str, primary: str, **message: Any) -> bytes:
+        message = {key: str(value) if hasattr(value, "address") else value for key, value in message.items()}
+        data = typed_data(primary=primary, types=SIGNED_TYPES[primary], domain=domain, message=message)
         return sign(private_key, data)
 
     return _sign

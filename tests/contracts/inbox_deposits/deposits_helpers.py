@@ -25,6 +25,30 @@ RELEASE_TYPES = [
     {"name": "nonce", "type": "uint256"},
     {"name": "deadline", "type": "uint256"},
 ]
+SET_MIN_DEPOSIT_TYPES = [
+    {"name": "recipient", "type": "address"},
+    {"name": "amount", "type": "uint256"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
+DEPOSIT_TYPES = BURN_TYPES
+REQUEST_WITHDRAWAL_TYPES = RELEASE_TYPES
+WITHDRAW_TYPES = [
+    {"name": "sender", "type": "address"},
+    {"name": "recipient", "type": "address"},
+    {"name": "receiver", "type": "address"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
+# Every signed call of InboxDeposits: primary type -> struct fields (the contract's type strings).
+SIGNED_TYPES = {
+    "SetMinDeposit": SET_MIN_DEPOSIT_TYPES,
+    "Deposit": DEPOSIT_TYPES,
+    "Burn": BURN_TYPES,
+    "Release": RELEASE_TYPES,
+    "RequestWithdrawal": REQUEST_WITHDRAWAL_TYPES,
+    "Withdraw": WITHDRAW_TYPES,
+}
 PERMIT_TYPES = [
     {"name": "owner", "type": "address"},
     {"name": "spender", "type": "address"},
