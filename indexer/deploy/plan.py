@@ -407,7 +407,11 @@ def _adopt(deployer: Deployer, step: Step, code: bytes) -> ContractRecord:
             "unknown and 0 is recorded (the indexer then scans from genesis): set `block` if you know it"
         )
     elif tx is None:
-        note = f"already deployed, found without sending; created in block {block} by a call this tool did not send"
+        note = (
+            f"already deployed, found without sending; code first seen in block {block}, but no transaction there "
+            "called the proxy with this deployment (created by a contract call, or the node answered past state "
+            "wrongly): check the block before indexing from it"
+        )
     else:
         note = f"already deployed, found without sending; created in block {block}"
     deployer.say(f"  {step.contract} at {address}: {note}")
