@@ -350,9 +350,8 @@ def main(exit_after: bool, api_port: int) -> None:
         api_url = f"http://127.0.0.1:{api_port}"
         for chain in state.chains:
             console.print(f"  {chain.ecosystem:9} chain id {chain.chain_id:>6}  {chain.rpc_url}")
-        console.print(
-            f"  dm3 contracts through the CREATE2 deployment proxy {PROXY}: one address on every chain"
-        )
+        # The same contract with the same constructor arguments has the same address on every chain.
+        console.print(f"  dm3 contracts, created through the deployment proxy {PROXY} (CREATE2):")
         for name, address, chains in state.addresses():
             if name in DETERMINISTIC:
                 console.print(f"  {name:16} {address}  {', '.join(chains)}")
