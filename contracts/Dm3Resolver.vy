@@ -114,14 +114,21 @@ event UrlsChanged:
 def __init__(
     urls: DynArray[String[MAX_URL_LENGTH], MAX_URLS],
     signers: DynArray[address, MAX_SIGNERS_PER_CALL],
+    owner: address,
 ):
     """
-    @dev The deployer becomes the owner.
+    @dev `owner` becomes the owner; the deployer gets nothing (ownership moves from it to
+         `owner` inside the constructor, so the address does not depend on who deploys it, e.g.
+         the deterministic-deployment proxy). Reverts with "resolver: zero owner" when `owner`
+         is the zero address.
     @param urls The gateway URL templates; at least one, none empty.
     @param signers The trusted gateway signers; at least one, no zero address, no duplicate.
+    @param owner The owner: manages the signers and URLs.
     """
+    assert owner != empty(address), "resolver: zero owner"
     ownable.__init__()
     ownable_2step.__init__()
+    ownable_2step._transfer_ownership(owner)
     self._set_urls(urls)
     self._add_signers(signers)
 

@@ -10,8 +10,9 @@
 @dev Built on snekmate's `erc20`, which carries its own minter role (`is_minter`, `set_minter`,
      `mint`) and a one-step `transfer_ownership` that moves that role. We export neither: the
      owner (snekmate `ownable_2step`) is the only minter and `mint` here checks the owner and the
-     cap. The minter role stays dead state inside `erc20` (its constructor still marks the
-     deployer and logs `RoleMinterChanged` once; nothing reads it afterwards).
+     cap. The minter role stays dead state inside `erc20`: its constructor marks the deployer
+     (the deterministic-deployment proxy, when deployed through it) and logs `RoleMinterChanged`;
+     our constructor takes that mark back at once, so no address is ever a minter of record.
      The cap bounds `totalSupply`: burned tokens free room that the owner may mint again
      (OpenZeppelin `ERC20Capped` semantics).
 """
@@ -70,14 +71,24 @@ CAP: public(constant(uint256)) = 100_000_000 * 10**18
 
 
 @deploy
-def __init__():
+def __init__(owner: address):
     """
-    @notice Deploys the token with no supply; the deployer becomes the owner.
-    @dev EIP-712 domain for `permit`: name "dm3", version "1".
+    @notice Deploys the token with no supply, owned by `owner`.
+    @dev The deployer gets nothing: ownership moves from it to `owner` inside the constructor
+         (`OwnershipTransferred` is logged twice: to the deployer, then to `owner`), and the
+         minter mark snekmate's `erc20` gives the deployer is cleared. So the address does not
+         depend on who deploys it (the deterministic-deployment proxy, CREATE2), only on `owner`.
+         Reverts with "token: zero owner" when `owner` is the zero address.
+         EIP-712 domain for `permit`: name "dm3", version "1".
+    @param owner The owner: the only account that can mint.
     """
+    assert owner != empty(address), "token: zero owner"
     ownable.__init__()
     ownable_2step.__init__()
     erc20.__init__("dm3", "DM3", 18, "dm3", "1")
+    erc20.is_minter[msg.sender] = False
+    log erc20.RoleMinterChanged(minter=msg.sender, status=False)
+    ownable_2step._transfer_ownership(owner)
 
 
 @external

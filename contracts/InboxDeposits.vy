@@ -238,20 +238,25 @@ event ExcessSwept:
 
 
 @deploy
-def __init__(token: address, cooldown: uint256):
+def __init__(token: address, cooldown: uint256, owner: address):
     """
-    @notice Binds the contract to one ERC-20 and one cooldown; the deployer becomes the owner.
-    @dev Deploy scripts pass `DEFAULT_COOLDOWN` (604800 s = 7 days).
+    @notice Binds the contract to one ERC-20 and one cooldown, owned by `owner`.
+    @dev Deploy scripts pass `DEFAULT_COOLDOWN` (604800 s = 7 days). The deployer gets nothing:
+         ownership moves from it to `owner` inside the constructor, so the address does not
+         depend on who deploys it (e.g. the deterministic-deployment proxy).
     @param token The ERC-20 bonds are held in; must be a contract.
     @param cooldown Seconds from `request_withdrawal` to `withdraw`; 1 to `MAX_COOLDOWN` (365 days).
+    @param owner The owner (pause, sweep); not the zero address ("deposits: zero owner").
     """
     assert token.is_contract, "deposits: token is not a contract"
     assert cooldown != 0, "deposits: zero cooldown"
     assert cooldown <= MAX_COOLDOWN, "deposits: cooldown too long"
+    assert owner != empty(address), "deposits: zero owner"
     TOKEN = token
     COOLDOWN = cooldown
     ownable.__init__()
     ownable_2step.__init__()
+    ownable_2step._transfer_ownership(owner)
     pausable.__init__()
     eip712_domain_separator.__init__("dm3 InboxDeposits", "1")
     signed_calls.__init__("deposits")

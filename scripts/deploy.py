@@ -8,6 +8,11 @@
     ape run deploy accept-ownership --network ... --account new-owner --contract Dm3Resolver
     ape run deploy show --network optimism:sepolia
 
+`l2` and `l1-resolver` create the contracts through the deterministic-deployment proxy (`indexer.deploy.create2`):
+the same contract with the same arguments (`--owner`, default the --account) and `--salt` gets the same address on
+every chain. The addresses are printed before anything is sent; a contract already at its address is recorded
+without a transaction, other code there is refused.
+
 Live networks read their RPC URL from `<ECOSYSTEM>_<NETWORK>_RPC_URL` (see ape-config.yaml). Local chains record
 under `.devnet/deployments/` unless `--deployments-dir` says otherwise. The checks and the record format live in
 `indexer.deploy`; this file only connects them to ape's accounts and networks.
@@ -16,21 +21,22 @@ under `.devnet/deployments/` unless `--deployments-dir` says otherwise. The chec
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
-from ape import chain, project
+from ape import project
 from ape.api import AccountAPI, ProviderAPI
 from ape.cli import ConnectedProviderCommand, account_option
 from ape.exceptions import ApeException
-from eth_utils import keccak
+from web3 import Web3
 
 from indexer.deploy import plan
+from indexer.deploy.create2 import DEFAULT_SALT
 from indexer.deploy.errors import DeployError, RecordNotFound
-from indexer.deploy.plan import Deployed
+from indexer.deploy.plan import Artifact, Transaction
 from indexer.deploy.record import default_deployments_dir, load_record, record_path
 from indexer.deploy.validate import (
     DEFAULT_COOLDOWN,
@@ -40,6 +46,7 @@ from indexer.deploy.validate import (
     parse_gateway_urls,
     require_rpc_url,
 )
+from indexer.deploy.web3_deployer import code_at, find_transaction
 
 OWNED_CONTRACTS = ("Dm3Resolver", "Dm3Token", "InboxDeposits", "ProfileRegistry")
 
@@ -63,25 +70,41 @@ class ApeDeployer:
     def network(self) -> str:
         return f"{self._provider.network.ecosystem.name}:{self._provider.network.name}"
 
-    def constructor_inputs(self, contract: str) -> list[str]:
-        constructor = project.get_contract(contract).contract_type.constructor
-        return [str(i.name) for i in constructor.inputs] if constructor else []
-
-    def deploy(self, contract: str, args: Sequence[Any]) -> Deployed:
-        click.echo(f"Deploying {contract}({', '.join(map(repr, args))}) on {self.network} ...")
-        instance = self._account.deploy(project.get_contract(contract), *args)
-        receipt = chain.get_receipt(instance.txn_hash)
-        click.echo(f"  {contract} at {instance.address} (block {receipt.block_number})")
-        return Deployed(
-            address=str(instance.address), block=int(receipt.block_number), tx_hash=receipt.txn_hash
+    def artifact(self, contract: str) -> Artifact:
+        contract_type = project.get_contract(contract).contract_type
+        return Artifact(
+            abi=[item.model_dump(mode="json", by_alias=True) for item in contract_type.abi],
+            bytecode=_hex(contract_type.deployment_bytecode),
+            runtime_bytecode=_hex(contract_type.runtime_bytecode),
         )
 
-    def code_hash(self, address: str) -> str | None:
-        code = bytes(self._provider.get_code(address))
-        return "0x" + keccak(code).hex() if code else None
+    def code(self, address: str, *, block: int | None = None) -> bytes:
+        return code_at(self._web3, address, block=block)
+
+    def block_number(self) -> int:
+        return int(self._web3.eth.block_number)
+
+    def send_data(self, *, to: str, data: bytes) -> Transaction:
+        receipt = self._account.transfer(to, 0, data=data)
+        return Transaction(tx_hash=receipt.txn_hash, block=int(receipt.block_number), sender=self.address)
+
+    def find_transaction(self, block: int, *, to: str, data: bytes) -> Transaction | None:
+        return find_transaction(self._web3, block, to=to, data=data)
+
+    def say(self, message: str) -> None:
+        click.echo(message)
 
     def contract(self, entry_address: str, contract: str) -> Any:
         return project.get_contract(contract).at(entry_address)
+
+    @property
+    def _web3(self) -> Web3:
+        return self._provider.web3  # type: ignore[attr-defined,no-any-return]
+
+
+def _hex(bytecode: Any) -> str:
+    """A compiled bytecode field of an ape contract type as 0x-hex ("" when absent)."""
+    return str(getattr(bytecode, "bytecode", None) or "")
 
 
 def _require_rpc_url(ctx: click.Context, param: click.Parameter, provider: Any) -> Any:
@@ -135,6 +158,21 @@ def _common_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return account_option(prompt=False)(f)
 
 
+def _deterministic_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option(
+        "--salt",
+        default=DEFAULT_SALT,
+        show_default=True,
+        help='CREATE2 salt (32 bytes, 0x-hex); the default is "dm3 v1" zero-padded. Another salt, other addresses.',
+    )(f)
+    f = click.option(
+        "--owner",
+        default=None,
+        help="Owner of the contracts (a constructor argument, part of the address). Default: the --account.",
+    )(f)
+    return f
+
+
 def _print_record(path: Path) -> None:
     click.echo(f"Recorded in {path}:")
     click.echo(path.read_text())
@@ -154,6 +192,7 @@ def cli() -> None:
 @click.option(
     "--cooldown", type=int, default=DEFAULT_COOLDOWN, show_default=True, help="Withdrawal cooldown (s)."
 )
+@_deterministic_options
 @click.option("--force", is_flag=True, help="Deploy anew even if the record already has these contracts.")
 def l2(
     provider: ProviderAPI,
@@ -163,9 +202,11 @@ def l2(
     parent_name: str,
     token: str | None,
     cooldown: int,
+    owner: str | None,
+    salt: str,
     force: bool,
 ) -> None:
-    """Deploy Dm3Token (or use --token), InboxDeposits and ProfileRegistry on an L2."""
+    """Deploy Dm3Token (or use --token), InboxDeposits and ProfileRegistry on an L2, at deterministic addresses."""
     with _clear_errors():
         deployer = _deployer(account, provider, yes=yes)
         directory = _deployments_dir(deployments_dir, provider)
@@ -173,8 +214,10 @@ def l2(
             deployer,
             deployments_dir=directory,
             parent_name=parent_name,
+            owner=owner,
             cooldown=cooldown,
             token=token,
+            salt=salt,
             force=force,
         )
         _print_record(record_path(directory, deployer.network))
@@ -186,6 +229,7 @@ def l2(
     "--url", "urls", multiple=True, help="Gateway URL template (repeatable), e.g. .../{sender}/{data}.json"
 )
 @click.option("--signer", "signers", multiple=True, help="Trusted gateway signer address (repeatable).")
+@_deterministic_options
 @click.option("--force", is_flag=True, help="Deploy anew even if the record already has a Dm3Resolver.")
 def l1_resolver(
     provider: ProviderAPI,
@@ -194,13 +238,23 @@ def l1_resolver(
     yes: bool,
     urls: tuple[str, ...],
     signers: tuple[str, ...],
+    owner: str | None,
+    salt: str,
     force: bool,
 ) -> None:
-    """Deploy the CCIP-read Dm3Resolver on L1; the deploying account becomes its owner."""
+    """Deploy the CCIP-read Dm3Resolver on L1 at a deterministic address, owned by --owner (default: --account)."""
     with _clear_errors():
         deployer = _deployer(account, provider, yes=yes)
         directory = _deployments_dir(deployments_dir, provider)
-        plan.deploy_l1_resolver(deployer, deployments_dir=directory, urls=urls, signers=signers, force=force)
+        plan.deploy_l1_resolver(
+            deployer,
+            deployments_dir=directory,
+            urls=urls,
+            signers=signers,
+            owner=owner,
+            salt=salt,
+            force=force,
+        )
         _print_record(record_path(directory, deployer.network))
 
 

@@ -159,8 +159,8 @@ def sign_typed(account: Any, domain: dict[str, Any], types: dict[str, Any], mess
 def deposit_rows(deployer: Any, users: list[Any]) -> list[Row]:
     """InboxDeposits per operation against the targets of the deposits issue; the token against plain ERC-20."""
     sender, other, recipient, relayer = users
-    token = project.Dm3Token.deploy(sender=deployer)
-    deposits = project.InboxDeposits.deploy(token.address, 7 * 24 * 3600, sender=deployer)
+    token = project.Dm3Token.deploy(deployer, sender=deployer)
+    deposits = project.InboxDeposits.deploy(token.address, 7 * 24 * 3600, deployer, sender=deployer)
     for account in (sender, other):
         token.mint(account, 1_000 * TOKEN, sender=deployer)
         token.approve(deposits.address, 2**256 - 1, sender=account)
@@ -304,7 +304,7 @@ def resolver_rows(deployer: Any) -> list[Row]:
     """resolveWithProof for a 500-byte text answer: Dm3Resolver against ENS's reference OffchainResolver."""
     gateway = Account.create()
     url = "http://127.0.0.1:8080/ccip/{sender}/{data}.json"
-    ours = project.Dm3Resolver.deploy([url], [gateway.address], sender=deployer)
+    ours = project.Dm3Resolver.deploy([url], [gateway.address], deployer, sender=deployer)
     reference = container("OffchainResolver").deploy(url, [gateway.address], sender=deployer)
     name = (
         b"".join(len(label).to_bytes(1, "big") + label for label in (b"alice", b"op", b"dm3", b"eth")) + b"\0"

@@ -29,3 +29,15 @@ class RecordNotFound(DeployError):
 
 class WrongChain(DeployError):
     """The record file belongs to another chain id than the one connected to."""
+
+
+class NoDeploymentProxy(DeployError):
+    """The chain has no deterministic-deployment proxy (or other code at its address): no CREATE2 deployment."""
+
+
+class CodeMismatch(DeployError):
+    """The predicted address already holds code that is not the contract this command would deploy."""
+
+
+class HistoryUnavailable(DeployError):
+    """The node cannot answer for a past block (not an archive node)."""

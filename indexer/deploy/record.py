@@ -5,11 +5,16 @@
  "tools": {"eth-ape": "0.8.51", "vyper": "0.4.3", ...},
  "contracts": {"ProfileRegistry": {"address": "0x..", "block": 123, "tx_hash": "0x..",
                                    "args": {"parent_name": "op.dm3.eth"}, "code_hash": "0x..",
-                                   "deployer": "0x.."}, ...}}
+                                   "deployer": "0x..", "salt": "0x646d...", "factory": "0x4e59...",
+                                   "note": null}, ...}}
 ```
 
 `code_hash` is keccak256 of the runtime code at `address` right after deployment, so anyone can check that a
-recorded address still holds what was deployed. Readers must ignore keys they do not know.
+recorded address still holds what was deployed. The dm3 contracts are created through the deterministic-deployment
+proxy: their entries also carry `salt` and `factory` (the proxy), from which, with the compiled code and `args`,
+anyone can recompute the address. A contract found already deployed at its address is recorded without a
+transaction: `tx_hash` is then null unless the creating transaction was found, and `note` says how `block` was
+established. Readers must ignore keys they do not know.
 """
 
 from __future__ import annotations
@@ -35,21 +40,28 @@ class ContractRecord:
     """One deployed contract: where, when, with what constructor arguments, and which code."""
 
     address: str
-    block: int
-    tx_hash: str
+    block: int  # the creation block: the indexer starts there
+    # The creating transaction; None for a contract found deployed whose creating transaction was not found.
+    tx_hash: str | None
     args: dict[str, Any]
     code_hash: str
-    deployer: str
+    deployer: str  # the account that sent the creating transaction ("" when unknown)
+    salt: str | None = None  # CREATE2 salt, for contracts created through the deployment proxy
+    factory: str | None = None  # the deterministic-deployment proxy that created it (None: a plain CREATE)
+    note: str | None = None  # how a contract found already deployed was recorded
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ContractRecord:
         return cls(
             address=data["address"],
             block=int(data["block"]),
-            tx_hash=data["tx_hash"],
+            tx_hash=data.get("tx_hash"),
             args=dict(data.get("args", {})),
             code_hash=data["code_hash"],
             deployer=data.get("deployer", ""),
+            salt=data.get("salt"),
+            factory=data.get("factory"),
+            note=data.get("note"),
         )
 
 

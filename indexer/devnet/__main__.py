@@ -55,6 +55,8 @@ def up_command(state_dir: Path | None, base_port: int, gateway_port: int, with_s
         click.echo(
             f"ENS registry {state.ens_registry}, Dm3Resolver {state.dm3_resolver} -> {state.gateway_url}"
         )
+        for name, address, chains in state.addresses():
+            click.echo(f"  {name:16} {address}  {', '.join(chains)}")
         click.echo(f"state: {options.state_file}\nindexer config: {state.config_file}\nenv: {state.env_file}")
         if with_services:
             pids = services.start(

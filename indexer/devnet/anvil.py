@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from web3 import HTTPProvider, Web3
@@ -63,8 +64,18 @@ def is_running(state_dir: Path, chain: ChainSpec) -> bool:
     return tracked_pid(state_dir, chain) is not None and rpc_chain_id(chain.rpc_url) == chain.chain_id
 
 
-def start(project_root: Path, state_dir: Path, chain: ChainSpec, *, timeout: float = 20.0) -> int:
-    """Start anvil for `chain` in its own session (it outlives this process) and wait until it answers."""
+def start(
+    project_root: Path,
+    state_dir: Path,
+    chain: ChainSpec,
+    *,
+    timeout: float = 20.0,
+    extra_args: Sequence[str] = (),
+) -> int:
+    """Start anvil for `chain` in its own session (it outlives this process) and wait until it answers.
+
+    `extra_args` go to anvil as they are (tests use `--prune-history` for a node without past state).
+    """
     if _port_in_use(chain.port):
         other = rpc_chain_id(chain.rpc_url)
         what = f"a node of chain {other}" if other is not None else "another program"
@@ -83,6 +94,7 @@ def start(project_root: Path, state_dir: Path, chain: ChainSpec, *, timeout: flo
         "--accounts", "10",
         "--balance", "10000",
         "--hardfork", "cancun",
+        *extra_args,
     ]  # fmt: skip
     with log_path.open("ab") as log:
         process = subprocess.Popen(

@@ -34,6 +34,8 @@ from web3 import HTTPProvider, Web3
 from web3.contract import Contract
 
 from indexer.client import ChangeOut, Dm3Client
+from indexer.deploy.create2 import PROXY
+from indexer.deploy.plan import L1_CONTRACTS, L2_CONTRACTS
 from indexer.deploy.web3_deployer import load_ape_artifacts
 from indexer.devnet import core, services
 from indexer.devnet.chains import dev_account
@@ -44,6 +46,7 @@ TOKEN = 10**18
 PROFILE_KEY = "network.dm3.profile"
 INDEXER_WAIT_SECONDS = 30.0
 RESOLVE_SCRIPT = Path(__file__).with_name("resolve.mjs")
+DETERMINISTIC = (*L2_CONTRACTS, *L1_CONTRACTS)  # deployed through the proxy (ENS's contracts are not)
 
 console = Console()
 
@@ -347,6 +350,11 @@ def main(exit_after: bool, api_port: int) -> None:
         api_url = f"http://127.0.0.1:{api_port}"
         for chain in state.chains:
             console.print(f"  {chain.ecosystem:9} chain id {chain.chain_id:>6}  {chain.rpc_url}")
+        # The same contract with the same constructor arguments has the same address on every chain.
+        console.print(f"  dm3 contracts, created through the deployment proxy {PROXY} (CREATE2):")
+        for name, address, chains in state.addresses():
+            if name in DETERMINISTIC:
+                console.print(f"  {name:16} {address}  {', '.join(chains)}")
         with Dm3Client(api_url, timeout=10) as api:
             show_indexer(api)
             walkthrough(state, api)

@@ -66,6 +66,15 @@ class DevnetState:
                 return chain
         raise KeyError(f"no devnet chain {ecosystem!r}")
 
+    def addresses(self) -> list[tuple[str, str, list[str]]]:
+        """(contract, address, chains holding it there) for every contract, in chain order: the deterministic
+        (CREATE2) deployments share one address across chains when their constructor arguments agree."""
+        rows: dict[tuple[str, str], list[str]] = {}
+        for chain in self.chains:
+            for name, address in chain.contracts.items():
+                rows.setdefault((name, address), []).append(chain.ecosystem)
+        return [(name, address, chains) for (name, address), chains in rows.items()]
+
     def env(self) -> dict[str, str]:
         """The environment for the indexer, the API and the gateway (what `dm3.env` holds)."""
         return {

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
+from ape import chain
 from ape.exceptions import TransactionError
 from ape_ethereum.trace import Trace
+
+from indexer.deploy.create2 import DEFAULT_SALT, PROXY, create2_address, initcode, proxy_calldata
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -20,3 +26,30 @@ def _plain_reverts():
         patch.setattr(TransactionError, "_get_ape_traceback", lambda self: None)
         patch.setattr(Trace, "show", lambda self, *args, **kwargs: None)
         yield
+
+
+@pytest.fixture(scope="session")
+def deploy_through_proxy() -> Callable[..., tuple[Any, Any]]:
+    """`deploy_through_proxy(container, *args, sender=account)`: create the contract the way the deploy tooling does
+    (CREATE2 through the deterministic-deployment proxy, default salt); returns (instance, receipt) and checks that
+    it landed at the predicted address."""
+
+    def _deploy(container: Any, *args: Any, sender: Any, salt: str = DEFAULT_SALT) -> tuple[Any, Any]:
+        contract_type = container.contract_type
+        abi = [item.model_dump(mode="json", by_alias=True) for item in contract_type.abi]
+        plain = [str(arg.address) if hasattr(arg, "address") else arg for arg in args]
+        code = initcode(contract_type.deployment_bytecode.bytecode, abi, plain)
+        receipt = sender.transfer(PROXY, 0, data=proxy_calldata(salt, code))
+        address = create2_address(salt, code)
+        assert chain.provider.get_code(address), f"nothing deployed at the predicted {address}"
+        return container.at(address), receipt
+
+    return _deploy
+
+
+@pytest.fixture
+def proxy_account(accounts: Any) -> Any:
+    """The deterministic-deployment proxy as a sender (impersonated, funded): what a contract it created lets it do."""
+    account = accounts[PROXY]
+    account.balance += 10**20
+    return account

@@ -1,7 +1,8 @@
 """`ape run deploy ...` (the click group of scripts/deploy.py) against an anvil with Optimism's chain id.
 
 The commands run in-process through click's CliRunner, connected to that anvil the way a devnet deployment is
-(`--network optimism:local:foundry`, `APE_FOUNDRY_HOST`).
+(`--network optimism:local:foundry`, `APE_FOUNDRY_HOST`). Every test starts from the same chain state (anvil
+snapshots): the contracts land at deterministic addresses, so a deployment left by one test would be found by the next.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from eth_utils import keccak
 from web3 import HTTPProvider, Web3
 
 from indexer import deployments as indexer_deployments
+from indexer.deploy.create2 import DEFAULT_SALT, PROXY
 from indexer.devnet import anvil
 from indexer.devnet.chains import ChainSpec, dev_account
 
@@ -29,6 +31,14 @@ def optimism_node(tmp_path_factory, project_root, free_ports):
     anvil.start(project_root, state_dir, spec)
     yield spec
     anvil.stop(state_dir, spec)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_chain(optimism_node):
+    w3 = Web3(HTTPProvider(optimism_node.rpc_url))
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    yield
+    w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -53,6 +63,10 @@ def _record(directory: Path) -> dict:
     return json.loads((directory / "optimism-local.json").read_text())
 
 
+def _nonce(w3: Web3) -> int:
+    return w3.eth.get_transaction_count(dev_account(0).address)
+
+
 def test_l2__records_every_contract_in_the_shared_format(run, tmp_path, w3):
     result = run("l2", "--parent", "op.dm3.eth")
     assert result.exit_code == 0, result.output
@@ -63,19 +77,23 @@ def test_l2__records_every_contract_in_the_shared_format(run, tmp_path, w3):
     assert record["deployer"] == dev_account(0).address
     assert record["tools"]["vyper"] == "0.4.3" and "eth-ape" in record["tools"]
     contracts = record["contracts"]
+    owner = dev_account(0).address
     assert set(contracts) == {"Dm3Token", "InboxDeposits", "ProfileRegistry"}
     assert contracts["ProfileRegistry"]["args"] == {"parent_name": "op.dm3.eth"}
     assert contracts["InboxDeposits"]["args"] == {
         "token": contracts["Dm3Token"]["address"],
         "cooldown": 604800,
+        "owner": owner,
     }
-    assert contracts["Dm3Token"]["args"] == {}
-    for entry in contracts.values():
+    assert contracts["Dm3Token"]["args"] == {"owner": owner}
+    for name, entry in contracts.items():
         code = w3.eth.get_code(entry["address"])
         assert entry["code_hash"] == "0x" + keccak(code).hex()
         receipt = w3.eth.get_transaction_receipt(entry["tx_hash"])
-        assert receipt["contractAddress"] == entry["address"]
-        assert receipt["blockNumber"] == entry["block"]
+        assert (receipt["to"], receipt["status"], receipt["blockNumber"]) == (PROXY, 1, entry["block"])
+        assert (entry["salt"], entry["factory"], entry["note"]) == (DEFAULT_SALT, PROXY, None)
+        # Each address is printed before the first transaction is sent.
+        assert result.output.index(f"{name} -> {entry['address']}") < result.output.index("Deploying")
 
     # The indexer reads the same file.
     parsed = indexer_deployments.load_deployment(tmp_path / "optimism-local.json")
@@ -83,7 +101,7 @@ def test_l2__records_every_contract_in_the_shared_format(run, tmp_path, w3):
     assert parsed.contracts["ProfileRegistry"].block == contracts["ProfileRegistry"]["block"]
 
 
-def test_l2__recorded__refuses_to_overwrite_without_force(run, tmp_path):
+def test_l2__recorded__refuses_to_overwrite_without_force(run, tmp_path, w3):
     assert run("l2", "--parent", "op.dm3.eth").exit_code == 0
     first = _record(tmp_path)
 
@@ -92,12 +110,30 @@ def test_l2__recorded__refuses_to_overwrite_without_force(run, tmp_path):
     assert "already records Dm3Token at" in refused.output and "--force" in refused.output
     assert _record(tmp_path) == first
 
+    # The same contracts are where they were: recorded again, nothing sent.
+    nonce = _nonce(w3)
     forced = run("l2", "--parent", "op.dm3.eth", "--force")
     assert forced.exit_code == 0, forced.output
+    assert "Deploying" not in forced.output and "already deployed, found without sending" in forced.output
+    assert _nonce(w3) == nonce
     second = _record(tmp_path)
+    for name, entry in first["contracts"].items():
+        again = second["contracts"][name]
+        assert (again["address"], again["block"], again["tx_hash"]) == (
+            entry["address"],
+            entry["block"],
+            entry["tx_hash"],
+        )
+
+    # Another salt: new addresses.
+    salted = run("l2", "--parent", "op.dm3.eth", "--force", "--salt", "0x" + "02" * 32)
+    assert salted.exit_code == 0, salted.output
+    assert _nonce(w3) == nonce + 3
+    third = _record(tmp_path)
     assert (
-        second["contracts"]["ProfileRegistry"]["address"] != first["contracts"]["ProfileRegistry"]["address"]
+        third["contracts"]["ProfileRegistry"]["address"] != first["contracts"]["ProfileRegistry"]["address"]
     )
+    assert third["contracts"]["ProfileRegistry"]["salt"] == "0x" + "02" * 32
 
 
 def test_l2__existing_token__used_and_not_recorded_as_dm3token(run, tmp_path):
@@ -111,7 +147,11 @@ def test_l2__existing_token__used_and_not_recorded_as_dm3token(run, tmp_path):
     assert result.exit_code == 0, result.output
     contracts = _record(other)["contracts"]
     assert set(contracts) == {"InboxDeposits", "ProfileRegistry"}
-    assert contracts["InboxDeposits"]["args"] == {"token": token, "cooldown": 3600}
+    assert contracts["InboxDeposits"]["args"] == {
+        "token": token,
+        "cooldown": 3600,
+        "owner": dev_account(0).address,
+    }
 
 
 def test_l2__token_without_code__refused_before_any_transaction(run, tmp_path, w3):
@@ -130,6 +170,8 @@ def test_l2__token_without_code__refused_before_any_transaction(run, tmp_path, w
         (("--parent", "op..eth"), "not a valid ENS name"),
         (("--parent", "op.dm3.eth", "--cooldown", "0"), "--cooldown: must be 1 to"),
         (("--parent", "op.dm3.eth", "--token", "0x1234"), "--token: '0x1234' is not an address"),
+        (("--parent", "op.dm3.eth", "--owner", "0x" + "00" * 20), "--owner: the zero address is not allowed"),
+        (("--parent", "op.dm3.eth", "--salt", "0x12"), "--salt: '0x12' is not a 32-byte salt"),
     ],
 )
 def test_l2__bad_arguments__clear_error_and_no_record(run, tmp_path, args, message):
@@ -155,7 +197,7 @@ def test_l1_resolver__deploy_configure_and_two_step_ownership(run, tmp_path, w3,
     result = run("l1-resolver", "--url", GATEWAY, "--signer", signer)
     assert result.exit_code == 0, result.output
     entry = _record(tmp_path)["contracts"]["Dm3Resolver"]
-    assert entry["args"] == {"urls": [GATEWAY], "signers": [signer]}
+    assert entry["args"] == {"urls": [GATEWAY], "signers": [signer], "owner": dev_account(0).address}
     resolver = w3.eth.contract(
         address=entry["address"], abi=project.Dm3Resolver.contract_type.model_dump()["abi"]
     )
@@ -237,3 +279,48 @@ def test_show__prints_the_record_or_a_clear_error(run, deploy_script, tmp_path):
     )
     assert shown.exit_code == 0
     assert json.loads(shown.output) == _record(tmp_path)
+
+
+def test_l2__owner_option__owns_everything_and_the_deployer_nothing(run, tmp_path, w3, project):
+    owner = dev_account(1).address
+    result = run("l2", "--parent", "op.dm3.eth", "--owner", owner.lower())
+    assert result.exit_code == 0, result.output
+
+    contracts = _record(tmp_path)["contracts"]
+    assert contracts["Dm3Token"]["args"] == {"owner": owner}
+    assert contracts["InboxDeposits"]["args"]["owner"] == owner
+    for name in ("Dm3Token", "InboxDeposits"):
+        abi = project.get_contract(name).contract_type.model_dump()["abi"]
+        instance = w3.eth.contract(address=contracts[name]["address"], abi=abi)
+        assert instance.functions.owner().call() == owner
+        assert instance.functions.pending_owner().call() == "0x" + "00" * 20
+
+
+def test_l2__other_code_at_the_predicted_address__refused(run, tmp_path, w3):
+    assert run("l2", "--parent", "op.dm3.eth").exit_code == 0
+    registry = _record(tmp_path)["contracts"]["ProfileRegistry"]["address"]
+    w3.provider.make_request("anvil_setCode", [registry, "0x6001600055"])  # type: ignore[arg-type]
+    nonce = _nonce(w3)
+
+    result = run("l2", "--parent", "op.dm3.eth", "--force")
+    assert result.exit_code == 1
+    assert (
+        f"ProfileRegistry: {registry} on optimism:local (chain 10) already holds other code" in result.output
+    )
+    assert "Traceback" not in result.output
+    assert _nonce(w3) == nonce
+
+
+def test_no_deployment_proxy__refused_before_any_transaction(run, tmp_path, w3):
+    w3.provider.make_request("anvil_setCode", [PROXY, "0x"])  # type: ignore[arg-type]
+    nonce = _nonce(w3)
+    for command in (
+        ("l2", "--parent", "op.dm3.eth"),
+        ("l1-resolver", "--url", GATEWAY, "--signer", dev_account(9).address),
+    ):
+        result = run(*command)
+        assert result.exit_code == 1
+        assert f"no deterministic-deployment proxy at {PROXY} on optimism:local (chain 10)" in result.output
+        assert "Traceback" not in result.output
+    assert _nonce(w3) == nonce
+    assert not (tmp_path / "optimism-local.json").exists()

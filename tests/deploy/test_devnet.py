@@ -11,6 +11,7 @@ from ens.utils import normal_name_to_hash
 from web3 import HTTPProvider, Web3
 
 from indexer.config import load_settings, resolve_chains
+from indexer.deploy.create2 import PROXY
 from indexer.deploy.web3_deployer import load_truffle_artifact
 from indexer.devnet import DevnetOptions, anvil, down, status, up
 from indexer.devnet.__main__ import cli
@@ -49,6 +50,27 @@ def test_up__every_chain_runs_with_its_contracts(devnet):
         assert record["contracts"]["ProfileRegistry"]["args"] == {"parent_name": chain.parent_name}
     assert state.deployer == dev_account(0).address
     assert state.gateway_signer == dev_account(9).address
+
+
+def test_up__dm3_contracts_at_their_deterministic_addresses(devnet):
+    options, state = devnet
+    l2s = state.l2s
+    # Token and deposits take the same arguments everywhere: one address on every L2; each registry has its parent.
+    for name in ("Dm3Token", "InboxDeposits"):
+        assert len({chain.contracts[name] for chain in l2s}) == 1
+    assert len({chain.contracts["ProfileRegistry"] for chain in l2s}) == 3
+    for chain in state.chains:
+        record = json.loads((options.deployments_dir / f"{chain.ecosystem}-local.json").read_text())
+        for name, entry in record["contracts"].items():
+            through_proxy = name not in ("ENSRegistry", "PublicResolver")
+            assert entry["factory"] == (PROXY if through_proxy else None), name
+    assert [(name, chains) for name, _, chains in state.addresses() if name != "ProfileRegistry"] == [
+        ("ENSRegistry", ["ethereum"]),
+        ("PublicResolver", ["ethereum"]),
+        ("Dm3Resolver", ["ethereum"]),
+        ("Dm3Token", ["optimism", "arbitrum", "base"]),
+        ("InboxDeposits", ["optimism", "arbitrum", "base"]),
+    ]
 
 
 def test_up__ens_points_the_l2_parents_at_the_dm3_resolver(devnet, project):
@@ -103,6 +125,8 @@ def test_up__after_a_chain_stopped__restarts_and_redeploys_only_that_chain(devne
     assert all(status(options).values())
     assert again.l1 == state.l1
     assert again.chain("optimism") == state.chain("optimism")
+    # A new chain, the same deterministic addresses.
+    assert again.chain("base") == state.chain("base")
     w3 = Web3(HTTPProvider(base.rpc_url))
     assert all(w3.eth.get_code(a) for a in again.chain("base").contracts.values())
 

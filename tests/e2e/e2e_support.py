@@ -283,7 +283,7 @@ def ens_devnet(workdir: Path, compiled: dict[str, Any]) -> Iterator[EnsDevnet]:
         l1.send(ens.functions.setSubnodeOwner(b"\0" * 32, _label("eth"), owner))
         l1.send(ens.functions.setSubnodeOwner(namehash("eth"), _label("dm3"), owner))
         l1.send(ens.functions.setSubnodeOwner(namehash("dm3.eth"), _label("op"), owner))
-        dm3_resolver = l1.deploy(compiled["Dm3Resolver"], [url], [GATEWAY.address])
+        dm3_resolver = l1.deploy(compiled["Dm3Resolver"], [url], [GATEWAY.address], owner)
         reference = l1.deploy(npm_artifact(OFFCHAIN_RESOLVER_ARTIFACT), url, [GATEWAY.address])
         l1.send(ens.functions.setResolver(namehash(PARENT), dm3_resolver.address))
 

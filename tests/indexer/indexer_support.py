@@ -135,8 +135,10 @@ class Devnet:
         self.deployer = self.accounts[0]
         self.cooldown = cooldown
         self.registry = self._deploy("ProfileRegistry", ["string"], [PARENT])
-        self.token = self._deploy("Dm3Token", [], [])
-        self.deposits = self._deploy("InboxDeposits", ["address", "uint256"], [self.token.address, cooldown])
+        self.token = self._deploy("Dm3Token", ["address"], [self.deployer])
+        self.deposits = self._deploy(
+            "InboxDeposits", ["address", "uint256", "address"], [self.token.address, cooldown, self.deployer]
+        )
 
     def _deploy(self, name: str, arg_types: list[str], args: list[Any]) -> Contract:
         ct = self.types[name]

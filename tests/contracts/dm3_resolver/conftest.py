@@ -63,13 +63,13 @@ def second_gateway() -> Gateway:
 
 @pytest.fixture(scope="session")
 def resolver(project: Any, owner: Any, gateway: Gateway) -> Any:
-    return project.Dm3Resolver.deploy(URLS, [gateway.address], sender=owner)
+    return project.Dm3Resolver.deploy(URLS, [gateway.address], owner, sender=owner)
 
 
 @pytest.fixture(scope="session")
 def other_resolver(project: Any, owner: Any, gateway: Gateway) -> Any:
     """A second Dm3Resolver trusting the same signer: answers signed for it must not verify on `resolver`."""
-    return project.Dm3Resolver.deploy(URLS, [gateway.address], sender=owner)
+    return project.Dm3Resolver.deploy(URLS, [gateway.address], owner, sender=owner)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""Deployment: owner, URLs, signers, events; the ABI is exactly the documented interface."""
+"""Deployment: owner (an argument; the deployer gets nothing), URLs, signers, events; the ABI is exactly the
+documented interface."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from typing import Any
 
 import ape
 from eth_account import Account
+
+from indexer.deploy.create2 import PROXY
 
 from .resolver_helpers import MAX_SIGNERS_PER_CALL, MAX_URL_LENGTH, MAX_URLS, URLS
 
@@ -44,7 +47,7 @@ EXPECTED_EVENTS = {
 def test_constructor__sets_owner_urls_signers_and_logs(project: Any, owner: Any, chain: Any) -> None:
     signers = [Account.create().address, Account.create().address]
 
-    resolver = project.Dm3Resolver.deploy(URLS, signers, sender=owner)
+    resolver = project.Dm3Resolver.deploy(URLS, signers, owner, sender=owner)
 
     assert resolver.owner() == owner.address
     assert resolver.pending_owner() == ZERO
@@ -57,11 +60,63 @@ def test_constructor__sets_owner_urls_signers_and_logs(project: Any, owner: Any,
     assert len(urls) == 1 and list(urls[0].urls) == URLS
 
 
+def test_constructor__zero_owner__reverts(project: Any, owner: Any) -> None:
+    with ape.reverts("resolver: zero owner"):
+        project.Dm3Resolver.deploy(URLS, [Account.create().address], ZERO, sender=owner)
+
+
+def _no_owner_rights(resolver: Any, account: Any) -> None:
+    """`account` can change neither the signers, nor the URLs, nor the ownership."""
+    for call in (
+        lambda: resolver.add_signers([account.address], sender=account),
+        lambda: resolver.remove_signers([account.address], sender=account),
+        lambda: resolver.set_urls(["https://evil.example/{sender}/{data}.json"], sender=account),
+        lambda: resolver.transfer_ownership(account.address, sender=account),
+    ):
+        with ape.reverts("ownable: caller is not the owner"):
+            call()
+
+
+def test_constructor__owner_other_than_the_deployer__owner_has_every_right(
+    project: Any, owner: Any, stranger: Any, chain: Any
+) -> None:
+    signer = Account.create().address
+
+    resolver = project.Dm3Resolver.deploy(URLS, [signer], stranger, sender=owner)
+
+    assert resolver.owner() == stranger.address
+    assert resolver.pending_owner() == ZERO
+    _no_owner_rights(resolver, owner)
+    resolver.remove_signers([signer], sender=stranger)
+    assert not resolver.signers(signer)
+    receipt = chain.get_receipt(resolver.txn_hash)
+    moves = [
+        (log.previous_owner, log.new_owner) for log in receipt.decode_logs(resolver.OwnershipTransferred)
+    ]
+    assert moves == [(ZERO, owner.address), (owner.address, stranger.address)]
+
+
+def test_constructor__through_the_deployment_proxy__proxy_has_no_rights(
+    project: Any, owner: Any, stranger: Any, deploy_through_proxy: Any, proxy_account: Any
+) -> None:
+    resolver, receipt = deploy_through_proxy(
+        project.Dm3Resolver, URLS, [Account.create().address], stranger, sender=owner
+    )
+
+    assert resolver.owner() == stranger.address
+    moves = [
+        (log.previous_owner, log.new_owner) for log in receipt.decode_logs(resolver.OwnershipTransferred)
+    ]
+    assert moves == [(ZERO, PROXY), (PROXY, stranger.address)]
+    _no_owner_rights(resolver, proxy_account)
+    _no_owner_rights(resolver, owner)
+
+
 def test_constructor__at_caps__deploys(project: Any, owner: Any) -> None:
     urls = [f"https://{i}.example/" + "p" * (MAX_URL_LENGTH - 18) for i in range(MAX_URLS)]
     signers = [Account.create().address for _ in range(MAX_SIGNERS_PER_CALL)]
 
-    resolver = project.Dm3Resolver.deploy(urls, signers, sender=owner)
+    resolver = project.Dm3Resolver.deploy(urls, signers, owner, sender=owner)
 
     assert list(resolver.urls()) == urls
     assert all(resolver.signers(a) for a in signers)
@@ -69,41 +124,43 @@ def test_constructor__at_caps__deploys(project: Any, owner: Any) -> None:
 
 def test_constructor__no_urls__reverts(project: Any, owner: Any) -> None:
     with ape.reverts("resolver: no urls"):
-        project.Dm3Resolver.deploy([], [Account.create().address], sender=owner)
+        project.Dm3Resolver.deploy([], [Account.create().address], owner, sender=owner)
 
 
 def test_constructor__empty_url__reverts(project: Any, owner: Any) -> None:
     with ape.reverts("resolver: empty url"):
-        project.Dm3Resolver.deploy([""], [Account.create().address], sender=owner)
+        project.Dm3Resolver.deploy([""], [Account.create().address], owner, sender=owner)
 
 
 def test_constructor__no_signers__reverts(project: Any, owner: Any) -> None:
     with ape.reverts("resolver: no signers"):
-        project.Dm3Resolver.deploy(URLS, [], sender=owner)
+        project.Dm3Resolver.deploy(URLS, [], owner, sender=owner)
 
 
 def test_constructor__zero_signer__reverts(project: Any, owner: Any) -> None:
     with ape.reverts("resolver: zero signer"):
-        project.Dm3Resolver.deploy(URLS, [ZERO], sender=owner)
+        project.Dm3Resolver.deploy(URLS, [ZERO], owner, sender=owner)
 
 
 def test_constructor__duplicate_signer__reverts(project: Any, owner: Any) -> None:
     signer = Account.create().address
     with ape.reverts("resolver: already a signer"):
-        project.Dm3Resolver.deploy(URLS, [signer, signer], sender=owner)
+        project.Dm3Resolver.deploy(URLS, [signer, signer], owner, sender=owner)
 
 
 def test_constructor__over_caps__reverts(project: Any, owner: Any) -> None:
     signer = Account.create().address
     with ape.reverts():
         project.Dm3Resolver.deploy(
-            [f"https://{i}.example/" for i in range(MAX_URLS + 1)], [signer], sender=owner
+            [f"https://{i}.example/" for i in range(MAX_URLS + 1)], [signer], owner, sender=owner
         )
     with ape.reverts():
-        project.Dm3Resolver.deploy(["https://a.example/" + "p" * MAX_URL_LENGTH], [signer], sender=owner)
+        project.Dm3Resolver.deploy(
+            ["https://a.example/" + "p" * MAX_URL_LENGTH], [signer], owner, sender=owner
+        )
     with ape.reverts():
         project.Dm3Resolver.deploy(
-            URLS, [Account.create().address for _ in range(MAX_SIGNERS_PER_CALL + 1)], sender=owner
+            URLS, [Account.create().address for _ in range(MAX_SIGNERS_PER_CALL + 1)], owner, sender=owner
         )
 
 

@@ -27,7 +27,7 @@ def bob(accounts):
 
 @pytest.fixture(scope="session")
 def token(project, owner):
-    return project.Dm3Token.deploy(sender=owner)
+    return project.Dm3Token.deploy(owner, sender=owner)
 
 
 @pytest.fixture(scope="session")

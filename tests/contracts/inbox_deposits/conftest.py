@@ -57,7 +57,7 @@ def stranger(accounts):
 
 @pytest.fixture(scope="session")
 def token(project, owner, senders):
-    token = project.Dm3Token.deploy(sender=owner)
+    token = project.Dm3Token.deploy(owner, sender=owner)
     for account in senders:
         token.mint(account, FUNDS, sender=owner)
     return token
@@ -65,7 +65,7 @@ def token(project, owner, senders):
 
 @pytest.fixture(scope="session")
 def deposits(project, owner, token, senders):
-    deposits = project.InboxDeposits.deploy(token, COOLDOWN, sender=owner)
+    deposits = project.InboxDeposits.deploy(token, COOLDOWN, owner, sender=owner)
     for account in senders:
         token.approve(deposits, MAX_UINT256, sender=account)
     return deposits
@@ -186,7 +186,7 @@ def deploy_with(project, owner) -> Callable[..., Any]:
 
     def _deploy(token_type: Any, holders: list[Any], funds: int = FUNDS) -> tuple[Any, Any]:
         token = token_type.deploy(sender=owner)
-        deposits = project.InboxDeposits.deploy(token, COOLDOWN, sender=owner)
+        deposits = project.InboxDeposits.deploy(token, COOLDOWN, owner, sender=owner)
         for holder in holders:
             token.mint(holder, funds, sender=owner)
             token.approve(deposits, MAX_UINT256, sender=holder)

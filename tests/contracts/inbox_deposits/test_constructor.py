@@ -1,4 +1,4 @@
-"""InboxDeposits constructor: token, cooldown bounds, owner, EIP-712 domain."""
+"""InboxDeposits constructor: token, cooldown bounds, owner (an argument; the deployer gets nothing), EIP-712 domain."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ import ape
 from eth_abi import encode
 from eth_utils import keccak
 
+from indexer.deploy.create2 import PROXY
+
 from .deposits_helpers import COOLDOWN
 
 DAY = 86_400
+ZERO = "0x0000000000000000000000000000000000000000"
 
 
 def test_constructor__sets_immutables_and_owner(deposits, token, owner):
@@ -56,19 +59,67 @@ def test_constructor__eip712_domain(deposits, chain_id):
 
 def test_constructor__zero_cooldown__reverts(project, token, owner):
     with ape.reverts("deposits: zero cooldown"):
-        project.InboxDeposits.deploy(token, 0, sender=owner)
+        project.InboxDeposits.deploy(token, 0, owner, sender=owner)
 
 
 def test_constructor__cooldown_over_a_year__reverts(project, token, owner):
     with ape.reverts("deposits: cooldown too long"):
-        project.InboxDeposits.deploy(token, 365 * DAY + 1, sender=owner)
+        project.InboxDeposits.deploy(token, 365 * DAY + 1, owner, sender=owner)
 
 
 def test_constructor__bounds_are_inclusive(project, token, owner):
-    assert project.InboxDeposits.deploy(token, 1, sender=owner).COOLDOWN() == 1
-    assert project.InboxDeposits.deploy(token, 365 * DAY, sender=owner).COOLDOWN() == 365 * DAY
+    assert project.InboxDeposits.deploy(token, 1, owner, sender=owner).COOLDOWN() == 1
+    assert project.InboxDeposits.deploy(token, 365 * DAY, owner, sender=owner).COOLDOWN() == 365 * DAY
 
 
 def test_constructor__token_not_a_contract__reverts(project, owner, stranger):
     with ape.reverts("deposits: token is not a contract"):
-        project.InboxDeposits.deploy(stranger, COOLDOWN, sender=owner)
+        project.InboxDeposits.deploy(stranger, COOLDOWN, owner, sender=owner)
+
+
+def test_constructor__zero_owner__reverts(project, token, owner):
+    with ape.reverts("deposits: zero owner"):
+        project.InboxDeposits.deploy(token, COOLDOWN, ZERO, sender=owner)
+
+
+def _no_owner_rights(deposits, account):
+    """`account` can neither pause, nor sweep, nor move or end the ownership."""
+    for call in (
+        lambda: deposits.pause(sender=account),
+        lambda: deposits.sweep_excess(account, sender=account),
+        lambda: deposits.transfer_ownership(account, sender=account),
+        lambda: deposits.renounce_ownership(sender=account),
+    ):
+        with ape.reverts("ownable: caller is not the owner"):
+            call()
+
+
+def test_constructor__owner_other_than_the_deployer__owner_has_every_right(
+    project, token, owner, stranger, chain
+):
+    deposits = project.InboxDeposits.deploy(token, COOLDOWN, stranger, sender=owner)
+
+    assert deposits.owner() == stranger.address
+    assert deposits.pending_owner() == ZERO
+    _no_owner_rights(deposits, owner)
+    deposits.pause(sender=stranger)
+    assert deposits.paused()
+    receipt = chain.get_receipt(deposits.txn_hash)
+    moves = [
+        (log.previous_owner, log.new_owner) for log in receipt.decode_logs(deposits.OwnershipTransferred)
+    ]
+    assert moves == [(ZERO, owner.address), (owner.address, stranger.address)]
+
+
+def test_constructor__through_the_deployment_proxy__proxy_has_no_rights(
+    project, token, owner, stranger, deploy_through_proxy, proxy_account
+):
+    deposits, receipt = deploy_through_proxy(project.InboxDeposits, token, COOLDOWN, stranger, sender=owner)
+
+    assert deposits.owner() == stranger.address
+    moves = [
+        (log.previous_owner, log.new_owner) for log in receipt.decode_logs(deposits.OwnershipTransferred)
+    ]
+    assert moves == [(ZERO, PROXY), (PROXY, stranger.address)]
+    _no_owner_rights(deposits, proxy_account)
+    _no_owner_rights(deposits, owner)
