@@ -37,7 +37,7 @@ def test_faults__429_500_timeouts_ranges_lag__same_result_as_fault_free(
         "max_block_range": 64,
         "concurrency": 3,
         "rpc_timeout": 0.4,
-        "reorg_window": 64,
+        "reorg_window": 16,  # most blocks below the window: range queries, where the range faults apply
     }
     clean = fresh_engine(f"sqlite:///{tmp_path}/clean.db")
     sync_ok(clean, [devnet.spec(**spec)])
