@@ -145,7 +145,7 @@ class ChainIndexer:
                 if self.stop.is_set():
                     return
                 self.tips = await self._poll_tips()
-                if await self._check_checkpoint():
+                if await self._check_checkpoint(strict=True):
                     continue  # the last chunks were on a replaced branch: repaired, sync again
                 break
             except (RpcError, NotYetAvailable) as exc:
@@ -302,13 +302,15 @@ class ChainIndexer:
 
     # --- reorgs ------------------------------------------------------------------------------------------------
 
-    async def _check_checkpoint(self) -> bool:
+    async def _check_checkpoint(self, *, strict: bool = False) -> bool:
         """Is our checkpoint still on the node's chain? Repairs it when not; returns True when it repaired.
 
         With the node's head at or above the checkpoint, the node's hash at the checkpoint's height must be ours
         (this also catches same-height reorgs, which add no new block). With the head below the checkpoint, the
         node either lags (its head is one of our blocks) or switched to a shorter branch (its head is not): the
-        node's hash at its own head height is compared with the one we stored for that height.
+        node's hash at its own head height is compared with the one we stored for that height. When the node
+        cannot say (no such block right now, or its head is below the blocks we remember), the check passes
+        for now, or, when ``strict`` (before ``sync`` exits), raises :class:`NotYetAvailable` to be retried.
         """
         if self.indexed_hash is None or self.latest is None:
             return False
@@ -318,12 +320,18 @@ class ChainIndexer:
                 if self.latest.number == self.indexed
                 else (await self.rpc.get_blocks([self.indexed]))[0]
             )
+            if header is None and strict:
+                raise NotYetAvailable(f"node does not serve our checkpoint block {self.indexed} right now")
             if header is None or header.hash == self.indexed_hash:
                 return False  # canonical, or a lagging node: look again next poll
             log.warning("%s: indexed block %d changed hash: reorg", self.spec.name, self.indexed)
         else:
             stored = await self._db(self.writer.stored_hashes, self.latest.number, self.latest.number)
             ours = stored.get(self.latest.number)
+            if ours is None and strict:
+                raise NotYetAvailable(
+                    f"node's head {self.latest.number} is below the blocks remembered before {self.indexed}"
+                )
             if ours is None or ours == self.latest.hash:
                 return False  # a node lagging behind us (or too far behind to tell): wait for it
             log.warning(

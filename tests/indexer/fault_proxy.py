@@ -151,7 +151,7 @@ class FaultProxy:
     async def _record(self, item: dict[str, Any], answer: Any) -> None:
         result = answer.get("result") if isinstance(answer, dict) else None
         method, params = item.get("method"), item.get("params") or []
-        if method == "eth_getBlockByNumber" and isinstance(result, dict):
+        if method == "eth_getBlockByNumber" and isinstance(result, dict) and str(params[0]).startswith("0x"):
             self.served_headers[int(result["number"], 16)] = result["hash"]
         elif method == "eth_getLogs" and isinstance(result, list):
             flt = params[0]
