@@ -50,10 +50,16 @@ class ChainRow:
 
 
 def facts_finality(chain: ChainTips, *block_numbers: int | None) -> Finality:
-    """The weakest finality tier among the rows used (None = no row: absence holds since genesis)."""
-    tiers = [finality_of(number if number is not None else 0, chain) for number in block_numbers]
-    if not tiers:
-        return finality_of(0, chain)
+    """The weakest finality tier among the rows that decided an answer; None stands for a missing row.
+
+    A present row has held since its block, so it is as final as that block. A missing row carries no block: it
+    may have been missing since genesis, or deleted in the snapshot's own block, and a reorg can add it (back).
+    So a missing row, like an answer that used no row at all, counts at the snapshot block (the chain's indexed
+    block): it is `finalized` only once that block is.
+    """
+    snapshot = chain.indexed_block
+    numbers = [snapshot if number is None else number for number in block_numbers] or [snapshot]
+    tiers = [finality_of(number, chain) if number is not None else "latest" for number in numbers]
     return min(tiers, key=FINALITY_RANK.__getitem__)
 
 

@@ -6,7 +6,9 @@ Across chains: eligible when eligible on any chain where the recipient configure
 0, or accepted this sender); a recipient that configured no chain has an open inbox everywhere.
 
 Finality: the answer is evaluated at the indexed head. Its `envelope.finality` is the weakest tier among the rows
-that decided it (the recipient's min-deposit row and the pair's bond row; a missing row has held since genesis).
+that decided it: the pair's bond row for `accepted`, the recipient's min-deposit row for `open_inbox`, both
+otherwise. A missing row counts at the snapshot block (the chain's indexed block): it carries no block of its own
+and a reorg can add it, so an open inbox nobody configured is `finalized` only once the snapshot block is.
 With `min_finality` above that tier the chain answers `eligible: false, reason: "below_min_finality"`: a delivery
 node that asks for `finalized` is never told "eligible" on the strength of facts a reorg could still undo.
 
@@ -149,11 +151,10 @@ def chain_eligibility(
     bond = facts.bonds.get((chain.chain_id, sender, recipient))
     min_amount = minimum[0] if minimum is not None else 0
     eligible, reason = decide(bond=bond, min_deposit=min_amount)
-    tier = facts_finality(
-        chain,
-        minimum[1] if minimum is not None else None,
-        bond.block_number if bond is not None else None,
-    )
+    min_block = minimum[1] if minimum is not None else None
+    bond_block = bond.block_number if bond is not None else None
+    deciding = {"accepted": [bond_block], "open_inbox": [min_block]}.get(reason, [min_block, bond_block])
+    tier = facts_finality(chain, *deciding)
     if eligible and not at_least(tier, min_finality):
         eligible, reason = False, "below_min_finality"
     return ChainEligibility(

@@ -3,7 +3,9 @@
 Transient failures (HTTP 429/5xx, timeouts, connection errors, rate-limit JSON-RPC errors) are retried with
 exponential backoff and jitter (tenacity). ``eth_getLogs`` answers that mean "ask for fewer blocks" become
 :class:`RpcRangeTooLarge` (with the provider's suggested range when it gives one) and are never retried here:
-the caller shrinks its range instead.
+the caller shrinks its range instead. Answers that mean "this node does not have that block (yet)" (a lagging
+node, a node in the middle of a reorg) become :class:`RpcBlockUnavailable`, also not retried here: the caller
+waits for the block or notices that the chain got shorter.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from eth_bloom import BloomFilter
 from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
+    retry_if_not_exception_type,
     stop_after_attempt,
     stop_after_delay,
     wait_exponential_jitter,
@@ -49,6 +52,14 @@ class RpcTimeout(RpcTransientError):
 
 class RpcUnreachable(RpcTransientError):
     """No connection to the node (after retries, when raised to the caller)."""
+
+
+class RpcBlockUnavailable(RpcTransientError):
+    """The node does not have the block asked for: it lags behind, or is in the middle of a reorg."""
+
+
+class RpcMethodUnsupported(RpcError):
+    """The node does not serve this JSON-RPC method."""
 
 
 class RpcRangeTooLarge(RpcError):
@@ -81,6 +92,16 @@ _RANGE_PHRASES = (
     "query timeout exceeded",
     "requested too many blocks",
 )
+# Phrases nodes use for "I do not have this block": geth/reth "header not found", "unknown block", anvil "block
+# height is 3088 but requested was 3091" (seen mid-reorg), providers' "block out of range" / "after last accepted".
+_BLOCK_UNAVAILABLE_PHRASES = (
+    "header not found",
+    "unknown block",
+    "block not found",
+    "block out of range",
+    "but requested was",
+    "after last accepted block",
+)
 _RATE_LIMIT_PHRASES = ("rate limit", "too many requests", "exceeded its compute units", "capacity exceeded")
 _SUGGESTED = re.compile(r"\[\s*(0x[0-9a-fA-F]+)\s*,\s*(0x[0-9a-fA-F]+)\s*\]")
 
@@ -102,6 +123,8 @@ def classify_error(error: dict[str, Any]) -> RpcError:
             except ValueError:
                 suggested = None
         return RpcRangeTooLarge(message, suggested_range=suggested, code=code)
+    if any(phrase in lowered for phrase in _BLOCK_UNAVAILABLE_PHRASES):
+        return RpcBlockUnavailable(message, code=code, data=data)
     if code in (-32005, 429) or any(phrase in lowered for phrase in _RATE_LIMIT_PHRASES):
         return RpcTransientError(message, code=code, data=data)
     if "timeout" in lowered or "timed out" in lowered:
@@ -183,7 +206,8 @@ class RpcClient:
     async def _with_retries(self, attempt: Callable[[], Any]) -> Any:
         policy = self._retry
         async for try_ in AsyncRetrying(
-            retry=retry_if_exception_type(RpcTransientError),
+            retry=retry_if_exception_type(RpcTransientError)
+            & retry_if_not_exception_type(RpcBlockUnavailable),
             stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.max_elapsed),
             wait=wait_exponential_jitter(
                 multiplier=policy.initial_wait, max=policy.max_wait, jitter=policy.initial_wait
@@ -265,9 +289,18 @@ class RpcClient:
         out: list[BlockHeader | None] = []
         for start in range(0, len(tags), batch_size):
             chunk = tags[start : start + batch_size]
-            raws = await self.batch([("eth_getBlockByNumber", [_tag(t), False]) for t in chunk])
+            try:
+                raws = await self.batch([("eth_getBlockByNumber", [_tag(t), False]) for t in chunk])
+            except RpcBlockUnavailable:  # a node that errors instead of answering null: ask one by one
+                raws = [await self._block_or_none(t) for t in chunk]
             out.extend(BlockHeader.from_rpc(raw) if raw else None for raw in raws)
         return out
+
+    async def _block_or_none(self, tag: BlockTag) -> Any:
+        try:
+            return await self.call("eth_getBlockByNumber", [_tag(tag), False])
+        except RpcBlockUnavailable:
+            return None
 
     async def get_logs(
         self, *, from_block: int, to_block: int, addresses: Sequence[str], topics: Sequence[Any]
@@ -281,6 +314,46 @@ class RpcClient:
         result = await self.call("eth_getLogs", [params])
         if not isinstance(result, list):
             raise RpcTransientError(f"eth_getLogs: expected a list, got {str(result)[:100]!r}")
+        return result
+
+    async def get_logs_at(
+        self, block_hashes: Sequence[str], *, addresses: Sequence[str], topics: Sequence[Any]
+    ) -> list[list[dict[str, Any]]]:
+        """The logs of each block named by its hash (EIP-234 ``blockHash`` filter), one batch.
+
+        A node that does not have one of the blocks errors (:class:`RpcBlockUnavailable`) instead of answering
+        with an empty list, so an answer always belongs to exactly that block.
+        """
+        calls = [
+            ("eth_getLogs", [{"blockHash": h, "address": list(addresses), "topics": list(topics)}])
+            for h in block_hashes
+        ]
+        results = await self.batch(calls)
+        for result in results:
+            if not isinstance(result, list):
+                raise RpcTransientError(f"eth_getLogs: expected a list, got {str(result)[:100]!r}")
+        return results
+
+    async def get_block_receipts(self, block_hash: str) -> list[dict[str, Any]] | None:
+        """Every receipt of the block with this hash, or None when the node does not have it.
+
+        Raises :class:`RpcMethodUnsupported` when the node does not serve ``eth_getBlockReceipts``.
+        """
+        try:
+            result = await self.call("eth_getBlockReceipts", [block_hash])
+        except RpcBlockUnavailable:
+            return None
+        except RpcError as exc:
+            unsupported = ("method not found", "does not exist", "not supported", "not available")
+            if type(exc) is RpcError and (
+                exc.code == -32601 or any(p in str(exc).lower() for p in unsupported)
+            ):
+                raise RpcMethodUnsupported(f"eth_getBlockReceipts: {exc}", code=exc.code) from exc
+            raise
+        if result is None:
+            return None
+        if not isinstance(result, list):
+            raise RpcTransientError(f"eth_getBlockReceipts: expected a list, got {str(result)[:100]!r}")
         return result
 
 

@@ -23,8 +23,9 @@ from indexer.store.types import Uint256
 Finality = Literal["latest", "safe", "finalized"]
 
 #: ``chains.status`` values: ``starting`` (configured, not yet synced), ``backfilling``, ``live`` (following the
-#: head), ``stopped`` (halted with ``error``, e.g. a reorg deeper than the window).
-ChainStatus = Literal["starting", "backfilling", "live", "stopped"]
+#: head), ``stalled`` (not advancing past a block whose logs the node keeps back; ``error`` says which; retried),
+#: ``stopped`` (halted with ``error``, e.g. a reorg deeper than the window).
+ChainStatus = Literal["starting", "backfilling", "live", "stalled", "stopped"]
 
 #: ``bond_history.kind`` values, one per InboxDeposits event that touches a pair.
 BondEventKind = Literal["deposit", "burn", "release", "withdrawal_request", "withdrawal"]

@@ -21,11 +21,11 @@ from sqlalchemy.engine import Engine
 
 from indexer import metrics
 from indexer.chain.abi import ContractKind
-from indexer.chain.rpc import BlockHeader, RpcClient, RpcError
+from indexer.chain.rpc import BlockHeader, RpcClient, RpcError, RpcTransientError
 from indexer.config import ChainSpec
 from indexer.store.writer import Batch, ChainWriter, Tips
 from indexer.sync.errors import ReorgTooDeep, SyncError, WrongChain
-from indexer.sync.fetch import AdaptiveRange, Chunk, LogFetcher, NotYetAvailable
+from indexer.sync.fetch import AdaptiveRange, Chunk, LogFetcher, LogsUnavailable, NotYetAvailable
 from indexer.sync.heads import BlockPace, HeadWatcher, derive_ws_url
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,7 @@ class ChainIndexer:
         self.indexed = spec.start_block - 1
         self.indexed_hash: str | None = None
         self.tips = Tips()
+        self.latest: BlockHeader | None = None  # the node's head as last polled
         self.status = "starting"
         self.events = 0
         self._target = 0
@@ -110,20 +111,7 @@ class ChainIndexer:
         """Backfill to the current head; then, if ``follow``, keep following it until ``stop`` is set."""
         try:
             await self.prepare()
-            while True:
-                try:
-                    await self.backfill()
-                    break
-                except (RpcError, NotYetAvailable) as exc:
-                    if not follow or self.stop.is_set():
-                        raise
-                    log.warning(
-                        "%s: backfill interrupted (%s); retrying in %.1fs",
-                        self.spec.name,
-                        exc,
-                        self.poll_interval,
-                    )
-                    await self._sleep(self.poll_interval)
+            await self.backfill(persistent=follow)
             if follow and not self.stop.is_set():
                 await self.follow()
         except SyncError as exc:
@@ -133,13 +121,42 @@ class ChainIndexer:
             self._report(force=True)
             raise
 
-    async def backfill(self) -> None:
-        self.tips = await self._poll_tips()
-        await self._check_checkpoint()  # a restart may find the chain reorged under its checkpoint
-        target = self._target_of(self.tips)
-        self.status = "backfilling" if target > self.indexed else "live"
-        await self._db(self.writer.set_status, self.status, tips=self.tips)
-        await self.sync_to(target)
+    #: Backfill rounds a one-shot ``sync`` gives a node that keeps failing transiently (each round retries its
+    #: chunks with backoff first); ``run`` retries for ever.
+    sync_rounds = 4
+
+    async def backfill(self, *, persistent: bool = False) -> None:
+        """Sync to the head as it is now; before returning, check the checkpoint against the node once more.
+
+        Chunks are fetched ahead of the one being applied, so a reorg during the last chunks can leave the
+        checkpoint on the replaced branch although every chunk linked to the one before: the final check finds
+        that, repairs it and syncs again. Transient node trouble (a block the node does not have yet, logs it
+        keeps back) is retried with backoff: ``sync_rounds`` times, or for ever when ``persistent``.
+        """
+        failures = 0
+        while not self.stop.is_set():
+            try:
+                self.tips = await self._poll_tips()
+                await self._check_checkpoint()  # a restart may find the chain reorged under its checkpoint
+                target = self._target_of(self.tips)
+                self.status = "backfilling" if target > self.indexed else "live"
+                await self._db(self.writer.set_status, self.status, tips=self.tips)
+                await self.sync_to(target)
+                if self.stop.is_set():
+                    return
+                self.tips = await self._poll_tips()
+                if await self._check_checkpoint(strict=True):
+                    continue  # the last chunks were on a replaced branch: repaired, sync again
+                break
+            except (RpcError, NotYetAvailable) as exc:
+                failures += 1
+                permanent = isinstance(exc, RpcError) and not isinstance(exc, RpcTransientError)
+                if self.stop.is_set() or (not persistent and (permanent or failures >= self.sync_rounds)):
+                    raise
+                delay = min(2.0 ** (failures - 1), 10.0)
+                log.warning("%s: backfill interrupted (%s); retrying in %.1fs", self.spec.name, exc, delay)
+                await self._stalled(exc)
+                await self._sleep(delay)
         if not self.stop.is_set():
             self.status = "live"
             await self._db(self.writer.set_status, "live", tips=self.tips)
@@ -165,14 +182,30 @@ class ChainIndexer:
                 target = self._target_of(self.tips)
                 if target > self.indexed:
                     await self.sync_to(target)
-                else:
+                if self.status != "live":  # a stall is over
+                    self.status = "live"
+                    await self._db(self.writer.set_status, "live", tips=self.tips)
+                elif target <= self.indexed:
                     await self._db(self.writer.set_tips, self.tips)
                 self._report()
             except NotYetAvailable as exc:
                 log.info("%s: %s; waiting", self.spec.name, exc)
+                await self._stalled(exc)
             except RpcError as exc:  # retries exhausted: keep the chain alive, try again next poll
                 log.warning("%s: RPC failed (%s); retrying in %.1fs", self.spec.name, exc, self.poll_interval)
             await self._wait_for_head()
+
+    async def _stalled(self, exc: Exception) -> None:
+        """Record that the chain cannot advance past a block whose logs the node keeps back (status + reason)."""
+        if isinstance(exc, LogsUnavailable):
+            self.status = "stalled"
+            await self._db(
+                self.writer.set_status,
+                "stalled",
+                error=f"not advancing past block {self.indexed}: {exc}; retrying",
+                tips=self.tips,
+            )
+            self._report(force=True)
 
     @property
     def poll_interval(self) -> float:
@@ -269,16 +302,46 @@ class ChainIndexer:
 
     # --- reorgs ------------------------------------------------------------------------------------------------
 
-    async def _check_checkpoint(self) -> None:
-        """Is our checkpoint block still canonical? (Catches same-height reorgs, which add no new block.)"""
-        if self.indexed_hash is None or self.tips.head is None or self.indexed > self.tips.head:
-            return
-        header = await self.rpc.get_block(self.indexed)
-        if header is None:
-            return  # lagging node; look again next poll
-        if header.hash != self.indexed_hash:
+    async def _check_checkpoint(self, *, strict: bool = False) -> bool:
+        """Is our checkpoint still on the node's chain? Repairs it when not; returns True when it repaired.
+
+        With the node's head at or above the checkpoint, the node's hash at the checkpoint's height must be ours
+        (this also catches same-height reorgs, which add no new block). With the head below the checkpoint, the
+        node either lags (its head is one of our blocks) or switched to a shorter branch (its head is not): the
+        node's hash at its own head height is compared with the one we stored for that height. When the node
+        cannot say (no such block right now, or its head is below the blocks we remember), the check passes
+        for now, or, when ``strict`` (before ``sync`` exits), raises :class:`NotYetAvailable` to be retried.
+        """
+        if self.indexed_hash is None or self.latest is None:
+            return False
+        if self.latest.number >= self.indexed:
+            header = (
+                self.latest
+                if self.latest.number == self.indexed
+                else (await self.rpc.get_blocks([self.indexed]))[0]
+            )
+            if header is None and strict:
+                raise NotYetAvailable(f"node does not serve our checkpoint block {self.indexed} right now")
+            if header is None or header.hash == self.indexed_hash:
+                return False  # canonical, or a lagging node: look again next poll
             log.warning("%s: indexed block %d changed hash: reorg", self.spec.name, self.indexed)
-            await self._repair_reorg()
+        else:
+            stored = await self._db(self.writer.stored_hashes, self.latest.number, self.latest.number)
+            ours = stored.get(self.latest.number)
+            if ours is None and strict:
+                raise NotYetAvailable(
+                    f"node's head {self.latest.number} is below the blocks remembered before {self.indexed}"
+                )
+            if ours is None or ours == self.latest.hash:
+                return False  # a node lagging behind us (or too far behind to tell): wait for it
+            log.warning(
+                "%s: the node's head %d is not our block %d: reorg to a shorter branch",
+                self.spec.name,
+                self.latest.number,
+                self.latest.number,
+            )
+        await self._repair_reorg()
+        return True
 
     async def _repair_reorg(self) -> None:
         window = self.cfg.reorg_window
@@ -313,6 +376,7 @@ class ChainIndexer:
         latest, safe, finalized = await self._tip_headers()
         if latest is None:
             raise NotYetAvailable("node returned no latest block")
+        self.latest = latest
         self.pace.observe(latest.number, latest.timestamp)
         tips = Tips(
             head=latest.number,

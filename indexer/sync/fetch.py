@@ -9,8 +9,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from eth_bloom import BloomFilter
+
 from indexer.chain.abi import ContractKind, DecodedLog, LogDecoder, topics_for
-from indexer.chain.rpc import BlockHeader, RpcClient, RpcError, RpcRangeTooLarge, RpcTimeout
+from indexer.chain.rpc import (
+    BlockHeader,
+    RpcBlockUnavailable,
+    RpcClient,
+    RpcError,
+    RpcMethodUnsupported,
+    RpcRangeTooLarge,
+    RpcTimeout,
+)
 from indexer.sync.errors import InconsistentNode
 
 log = logging.getLogger(__name__)
@@ -43,6 +53,10 @@ class NotYetAvailable(Exception):
     """The node has no header for a block it should have (a lagging node behind a load balancer): wait."""
 
 
+class LogsUnavailable(NotYetAvailable):
+    """A block's bloom filter names our contracts, but no route returned its logs: the block is not accepted."""
+
+
 @dataclass
 class Chunk:
     from_block: int
@@ -70,6 +84,8 @@ class LogFetcher:
         self.batch_size = batch_size
         self._address_bytes = [bytes.fromhex(a[2:]) for a in self.addresses]
         self._topic_bytes = [bytes.fromhex(t[2:]) for t in self.topics[0]]
+        self._address_set = {a.lower() for a in self.addresses}
+        self._receipts_supported = True
         self.skipped_blocks = 0  # blocks whose bloom ruled out our contracts: no eth_getLogs was sent
 
     async def logs(self, from_block: int, to_block: int) -> list[DecodedLog]:
@@ -117,61 +133,156 @@ class LogFetcher:
             raise NotYetAvailable(f"node has no block {missing[0]} yet")
         return [h for h in found if h is not None]
 
+    async def logs_at(self, headers: Sequence[BlockHeader]) -> list[DecodedLog]:
+        """The logs of exactly these blocks, each asked for by its hash (EIP-234). Sorted."""
+        out: list[DecodedLog] = []
+        for start in range(0, len(headers), self.batch_size):
+            part = headers[start : start + self.batch_size]
+            answers = await self.rpc.get_logs_at(
+                [h.hash for h in part], addresses=self.addresses, topics=self.topics
+            )
+            out.extend(self.decoder.decode(e) for answer in answers for e in answer if not e.get("removed"))
+        out.sort(key=lambda d: (d.block_number, d.log_index))
+        return out
+
     async def chunk(self, from_block: int, to_block: int, *, window_floor: int, attempts: int = 8) -> Chunk:
         """Logs and headers of [from_block, to_block], cross-checked inside the reorg window.
 
-        A range inside the window whose blocks' bloom filters all rule out our contracts costs no ``eth_getLogs``.
-        Inside the window, every log must carry its header's hash and consecutive headers must link (else a
-        reorg happened between our calls), and a block whose bloom filter says our contracts logged something
-        must have returned logs (else a lagging node behind a load balancer answered with an empty range).
+        Inside the window (following the head) the headers come first, and logs are asked for only of blocks
+        whose bloom filter names one of our contracts, each by its block hash, so a node that does not have that
+        block errors instead of answering with nothing. Consecutive headers must link and every log must carry
+        its header's hash (else a reorg happened between our calls). A block whose bloom names our contracts but
+        that returned no logs is asked again through its receipts (:meth:`_resolve_bloom_hits`); a block still
+        unresolved after the retries is never accepted: :class:`LogsUnavailable` stops the chain before it.
         """
         problem = ""
+        failure: type[Exception] = InconsistentNode
         for attempt in range(attempts):
             if attempt:
                 await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
             wanted = sorted({from_block, to_block, *range(max(from_block, window_floor), to_block + 1)})
             try:
                 if from_block >= window_floor:
-                    # Following the head: every header is needed anyway, so fetch them first and ask for logs
-                    # only when a bloom filter says one of our contracts may have logged something.
                     headers = {h.number: h for h in await self.headers(wanted)}
-                    if any(self._bloom_hit(h) for h in headers.values()):
-                        logs = await self.logs(from_block, to_block)
-                    else:
-                        logs = []
-                        self.skipped_blocks += to_block - from_block + 1
+                    hits = [headers[n] for n in wanted if self._bloom_hit(headers[n])]
+                    problem = self._unlinked([headers[n] for n in wanted])
+                    if problem:
+                        failure = InconsistentNode
+                        log.info("blocks %d..%d: %s; refetching", from_block, to_block, problem)
+                        continue
+                    logs = await self.logs_at(hits)
+                    self.skipped_blocks += to_block - from_block + 1 - len(hits)
+                    by_hash = True
                 else:
                     logs = await self.logs(from_block, to_block)
                     headers = {h.number: h for h in await self.headers(wanted)}
-            except NotYetAvailable as exc:
-                problem = str(exc)
+                    by_hash = False
+                window = [headers[n] for n in wanted if n >= window_floor]
+                problem = self._inconsistency(logs, headers, window)
+                failure = InconsistentNode
+                if not problem:
+                    logs, problem = await self._resolve_bloom_hits(logs, window, by_hash=by_hash)
+                    failure = LogsUnavailable
+            except (NotYetAvailable, RpcBlockUnavailable) as exc:
+                problem, failure = str(exc), NotYetAvailable
                 continue
-            window = [headers[n] for n in wanted if n >= window_floor]
-            problem = self._inconsistency(logs, headers, window)
-            if not problem or (problem.startswith("bloom") and attempt == attempts - 1):
-                if problem:  # a bloom false positive is possible: accept after the retries
-                    log.warning("blocks %d..%d: %s; accepting", from_block, to_block, problem)
+            if not problem:
                 return Chunk(from_block, to_block, logs, headers[from_block], headers[to_block], window)
             log.info("blocks %d..%d: %s; refetching", from_block, to_block, problem)
-        if problem.startswith("node has no block"):
-            raise NotYetAvailable(problem)
-        raise InconsistentNode(f"blocks {from_block}..{to_block}: {problem}")
+        raise failure(f"blocks {from_block}..{to_block}: {problem}")
+
+    async def _resolve_bloom_hits(
+        self, logs: list[DecodedLog], window: list[BlockHeader], *, by_hash: bool
+    ) -> tuple[list[DecodedLog], str]:
+        """``logs`` completed for blocks whose bloom names our contracts but that came back without logs.
+
+        Such a block is asked again by its hash (when ``logs`` came from a range query), then through its
+        receipts: receipts whose logs rebuild the header's bloom filter exactly are the block's whole output, so
+        they settle it (our logs among them, or a bloom false positive when there are none). A node without
+        ``eth_getBlockReceipts`` leaves the block-hash answer as the last word (EIP-234: a node that lacks the
+        block must error, not answer []). Returns the logs and "" or, when a block stays unresolved, a problem.
+        """
+        with_logs = {entry.block_number for entry in logs}
+        silent = [h for h in window if h.number not in with_logs and self._bloom_hit(h)]
+        if not silent:
+            return logs, ""
+        if not by_hash:
+            logs = sorted([*logs, *await self.logs_at(silent)], key=lambda d: (d.block_number, d.log_index))
+            with_logs = {entry.block_number for entry in logs}
+            silent = [h for h in silent if h.number not in with_logs]
+        found: list[DecodedLog] = []
+        for header in silent:
+            if not self._receipts_supported or len(header.logs_bloom) != 256:
+                continue  # nothing to cross-check against: the block-hash answer stands
+            try:
+                receipts = await self.rpc.get_block_receipts(header.hash)
+            except RpcMethodUnsupported as exc:
+                log.warning(
+                    "node does not serve eth_getBlockReceipts (%s); trusting eth_getLogs by hash", exc
+                )
+                self._receipts_supported = False
+                continue
+            ours, problem = self._logs_of_receipts(header, receipts)
+            if problem:
+                return logs, problem
+            if not ours:
+                log.debug(
+                    "block %d: bloom false positive (its receipts hold none of our logs)", header.number
+                )
+            found.extend(ours)
+        if found:
+            log.warning(
+                "eth_getLogs missed %d logs that the receipts of blocks %s hold; taking them from the receipts",
+                len(found),
+                sorted({entry.block_number for entry in found}),
+            )
+        return sorted([*logs, *found], key=lambda d: (d.block_number, d.log_index)), ""
+
+    def _logs_of_receipts(
+        self, header: BlockHeader, receipts: list[dict[str, Any]] | None
+    ) -> tuple[list[DecodedLog], str]:
+        """Our logs among ``receipts`` of ``header``'s block, or a problem when they are not the block's."""
+        if receipts is None:
+            return [], f"node has no receipts of block {header.number} ({header.hash})"
+        entries = [entry for receipt in receipts for entry in receipt.get("logs") or []]
+        bloom = BloomFilter()
+        for entry in entries:
+            bloom.add(bytes.fromhex(entry["address"][2:]))
+            bloom.extend(bytes.fromhex(topic[2:]) for topic in entry["topics"])
+        if int(bloom).to_bytes(256, "big") != header.logs_bloom or any(
+            str(entry.get("blockHash", "")).lower() != header.hash for entry in entries
+        ):
+            return [], (
+                f"bloom of block {header.number} lists our contracts but neither eth_getLogs nor its receipts "
+                f"returned the block's logs (a node behind a load balancer lagging or missing them)"
+            )
+        topics = {t.lower() for t in self.topics[0]}
+        ours = [
+            self.decoder.decode(entry)
+            for entry in entries
+            if entry["address"].lower() in self._address_set
+            and entry["topics"]
+            and entry["topics"][0].lower() in topics
+        ]
+        return ours, ""
+
+    @staticmethod
+    def _unlinked(headers: list[BlockHeader]) -> str:
+        for earlier, later in itertools.pairwise(headers):
+            if later.number == earlier.number + 1 and later.parent_hash != earlier.hash:
+                return f"block {later.number} does not link to {earlier.number} (reorg in flight)"
+        return ""
 
     def _inconsistency(
         self, logs: list[DecodedLog], headers: dict[int, BlockHeader], window: list[BlockHeader]
     ) -> str:
-        for earlier, later in itertools.pairwise(window):
-            if later.number == earlier.number + 1 and later.parent_hash != earlier.hash:
-                return f"block {later.number} does not link to {earlier.number} (reorg in flight)"
-        with_logs = set()
+        problem = self._unlinked(window)
+        if problem:
+            return problem
         for entry in logs:
             header = headers.get(entry.block_number)
             if header is not None and header.hash != entry.block_hash:
                 return f"log of block {entry.block_number} has another block hash (reorg in flight)"
-            with_logs.add(entry.block_number)
-        for header in window:
-            if header.number not in with_logs and self._bloom_hit(header):
-                return f"bloom of block {header.number} lists our contracts but no logs came back"
         return ""
 
     def _bloom_hit(self, header: BlockHeader) -> bool:

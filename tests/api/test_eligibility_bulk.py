@@ -94,7 +94,12 @@ def _per_pair_reference(reader: Engine, sender: str, recipient: str, chain_id: i
             minimum = session.get(MinDeposit, (chain.chain_id, recipient))
             bond = session.get(Bond, (chain.chain_id, sender, recipient))
             eligible, reason = decide(bond=bond, min_deposit=minimum.amount if minimum else 0)
-            blocks = [minimum.block_number if minimum else 0, bond.block_number if bond else 0]
+            # A missing row counts at the snapshot block; `accepted` and `open_inbox` rest on one row each.
+            min_block = minimum.block_number if minimum else chain.indexed_block
+            bond_block = bond.block_number if bond else chain.indexed_block
+            blocks = {"accepted": [bond_block], "open_inbox": [min_block]}.get(
+                reason, [min_block, bond_block]
+            )
             tier = min((finality_of(b, chain) for b in blocks), key=["latest", "safe", "finalized"].index)
             if eligible and ["latest", "safe", "finalized"].index(tier) < [
                 "latest",

@@ -105,9 +105,42 @@ def test_eligibility__finality_of_the_deciding_facts(client, seed, block, tier, 
     assert final["eligible"] is at_finalized
 
 
-def test_eligibility__open_inbox_without_rows_is_finalized(client):
+# The chains are indexed to block 100, safe 90, finalized 80.
+@pytest.mark.parametrize(
+    ("rows", "reason", "tier"),
+    [
+        ([], "open_inbox", "latest"),  # no row: a reorg of block 100 can add a price
+        ([minimum(0, block=70)], "open_inbox", "finalized"),  # the recipient's own 0, finalized
+        ([minimum(0, block=85)], "open_inbox", "safe"),
+        ([minimum(0, block=70), bond(amount=1, block=95)], "open_inbox", "finalized"),  # bond: no say
+        ([bond(amount=0, accepted=True, block=70)], "accepted", "finalized"),  # nor the missing minimum
+        ([minimum(100, block=70)], "no_deposit", "latest"),  # the missing bond decides
+        ([minimum(100, block=70), bond(amount=100, block=75)], "deposit", "finalized"),
+    ],
+)
+def test_eligibility__finality_of_present_and_missing_rows(client, seed, rows, reason, tier):
+    if rows:
+        seed(*rows)
+    op = eligibility(client, chain_id=OP_CHAIN_ID)["chains"][0]
+    assert (op["reason"], op["envelope"]["finality"]) == (reason, tier)
+    final = eligibility(client, chain_id=OP_CHAIN_ID, min_finality="finalized")["chains"][0]
+    if op["eligible"]:
+        assert final["eligible"] is (tier == "finalized")
+        assert final["reason"] == (reason if tier == "finalized" else "below_min_finality")
+
+
+def test_eligibility__missing_rows_are_finalized_once_the_snapshot_block_is(client, seed):
+    seed(chain_row(OP_CHAIN_ID, "op.dm3.eth", safe_block=100, finalized_block=100))
     op = eligibility(client, chain_id=OP_CHAIN_ID, min_finality="finalized")["chains"][0]
     assert (op["eligible"], op["reason"], op["envelope"]["finality"]) == (True, "open_inbox", "finalized")
+
+
+def test_recipient__open_inbox_without_a_price_is_as_final_as_the_snapshot(client, seed):
+    seed(bond(amount=30, block=60), minimum(10, recipient=S, block=60))
+    (stats,) = client.get(f"/v1/recipients/{R}", params={"chain_id": OP_CHAIN_ID}).json()["chains"]
+    assert (stats["open_inbox"], stats["envelope"]["finality"]) == (True, "latest")
+    (stats,) = client.get(f"/v1/recipients/{S}", params={"chain_id": OP_CHAIN_ID}).json()["chains"]
+    assert (stats["open_inbox"], stats["envelope"]["finality"]) == (False, "finalized")
 
 
 def test_eligibility__names_resolve_through_the_registry(client, seed):

@@ -5,6 +5,15 @@ Faults, each with its own probability: HTTP 429 and 500, responses slower than t
 generic "block range is too large", and a lagging node behind a load balancer (some requests see a head
 ``lag`` blocks old: no newer blocks, getLogs clipped to that head, exactly what a real lagging node answers).
 Upstream is a real anvil.
+
+Faults switched on while a test runs (thread-safe enough for tests: plain attribute writes):
+- :meth:`FaultProxy.hide_logs`: for some seconds eth_getLogs answers [] (by range or by block hash) and, optionally,
+  eth_getBlockReceipts answers [] too: a node behind a load balancer that keeps a block's logs back.
+- :meth:`FaultProxy.fail_blocks`: the next requests about numbered blocks (headers, logs, receipts) fail with
+  the "no such block" errors nodes give mid-reorg ("block out of range", "header not found", "unknown block",
+  anvil's "block height is N but requested was M").
+- :meth:`FaultProxy.reorg_when`: an ``anvil_reorg`` upstream as soon as a condition on what was served holds,
+  after the answer that made it hold was taken from the old branch: the client holds stale data.
 """
 
 from __future__ import annotations
@@ -13,7 +22,9 @@ import asyncio
 import random
 import socket
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +52,13 @@ class FaultProxy:
         self.rng = random.Random(self.faults.seed)
         self.counts: Counter[str] = Counter()  # faults injected
         self.methods: Counter[str] = Counter()  # JSON-RPC calls seen, by method
+        self.served_headers: dict[int, str] = {}  # block number -> hash of every header answered
+        self.served_log_blocks: set[int] = set()  # blocks whose logs were answered (range or hash)
+        self._hidden_until = 0.0
+        self._hide_receipts = False
+        self._fail_left = 0
+        self._reorg: tuple[Callable[[FaultProxy], bool], list[Any]] | None = None
+        self.reorged = False
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
@@ -50,6 +68,23 @@ class FaultProxy:
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
         self._ready.wait(10)
+
+    # --- faults switched on by tests ----------------------------------------------------------------------------
+
+    def hide_logs(self, seconds: float, *, receipts: bool = True) -> None:
+        self._hide_receipts = receipts
+        self._hidden_until = time.monotonic() + seconds
+
+    @property
+    def hiding(self) -> bool:
+        return time.monotonic() < self._hidden_until
+
+    def fail_blocks(self, count: int) -> None:
+        self._fail_left = count
+
+    def reorg_when(self, condition: Callable[[FaultProxy], bool], params: list[Any]) -> None:
+        """``anvil_reorg(params)`` once ``condition(self)`` holds after an answer (that answer stays stale)."""
+        self._reorg = (condition, params)
 
     # --- server ------------------------------------------------------------------------------------------------
 
@@ -102,13 +137,67 @@ class FaultProxy:
             self.counts["lagging"] += 1
         items = body if isinstance(body, list) else [body]
         answers = [await self._answer(item, lagging=lagging) for item in items]
+        for item, answer in zip(items, answers, strict=True):
+            await self._record(item, answer)
+        if self._reorg is not None and self._reorg[0](self):
+            params, self._reorg = self._reorg[1], None
+            result = await self._upstream(
+                {"jsonrpc": "2.0", "id": 1, "method": "anvil_reorg", "params": params}
+            )
+            assert "error" not in result, result
+            self.reorged = True
         return web.json_response(answers if isinstance(body, list) else answers[0])
+
+    async def _record(self, item: dict[str, Any], answer: Any) -> None:
+        result = answer.get("result") if isinstance(answer, dict) else None
+        method, params = item.get("method"), item.get("params") or []
+        if method == "eth_getBlockByNumber" and isinstance(result, dict) and str(params[0]).startswith("0x"):
+            self.served_headers[int(result["number"], 16)] = result["hash"]
+        elif method == "eth_getLogs" and isinstance(result, list):
+            flt = params[0]
+            if "blockHash" in flt:
+                number = await self._number_of(flt["blockHash"])
+                if number is not None:
+                    self.served_log_blocks.add(number)
+            else:
+                self.served_log_blocks.update(range(int(flt["fromBlock"], 16), int(flt["toBlock"], 16) + 1))
+
+    async def _number_of(self, block_hash: str) -> int | None:
+        block = (
+            await self._upstream(
+                {"jsonrpc": "2.0", "id": 1, "method": "eth_getBlockByHash", "params": [block_hash, False]}
+            )
+        ).get("result")
+        return int(block["number"], 16) if block else None
 
     async def _answer(self, item: dict[str, Any], *, lagging: bool) -> Any:
         method, params = item.get("method"), item.get("params") or []
         self.methods[str(method)] += 1
         reply = lambda result: {"jsonrpc": "2.0", "id": item.get("id"), "result": result}  # noqa: E731
         error = lambda e: {"jsonrpc": "2.0", "id": item.get("id"), "error": e}  # noqa: E731
+        if self._fail_left > 0 and _about_numbered_block(method, params):
+            self._fail_left -= 1
+            style = self.counts["unavailable"] % len(_UNAVAILABLE)
+            self.counts["unavailable"] += 1
+            return error({"code": -32000, "message": _UNAVAILABLE[style]})
+        if self.hiding and method == "eth_getLogs":
+            self.counts["hidden_logs"] += 1
+            return reply([])
+        if self.hiding and self._hide_receipts and method == "eth_getBlockReceipts":
+            self.counts["hidden_receipts"] += 1
+            return reply([])
+        if method == "eth_getLogs" and "blockHash" in params[0]:
+            if lagging:
+                number = await self._number_of(params[0]["blockHash"])
+                head = int(
+                    (await self._upstream({"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber"}))[
+                        "result"
+                    ],
+                    16,
+                )
+                if number is None or number > head - self.faults.lag:
+                    return error({"code": -32000, "message": "unknown block"})
+            return await self._upstream(item)
         if method == "eth_getLogs" and self.faults.range_limit is not None:
             start, end = int(params[0]["fromBlock"], 16), int(params[0]["toBlock"], 16)
             if end - start + 1 > self.faults.range_limit:
@@ -143,6 +232,10 @@ class FaultProxy:
             old = max(0, head - self.faults.lag)
             if method == "eth_blockNumber":
                 return reply(hex(old))
+            if method == "eth_getBlockReceipts":
+                number = await self._number_of(str(params[0]))
+                if number is None or number > old:
+                    return reply(None)
             if method == "eth_getBlockByNumber":
                 tag = params[0]
                 if tag in ("latest", "pending"):
@@ -157,3 +250,17 @@ class FaultProxy:
                     flt["toBlock"] = hex(old)
                 item = {**item, "params": [flt]}
         return await self._upstream(item)
+
+
+_UNAVAILABLE = (
+    "block out of range",
+    "header not found",
+    "unknown block",
+    "block height is 3088 but requested was 3091",
+)
+
+
+def _about_numbered_block(method: Any, params: list[Any]) -> bool:
+    if method == "eth_getBlockByNumber":
+        return bool(params) and str(params[0]).startswith("0x")
+    return method in ("eth_getLogs", "eth_getBlockReceipts")

@@ -8,7 +8,13 @@ import pytest
 from fault_proxy import FaultProxy, Faults
 from indexer_support import Devnet, dump, fresh_engine, run_scenario, sync_ok
 
-from indexer.chain.rpc import RpcRangeTooLarge, RpcTimeout, RpcTransientError, classify_error
+from indexer.chain.rpc import (
+    RpcBlockUnavailable,
+    RpcRangeTooLarge,
+    RpcTimeout,
+    RpcTransientError,
+    classify_error,
+)
 
 
 def _index_through(
@@ -37,7 +43,7 @@ def test_faults__429_500_timeouts_ranges_lag__same_result_as_fault_free(
         "max_block_range": 64,
         "concurrency": 3,
         "rpc_timeout": 0.4,
-        "reorg_window": 64,
+        "reorg_window": 16,  # most blocks below the window: range queries, where the range faults apply
     }
     clean = fresh_engine(f"sqlite:///{tmp_path}/clean.db")
     sync_ok(clean, [devnet.spec(**spec)])
@@ -102,6 +108,14 @@ def test_faults__lagging_node_only__same_result(devnet: Devnet, tmp_path: Any) -
         ),
         ({"code": 429, "message": "Too Many Requests"}, RpcTransientError, None),
         ({"code": -32000, "message": "request timed out"}, RpcTimeout, None),
+        (
+            {"code": -32000, "message": "block height is 3088 but requested was 3091"},
+            RpcBlockUnavailable,
+            None,
+        ),
+        ({"code": -32000, "message": "header not found"}, RpcBlockUnavailable, None),
+        ({"code": -32000, "message": "unknown block"}, RpcBlockUnavailable, None),
+        ({"code": -32602, "message": "Block out of range"}, RpcBlockUnavailable, None),
     ],
 )
 def test_classify_error__provider_messages(error: dict[str, Any], kind: type, suggested: Any) -> None:
