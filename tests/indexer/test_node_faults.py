@@ -163,6 +163,10 @@ def test_follow__logs_kept_back__the_block_is_not_accepted_until_they_come(
             errors.add(row["error"] or "")
             time.sleep(0.1)
         ix.wait_for_head(devnet.anvil, timeout=30)
+        # The status turns back to live in the poll after the write that caught up: wait for it, bounded.
+        deadline = time.monotonic() + 10
+        while _chain_row(engine, chain_id)["status"] != "live" and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert _chain_row(engine, chain_id)["status"] == "live"
 
     assert "stalled" in statuses, statuses
