@@ -222,6 +222,10 @@ class Name(SQLModel, table=True):
     block_number: int = Field(sa_type=BigInteger)
 
 
+def _utf8_key_hex(context: Any) -> str:
+    return "0x" + str(context.get_current_parameters()["key"]).encode().hex()
+
+
 class TextRecord(SQLModel, table=True):
     """``text(node, key)``. Keys are any bytes on-chain: ``key_hex`` (``0x`` hex of the raw key) is the identity,
     ``key`` the text derived from it (invalid UTF-8 and NUL as U+FFFD, so two rows may share it)."""
@@ -230,7 +234,8 @@ class TextRecord(SQLModel, table=True):
 
     chain_id: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
     node: str = Field(primary_key=True)
-    key_hex: str = Field(primary_key=True)
+    # Left out (rows made by hand, as in tests): the UTF-8 bytes of ``key``.
+    key_hex: str | None = Field(default=None, primary_key=True, sa_column_kwargs={"default": _utf8_key_hex})
     key: str
     value: str
     block_number: int = Field(sa_type=BigInteger)
