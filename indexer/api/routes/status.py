@@ -24,16 +24,16 @@ def stale_reason(chain: Chain, settings: ApiSettings, now: datetime) -> str | No
     if chain.status not in ("live", "backfilling"):
         return None
     bound = max(settings.stale_after_blocks * (chain.block_time or 0.0), settings.stale_after_min_seconds)
-    written = (now - _aware(chain.updated_at)).total_seconds()
-    if written > bound:
-        return f"no write by the indexer for {written:.0f} s (bound {bound:.0f} s)"
+    problems = []
     if chain.status == "live":
         if chain.head_seen_at is None:
-            return "no head seen from the node yet"
-        seen = (now - _aware(chain.head_seen_at)).total_seconds()
-        if seen > bound:
-            return f"no head from the node for {seen:.0f} s (bound {bound:.0f} s)"
-    return None
+            problems.append("no head seen from the node yet")
+        elif (seen := (now - _aware(chain.head_seen_at)).total_seconds()) > bound:
+            problems.append(f"no head from the node for {seen:.0f} s")
+    written = (now - _aware(chain.updated_at)).total_seconds()
+    if written > bound:
+        problems.append(f"no write by the indexer for {written:.0f} s")
+    return f"{' and '.join(problems)} (bound {bound:.0f} s)" if problems else None
 
 
 def _status(chain: Chain, settings: ApiSettings, now: datetime) -> tuple[ChainStatus, str | None]:
