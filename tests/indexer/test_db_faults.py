@@ -15,6 +15,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -496,4 +497,94 @@ def test_changes__unique_key_refuses_a_second_apply_row(tmp_path: Any) -> None:
         conn.execute(table.insert(), [row])
     with engine.begin() as conn:  # the same event after a rollback of it: its next occurrence
         conn.execute(table.insert(), [{**row, "occurrence": 1}])
+    engine.dispose()
+
+
+# --- the migration ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migration_0003__upgrades_a_database_with_rows(backend: str, tmp_path: Any, request: Any) -> None:
+    """A 0002 database with text records, undo entries and (the old bug) a duplicated change row upgrades: keys get
+    their hex, undo entries their key_hex, duplicates distinct occurrences, the checkpoint its block time."""
+    import sqlalchemy as sa
+
+    from indexer.store.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path}/old.db" if backend == "sqlite" else request.getfixturevalue("pg_url")
+    engine = create_db_engine(url, role="writer")
+    upgrade(engine, "0002")
+    node = "0x" + "ab" * 32
+    json_columns = {("undo_log", "key"), ("undo_log", "previous"), ("changes", "args")}
+    columns = {
+        "chains": "chain_id name parent_name parent_node reorg_count status updated_at indexed_block",
+        "blocks": "chain_id number hash parent_hash timestamp",
+        "text_records": "chain_id node key value block_number",
+        "undo_log": "chain_id block_number table_name key previous",
+        "changes": "action chain_id block_number block_hash tx_hash log_index event kind args",
+    }
+    t = {
+        name: sa.table(
+            name, *(sa.column(c, sa.JSON() if (name, c) in json_columns else None) for c in cols.split())
+        )
+        for name, cols in columns.items()
+    }
+    change = {
+        "action": "apply",
+        "chain_id": 1,
+        "block_number": 5,
+        "block_hash": "0x" + "11" * 32,
+        "tx_hash": "0x" + "22" * 32,
+        "log_index": 0,
+        "event": "Deposited",
+        "kind": "deposit",
+        "args": {},
+    }
+    with engine.begin() as conn:
+        conn.execute(
+            t["chains"].insert(),
+            [
+                {
+                    "chain_id": 1,
+                    "name": "c",
+                    "parent_name": "",
+                    "parent_node": "",
+                    "reorg_count": 0,
+                    "status": "live",
+                    "updated_at": datetime.now(UTC),
+                    "indexed_block": 5,
+                }
+            ],
+        )
+        conn.execute(
+            t["blocks"].insert(),
+            [{"chain_id": 1, "number": 5, "hash": "0x5", "parent_hash": "0x4", "timestamp": 1234}],
+        )
+        conn.execute(
+            t["text_records"].insert(),
+            [{"chain_id": 1, "node": node, "key": "url", "value": "v", "block_number": 5}],
+        )
+        previous = {"chain_id": 1, "node": node, "key": "url", "value": "old", "block_number": 4}
+        conn.execute(
+            t["undo_log"].insert(),
+            [
+                {
+                    "chain_id": 1,
+                    "block_number": 5,
+                    "table_name": "text_records",
+                    "key": {"node": node, "key": "url"},
+                    "previous": previous,
+                }
+            ],
+        )
+        conn.execute(t["changes"].insert(), [change, change])
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT key_hex FROM text_records")).scalar() == "0x" + b"url".hex()
+        assert conn.execute(text("SELECT indexed_block_timestamp FROM chains")).scalar() == 1234
+        assert sorted(r[0] for r in conn.execute(text("SELECT occurrence FROM changes"))) == [0, 1]
+        undo = models.UndoEntry.__table__  # type: ignore[attr-defined]
+        key, prev = conn.execute(select(undo.c.key, undo.c.previous)).one()
+    assert key == {"node": node, "key": "url", "key_hex": "0x" + b"url".hex()}
+    assert prev == {**previous, "key_hex": "0x" + b"url".hex()}
     engine.dispose()
