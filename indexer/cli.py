@@ -24,6 +24,7 @@ from indexer.store import models
 from indexer.store.db import create_db_engine
 from indexer.store.lock import ChainLocked
 from indexer.store.migrate import current_revision, upgrade
+from indexer.store.retry import DatabaseUnavailable, retry_sync
 from indexer.store.writer import CheckpointMismatch, ContractsChanged
 from indexer.sync.chain import Progress
 from indexer.sync.errors import SyncError
@@ -35,6 +36,7 @@ log = logging.getLogger("indexer")
 USER_ERRORS: tuple[type[BaseException], ...] = (
     ConfigError,
     ChainLocked,
+    DatabaseUnavailable,
     ContractsChanged,
     CheckpointMismatch,
     SyncError,
@@ -96,7 +98,7 @@ def migrate(ctx: click.Context) -> None:
     settings = _settings(ctx)
     with user_errors():
         engine = create_db_engine(settings.database_url, role="writer")
-        upgrade(engine)
+        retry_sync(lambda: upgrade(engine), what="migrate", seconds=settings.db_retry_seconds)
         click.echo(
             f"schema at revision {current_revision(engine)} ({engine.url.render_as_string(hide_password=True)})"
         )
@@ -187,11 +189,20 @@ def _index(settings: Settings, *, follow: bool, progress: bool | None, metrics_p
     with user_errors():
         specs = resolve_chains(settings)
         engine = create_db_engine(settings.database_url, role="writer")
-        upgrade(engine)
+        # Migrations are serialised (store/migrate.py): the first process to get there runs them.
+        retry_sync(lambda: upgrade(engine), what="migrate", seconds=settings.db_retry_seconds)
         if metrics_port:
             metrics.serve(metrics_port)
         with _progress_display(enabled=use_bars) as on_progress:
-            outcome = asyncio.run(_main(specs, engine=engine, follow=follow, on_progress=on_progress))
+            outcome = asyncio.run(
+                _main(
+                    specs,
+                    engine=engine,
+                    follow=follow,
+                    on_progress=on_progress,
+                    db_retry_seconds=settings.db_retry_seconds,
+                )
+            )
         engine.dispose()
     failed = {name: exc for name, exc in outcome.items() if exc is not None}
     for name, exc in failed.items():
@@ -203,7 +214,12 @@ def _index(settings: Settings, *, follow: bool, progress: bool | None, metrics_p
 
 
 async def _main(
-    specs: list[Any], *, engine: Any, follow: bool, on_progress: Callable[[Progress], None] | None
+    specs: list[Any],
+    *,
+    engine: Any,
+    follow: bool,
+    on_progress: Callable[[Progress], None] | None,
+    db_retry_seconds: float,
 ) -> dict[str, BaseException | None]:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -217,7 +233,14 @@ async def _main(
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, request_stop, sig.name)
-    return await index_chains(specs, engine=engine, follow=follow, stop=stop, on_progress=on_progress)
+    return await index_chains(
+        specs,
+        engine=engine,
+        follow=follow,
+        stop=stop,
+        on_progress=on_progress,
+        db_retry_seconds=db_retry_seconds,
+    )
 
 
 def _setup_logging(level: str, *, rich: bool) -> None:

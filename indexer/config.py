@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     chains: list[ChainConfig] = Field(default_factory=list)
     log_level: str = "INFO"
     metrics_port: int | None = None
+    # How long transient database errors (connection lost, serialization failure, "database is locked") are
+    # retried, with backoff, before a chain stops.
+    db_retry_seconds: float = Field(default=60.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

@@ -35,6 +35,8 @@ class ChainTips(Protocol):
     @property
     def indexed_block_hash(self) -> str | None: ...
     @property
+    def indexed_block_timestamp(self) -> int | None: ...
+    @property
     def safe_block(self) -> int | None: ...
     @property
     def finalized_block(self) -> int | None: ...
@@ -45,6 +47,7 @@ class ChainRow:
     chain_id: int
     indexed_block: int | None
     indexed_block_hash: str | None
+    indexed_block_timestamp: int | None
     safe_block: int | None
     finalized_block: int | None
 
@@ -68,6 +71,7 @@ def envelope(chain: ChainTips, finality: Finality) -> Envelope:
         chain_id=chain.chain_id,
         block_number=chain.indexed_block,
         block_hash=chain.indexed_block_hash,
+        block_timestamp=chain.indexed_block_timestamp,
         finality=finality,
     )
 

@@ -250,6 +250,7 @@ def _address_pair_statement(*, one_chain: bool) -> Select[Any]:
             _CHAINS.c.chain_id,
             _CHAINS.c.indexed_block,
             _CHAINS.c.indexed_block_hash,
+            _CHAINS.c.indexed_block_timestamp,
             _CHAINS.c.safe_block,
             _CHAINS.c.finalized_block,
             _MINS.c.amount,
@@ -295,8 +296,22 @@ def address_pair_eligibility(
         raise ApiError(f"chain {chain_id} is not indexed", status=404)
     chains: list[ChainTips] = []
     facts = Facts(minimums={}, bonds={})
-    for cid, indexed, indexed_hash, safe, final, minimum, min_block, amount, accepted, unlock, block in rows:
-        chains.append(ChainRow(cid, indexed, indexed_hash, safe, final))
+    for row in rows:
+        (
+            cid,
+            indexed,
+            indexed_hash,
+            indexed_at,
+            safe,
+            final,
+            minimum,
+            min_block,
+            amount,
+            accepted,
+            unlock,
+            block,
+        ) = row
+        chains.append(ChainRow(cid, indexed, indexed_hash, indexed_at, safe, final))
         if minimum is not None:
             facts.minimums[(cid, recipient_address)] = (int(minimum), min_block)
         if amount is not None:

@@ -47,6 +47,17 @@ def delivery_service(value: str) -> DeliveryService:
     )
 
 
+def exact_key(row: TextRecord) -> str | None:
+    """The record's key exactly as on-chain (from its raw bytes; NUL included), or None when the key is not UTF-8
+    and so has no JSON string (the CCIP gateway still serves it by its bytes)."""
+    if row.key_hex is None:
+        return row.key
+    try:
+        return bytes.fromhex(row.key_hex[2:]).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def build_profile(session: Session, resolved: ResolvedName) -> ProfileResponse | None:
     """The profile of a resolved name; None when the name is neither registered nor holds any record."""
     chain_id, node = resolved.chain.chain_id, resolved.node
@@ -59,7 +70,8 @@ def build_profile(session: Session, resolved: ResolvedName) -> ProfileResponse |
     content = session.get(Contenthash, (chain_id, node))
     if not resolved.registered and not texts and not addrs and content is None:
         return None
-    text_map = {row.key: row.value for row in sorted(texts, key=lambda r: r.key)}
+    text_map = {key: row.value for row in texts if (key := exact_key(row)) is not None}
+    text_map = dict(sorted(text_map.items()))
     blocks = [r.block_number for r in texts] + [r.block_number for r in addrs]
     if content is not None:
         blocks.append(content.block_number)

@@ -36,6 +36,9 @@ class Envelope(BaseModel):
     chain_id: int
     block_number: int | None
     block_hash: str | None
+    block_timestamp: int | None = Field(
+        description="unix time of block_number (judge the answer's age by it; null before the first block)"
+    )
     finality: Finality
 
 
@@ -170,11 +173,17 @@ class ChainStatus(BaseModel):
     head_block: int | None
     indexed_block: int | None
     indexed_block_hash: str | None
+    indexed_block_timestamp: int | None
     safe_block: int | None
     finalized_block: int | None
     lag: int | None
     reorg_count: int
-    updated_at: datetime
+    updated_at: datetime = Field(description="the indexer's last write for this chain")
+    head_seen_at: datetime | None = Field(description="when the indexer last got the node's head block")
+    block_time: float | None = Field(description="observed seconds per block")
+    stale: bool = Field(
+        description="the last write or head is older than the staleness bound (status 'stale')"
+    )
 
 
 class StatusResponse(BaseModel):

@@ -21,6 +21,11 @@ class ApiSettings(BaseSettings):
     )
     #: `/ready` answers 503 while any chain's indexed block trails its head by more than this.
     ready_max_lag_blocks: int = Field(default=10, ge=0)
+    #: A chain is stale (`/ready` 503, status "stale") when the indexer's last write or the last head it saw is
+    #: older than this many block times (the chain's observed block time) ...
+    stale_after_blocks: float = Field(default=10.0, gt=0)
+    #: ... and older than this many seconds (the indexer writes at least every few seconds while it follows).
+    stale_after_min_seconds: float = Field(default=30.0, gt=0)
     #: Largest `POST /v1/eligibility` batch.
     max_batch: int = Field(default=1_000, ge=1)
     #: Default and largest page of `GET /v1/deposits`.

@@ -9,7 +9,7 @@ Decoded values are JSON-safe and canonical: addresses lowercase hex, bytes/bytes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from eth_abi import decode as abi_decode
@@ -117,6 +117,10 @@ class EventSpec:
     data_names: tuple[str, ...]
     data_types: tuple[str, ...]
 
+    @property
+    def data_fields(self) -> zip[tuple[str, str]]:
+        return zip(self.data_names, self.data_types, strict=True)
+
     @classmethod
     def from_fragment(cls, contract: ContractKind, fragment: dict[str, Any]) -> EventSpec:
         inputs = fragment["inputs"]
@@ -162,6 +166,8 @@ class DecodedLog:
     contract: ContractKind
     event: str
     args: dict[str, Any]
+    #: The raw bytes of every string field whose text in ``args`` lost something (invalid UTF-8 or NUL).
+    raw: dict[str, bytes] = field(default_factory=dict)
 
 
 class UnknownLog(ValueError):
@@ -194,6 +200,16 @@ def text_value(raw: bytes) -> str:
     primary name), so one user could otherwise stop indexing for everyone: invalid UTF-8 becomes U+FFFD, and so
     does NUL, which PostgreSQL text columns refuse."""
     return raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
+
+
+def _lossy_strings(spec: EventSpec, data: bytes) -> dict[str, bytes]:
+    """The raw bytes of the string fields of ``data`` that :func:`text_value` cannot keep (rare: re-decoded)."""
+    values = abi_decode(["bytes" if t == "string" else t for t in spec.data_types], data)
+    return {
+        name: value
+        for (name, kind), value in zip(spec.data_fields, values, strict=True)
+        if kind == "string" and text_value(value).encode() != value
+    }
 
 
 class _NotCanonical(ValueError):
@@ -267,6 +283,7 @@ class LogDecoder:
         spec = specs.get(topics[0].lower()) if specs and topics else None
         if spec is None or len(topics) != len(spec.indexed) + 1:
             raise UnknownLog(f"unknown log at {address} topics={topics}")
+        raw: dict[str, bytes] = {}
         args: dict[str, Any] = {
             name: _topic_value(kind, topic)
             for (name, kind), topic in zip(spec.indexed, topics[1:], strict=True)
@@ -280,6 +297,8 @@ class LogDecoder:
                 values = abi_decode(string_types, data)  # strings as bytes: decoded by text_value
                 for name, kind, value in zip(spec.data_names, spec.data_types, values, strict=True):
                     args[name] = text_value(value) if kind == "string" else _data_value(kind, value)
+            if any(kind == "string" and "\ufffd" in args[name] for name, kind in spec.data_fields):
+                raw = _lossy_strings(spec, data)
         return DecodedLog(
             block_number=int(log["blockNumber"], 16),
             block_hash=log["blockHash"].lower(),
@@ -289,4 +308,5 @@ class LogDecoder:
             contract=spec.contract,
             event=spec.name,
             args=args,
+            raw=raw,
         )

@@ -41,7 +41,7 @@ class GatewayRequestError(Exception):
 @dataclass(frozen=True)
 class TextQuery:
     node: bytes
-    key: str
+    key: bytes  # the raw key bytes: on-chain a key is any bytes, and the store is keyed by them
 
 
 @dataclass(frozen=True)
@@ -147,9 +147,9 @@ def _decode_record_call(data: bytes, node: bytes) -> RecordQuery:
     selector, args = data[:4], data[4:]
     query: RecordQuery
     if selector == TEXT_SELECTOR:
-        call_node, key = _decode(["bytes32", "string"], args, "text(bytes32,string)")
-        if "\x00" in key:  # no stored key holds NUL (the indexer stores it as U+FFFD); PostgreSQL refuses it
-            raise GatewayRequestError("text key contains a NUL character")
+        # `string` and `bytes` share one encoding: read the key as bytes, so a key that is not UTF-8 or holds NUL
+        # finds its own record, as the contract would.
+        call_node, key = _decode(["bytes32", "bytes"], args, "text(bytes32,string)")
         query = TextQuery(node=call_node, key=key)
     elif selector == ADDR_SELECTOR:
         (call_node,) = _decode(["bytes32"], args, "addr(bytes32)")

@@ -14,8 +14,8 @@ class SqlRecordSource:
         self._session = session
         self._chain_id = chain_id
 
-    def text(self, node: bytes, key: str) -> str | None:
-        row = self._session.get(TextRecord, (self._chain_id, "0x" + node.hex(), key))
+    def text(self, node: bytes, key: bytes) -> str | None:
+        row = self._session.get(TextRecord, (self._chain_id, "0x" + node.hex(), "0x" + key.hex()))
         return row.value if row is not None else None
 
     def address(self, node: bytes, coin_type: int) -> bytes | None:

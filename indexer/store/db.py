@@ -17,11 +17,35 @@ from typing import Any, Literal
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, create_engine
 
 Role = Literal["writer", "reader"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+#: PostgreSQL error codes worth another try: serialization failure, deadlock, the server shutting down or
+#: starting, too many connections (class 08, connection exceptions, is matched by prefix).
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "57P01", "57P02", "57P03", "53300"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Would the same transaction likely succeed if tried again? Connection loss, serialization failures and
+    deadlocks, a server restarting, SQLite's "database is locked". Anything else is a real error."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate:
+        return sqlstate.startswith("08") or sqlstate in TRANSIENT_SQLSTATES
+    if not isinstance(exc, OperationalError):
+        return False
+    if type(exc.orig).__module__.startswith("psycopg"):
+        return True  # no SQLSTATE: the client lost or could not open the connection
+    message = str(exc.orig).lower()
+    return "database is locked" in message or "database is busy" in message
 
 
 def normalize_url(url: str) -> str:

@@ -1,70 +1,122 @@
-"""One writer per chain: a second indexer for the same chain and database gets :class:`ChainLocked`.
+"""One writer per chain: a lock says who is alive, a lease generation fences every write.
 
-PostgreSQL: a session-level advisory lock keyed by the chain id, held on a dedicated connection for the life of
-the indexer (released by the server if the process dies). SQLite: an OS file lock (``flock``) on
-``<database>.chain-<id>.lock`` next to the database file (released by the kernel if the process dies).
+The lock is the liveness signal. PostgreSQL: a session-level advisory lock keyed by the schema and chain id, held
+on a dedicated connection (released by the server when that connection or the process dies). SQLite: an OS file
+lock (``flock``) on ``<database>.chain-<id>.lock`` next to the database file (released by the kernel when the
+process dies). A second process is refused with :class:`ChainLocked` while the lock is held.
+
+The lock alone cannot stop a writer that lost it without noticing (a terminated lock connection while the pool
+quietly reconnects the writer). So whoever takes the lock also increments the chain's ``chain_leases.generation``,
+and every write transaction of the indexer calls :meth:`ChainLock.fence` first: it reads the lease row ``FOR
+SHARE`` (a takeover's increment waits for the transaction and is seen by the next one) and, on PostgreSQL, checks
+in the same statement that the lock connection's backend still holds the advisory lock. Either check failing
+raises :class:`LeaseLost` before anything is written. No lease expires on a timer: the lock decides liveness.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
+import socket
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from indexer.store import models
 from indexer.store.db import sqlite_path
+
+log = logging.getLogger(__name__)
+
+_LEASES = models.ChainLease.__table__  # type: ignore[attr-defined]
 
 
 class ChainLocked(RuntimeError):
     """Another process is already indexing this chain into this database."""
 
 
-def advisory_key(chain_id: int) -> int:
-    """A stable signed 64-bit advisory lock key for a chain (namespaced so other apps do not collide)."""
-    digest = hashlib.sha256(f"dm3-indexer:chain:{chain_id}".encode()).digest()
+class LeaseLost(RuntimeError):
+    """This process no longer holds its chain (taken over, or its lock was lost): it must not write."""
+
+
+def advisory_key(name: str) -> int:
+    """A stable signed 64-bit advisory lock key for ``name`` (namespaced so other apps do not collide)."""
+    digest = hashlib.sha256(f"dm3-indexer:{name}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+def chain_key(chain_id: int, schema: str) -> int:
+    """The advisory lock key of a chain in one schema (two schemas of a database are two separate indexes)."""
+    return advisory_key(f"chain:{chain_id}:{schema}")
+
+
 class ChainLock:
-    """Hold with ``with ChainLock(engine, chain_id):`` or ``acquire()`` / ``release()``."""
+    """Hold with ``with ChainLock(engine, chain_id):`` or ``acquire()`` / ``release()``; fence writes with
+    ``fence(conn)`` inside each write transaction."""
 
     def __init__(self, engine: Engine, chain_id: int) -> None:
         self.engine = engine
         self.chain_id = chain_id
+        self.holder = f"{socket.gethostname()} pid {os.getpid()} {uuid.uuid4().hex[:8]}"
+        self.generation: int | None = None
         self._conn: Connection | None = None
+        self._key: int | None = None
+        self._lock_pid: int | None = None  # PostgreSQL backend holding the advisory lock
         self._file: IO[str] | None = None
 
     def acquire(self) -> None:
+        """Take the lock (or raise :class:`ChainLocked`), then the next lease generation."""
         if self.engine.dialect.name == "postgresql":
             self._acquire_advisory()
         else:
             self._acquire_file()
+        try:
+            self.generation = self._take_lease()
+        except BaseException:
+            self.release()
+            raise
+        log.debug("chain %d: lease generation %d (%s)", self.chain_id, self.generation, self.holder)
+
+    def reacquire(self) -> None:
+        """After :class:`LeaseLost`: let go of whatever is left of the lock and take it anew (or raise
+        :class:`ChainLocked` when another process holds it now)."""
+        self.release()
+        self.acquire()
 
     def _acquire_advisory(self) -> None:
         conn = self.engine.connect()
-        got = conn.execute(
-            text("SELECT pg_try_advisory_lock(:k)"), {"k": advisory_key(self.chain_id)}
-        ).scalar()
-        conn.commit()
-        if not got:
-            holder = conn.execute(
-                text(
-                    "SELECT a.pid, a.client_addr, a.application_name FROM pg_locks l "
-                    "JOIN pg_stat_activity a ON a.pid = l.pid "
-                    "WHERE l.locktype = 'advisory' AND l.objid = (:k & 4294967295) AND l.classid = ((:k >> 32) & 4294967295)"
-                ),
-                {"k": advisory_key(self.chain_id)},
-            ).first()
+        try:
+            schema = conn.execute(text("SELECT current_schema()")).scalar() or ""
+            key = chain_key(self.chain_id, schema)
+            got, pid = conn.execute(
+                text("SELECT pg_try_advisory_lock(:k), pg_backend_pid()"), {"k": key}
+            ).one()
+            conn.commit()
+            if not got:
+                holder = conn.execute(
+                    text(
+                        "SELECT a.pid, a.client_addr FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                        "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+                        "AND l.objid::bigint = :lo AND l.classid::bigint = :hi"
+                    ),
+                    _key_parts(key),
+                ).first()
+                conn.rollback()
+                who = f" (server backend pid {holder[0]}, client {holder[1]})" if holder else ""
+                raise ChainLocked(
+                    f"chain {self.chain_id} is already being indexed into this PostgreSQL database by another "
+                    f"process{who}"
+                )
+        except BaseException:
             conn.close()
-            who = f" (server backend pid {holder[0]}, client {holder[1]})" if holder else ""
-            raise ChainLocked(
-                f"chain {self.chain_id} is already being indexed into this PostgreSQL database by another process{who}"
-            )
-        self._conn = conn
+            raise
+        self._conn, self._key, self._lock_pid = conn, key, pid
 
     def _acquire_file(self) -> None:
         path = sqlite_path(str(self.engine.url))
@@ -88,18 +140,70 @@ class ChainLock:
         handle.flush()
         self._file = handle
 
+    def _take_lease(self) -> int:
+        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        now = datetime.now(UTC)
+        stmt = insert(_LEASES).values(
+            chain_id=self.chain_id, generation=1, holder=self.holder, acquired_at=now
+        )
+        upsert = stmt.on_conflict_do_update(
+            index_elements=["chain_id"],
+            set_={"generation": _LEASES.c.generation + 1, "holder": self.holder, "acquired_at": now},
+        ).returning(_LEASES.c.generation)
+        with self.engine.begin() as conn:
+            return int(conn.execute(upsert).scalar_one())
+
+    def fence(self, conn: Connection) -> None:
+        """Raise :class:`LeaseLost` unless this process still holds the chain. Call first in each write
+        transaction (on ``conn``, the transaction's connection)."""
+        if self.generation is None:
+            raise LeaseLost(f"chain {self.chain_id}: this process does not hold the chain's lock")
+        if self._key is None:
+            current = conn.execute(
+                select(_LEASES.c.generation).where(_LEASES.c.chain_id == self.chain_id)
+            ).scalar()
+            locked = True
+        else:
+            row = conn.execute(
+                text(
+                    "SELECT l.generation, EXISTS (SELECT 1 FROM pg_locks p WHERE p.locktype = 'advisory' "
+                    "AND p.granted AND p.pid = :pid AND p.objsubid = 1 AND p.objid::bigint = :lo "
+                    "AND p.classid::bigint = :hi) FROM chain_leases l WHERE l.chain_id = :chain FOR SHARE OF l"
+                ),
+                {"pid": self._lock_pid, "chain": self.chain_id, **_key_parts(self._key)},
+            ).first()
+            current, locked = (row[0], bool(row[1])) if row is not None else (None, False)
+        if current != self.generation:
+            raise LeaseLost(
+                f"chain {self.chain_id}: another process took over writing it (lease generation {current}, "
+                f"ours {self.generation})"
+            )
+        if not locked:
+            raise LeaseLost(f"chain {self.chain_id}: the database connection holding its lock was lost")
+
     def release(self) -> None:
+        """Let go of the lock. Never raises: a dead connection has released the lock already, and the caller's
+        own outcome must not be replaced by a failure here."""
+        self.generation = None
         if self._conn is not None:
+            conn, self._conn = self._conn, None
             try:
-                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": advisory_key(self.chain_id)})
-                self._conn.commit()
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
+                conn.commit()
+            except Exception as exc:  # the server released it with the connection
+                log.debug("chain %d: advisory unlock failed (%s)", self.chain_id, exc)
             finally:
-                self._conn.close()
-                self._conn = None
+                try:
+                    conn.close()
+                except Exception as exc:
+                    log.debug("chain %d: closing the lock connection failed (%s)", self.chain_id, exc)
+            self._key = self._lock_pid = None
         if self._file is not None:
-            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
-            self._file.close()
-            self._file = None
+            handle, self._file = self._file, None
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            finally:
+                handle.close()
 
     def __enter__(self) -> ChainLock:
         self.acquire()
@@ -107,3 +211,9 @@ class ChainLock:
 
     def __exit__(self, *exc: Any) -> None:
         self.release()
+
+
+def _key_parts(key: int) -> dict[str, int]:
+    """How pg_locks shows a bigint advisory key: high and low 32 bits as unsigned ``classid`` and ``objid``."""
+    unsigned = key & 0xFFFFFFFFFFFFFFFF
+    return {"hi": unsigned >> 32, "lo": unsigned & 0xFFFFFFFF}

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Float, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from indexer.store.types import Uint256
@@ -54,10 +54,35 @@ class Chain(SQLModel, table=True):
     finalized_block: int | None = Field(default=None, sa_type=BigInteger)
     indexed_block: int | None = Field(default=None, sa_type=BigInteger)  # every event up to here is applied
     indexed_block_hash: str | None = None
+    indexed_block_timestamp: int | None = Field(
+        default=None, sa_type=BigInteger
+    )  # unix time of indexed_block
     reorg_count: int = 0
     status: str = "starting"  # ChainStatus
     error: str | None = None
+    #: The indexer's last write to this chain (every batch, and every poll that found no new block).
     updated_at: datetime = Field(default_factory=_now, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+    #: When the node last answered with its head block (None: never). With ``updated_at``, what staleness is
+    #: judged by: a dead node stops this one, a dead or stuck indexer both.
+    head_seen_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+    block_time: float | None = Field(default=None, sa_type=Float)  # observed mean seconds per block
+
+
+class ChainLease(SQLModel, table=True):
+    """Who may write a chain: the fence every write transaction of the indexer checks.
+
+    A process that takes a chain's lock (PostgreSQL advisory lock / SQLite ``flock``) increments ``generation``
+    and writes only while the row still carries that generation (checked inside each write transaction), so a
+    process that lost its lock (and was taken over) can never write again. The lock is the liveness signal (the
+    server or the kernel releases it when its holder dies); the generation is the fence.
+    """
+
+    __tablename__ = "chain_leases"
+
+    chain_id: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    generation: int = Field(sa_type=BigInteger)
+    holder: str  # host, pid and a random id of the process holding it (for operators)
+    acquired_at: datetime = Field(default_factory=_now, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
 
 
 class Block(SQLModel, table=True):
@@ -147,6 +172,12 @@ class Change(SQLModel, table=True):
 
     __tablename__ = "changes"
     __table_args__ = (
+        # Keyed like events: one apply row (and at most one rollback row) per event and occurrence, so a replayed
+        # batch adds nothing twice. ``block_hash`` pins the branch; ``occurrence`` counts earlier rollbacks of the
+        # same event (a chain may flip back to a branch it left).
+        UniqueConstraint(
+            "chain_id", "block_hash", "log_index", "action", "occurrence", name="uq_changes_event"
+        ),
         Index("ix_changes_chain_block", "chain_id", "block_number"),
         Index("ix_changes_ref", "ref_id"),
         {"sqlite_autoincrement": True},
@@ -160,6 +191,9 @@ class Change(SQLModel, table=True):
     block_hash: str
     tx_hash: str
     log_index: int
+    occurrence: int = (
+        0  # how many times this event (block hash, log index) was applied and rolled back before
+    )
     event: str  # ABI event name
     kind: str  # CHANGE_KINDS[event]
     sender: str | None = None  # deposit events: the pair
@@ -189,12 +223,21 @@ class Name(SQLModel, table=True):
     block_number: int = Field(sa_type=BigInteger)
 
 
+def _utf8_key_hex(context: Any) -> str:
+    return "0x" + str(context.get_current_parameters()["key"]).encode().hex()
+
+
 class TextRecord(SQLModel, table=True):
+    """``text(node, key)``. Keys are any bytes on-chain: ``key_hex`` (``0x`` hex of the raw key) is the identity,
+    ``key`` the text derived from it (invalid UTF-8 and NUL as U+FFFD, so two rows may share it)."""
+
     __tablename__ = "text_records"
 
     chain_id: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
     node: str = Field(primary_key=True)
-    key: str = Field(primary_key=True)
+    # Left out (rows made by hand, as in tests): the UTF-8 bytes of ``key``.
+    key_hex: str | None = Field(default=None, primary_key=True, sa_column_kwargs={"default": _utf8_key_hex})
+    key: str
     value: str
     block_number: int = Field(sa_type=BigInteger)
 

@@ -4,6 +4,12 @@ Every event carries the absolute state it leaves behind (the pair's ``bond``, th
 projecting an event is an overwrite and replaying one is harmless; ``events`` and ``bond_history`` ignore a
 second insert of the same (chain_id, tx_hash, log_index).
 
+Every write transaction starts with the chain lock's fence (:meth:`~indexer.store.lock.ChainLock.fence`): a
+process that no longer holds its chain raises :class:`~indexer.store.lock.LeaseLost` before writing anything.
+Applying a batch whose checkpoint is already stored (a retry after a commit whose outcome was lost with the
+connection) writes nothing, and so does repeating a rollback; change rows are keyed like events, so no replay can
+add one twice.
+
 For each block inside the reorg window the first write to a state row records that row's previous value in
 ``undo_log``; :meth:`ChainWriter.rollback` restores them newest first. Blocks older than the window get no undo
 entries (a reorg that deep stops the chain instead).
@@ -39,6 +45,7 @@ from indexer.chain.abi import DecodedLog
 from indexer.chain.rpc import BlockHeader
 from indexer.ens import namehash
 from indexer.store import models
+from indexer.store.lock import ChainLock
 
 _T: dict[str, Table] = {
     name: model.__table__  # type: ignore[attr-defined]
@@ -64,7 +71,7 @@ _T: dict[str, Table] = {
 #: Mutable state tables and their primary key columns after ``chain_id`` (undo-logged).
 STATE_KEYS: dict[str, tuple[str, ...]] = {
     "names": ("node",),
-    "text_records": ("node", "key"),
+    "text_records": ("node", "key_hex"),
     "addr_records": ("node", "coin_type"),
     "contenthashes": ("node",),
     "primary_names": ("account",),
@@ -100,6 +107,8 @@ class Tips:
     head: int | None = None
     safe: int | None = None
     finalized: int | None = None
+    seen_at: datetime | None = None  # when the node answered with this head
+    block_time: float | None = None  # the chain's observed seconds per block
 
 
 @dataclass
@@ -110,6 +119,7 @@ class Batch:
     to_block: int
     to_hash: str | None
     logs: Sequence[DecodedLog]
+    to_timestamp: int | None = None  # unix time of to_block (the envelope's block_timestamp)
     headers: Sequence[BlockHeader] = ()  # headers to remember for reorg detection (the window part)
     undo_from: int = 0  # blocks >= undo_from get undo entries
     tips: Tips | None = None
@@ -146,6 +156,7 @@ def _change_row(chain_id: int, log: DecodedLog, args: dict[str, Any]) -> Row | N
         "block_hash": log.block_hash,
         "tx_hash": log.tx_hash,
         "log_index": log.log_index,
+        "occurrence": 0,
         "event": log.event,
         "kind": kind,
         "sender": a.get("sender"),
@@ -162,7 +173,7 @@ def _touched_key(log: DecodedLog) -> tuple[str, Key] | None:
     if name == "ApprovalForAll":
         return "operators", (a["owner"], a["operator"])
     if name == "TextChanged":
-        return "text_records", (a["node"], a["key"])
+        return "text_records", (a["node"], text_key_hex(log))
     if name == "AddressChanged":
         return "addr_records", (a["node"], a["coinType"])
     if name == "ContenthashChanged":
@@ -176,12 +187,20 @@ def _touched_key(log: DecodedLog) -> tuple[str, Key] | None:
     return None  # AddrChanged (mirrored by AddressChanged 60), Paused, Unpaused, ExcessSwept: events only
 
 
+def text_key_hex(log: DecodedLog) -> str:
+    """The identity of a ``TextChanged`` key: ``0x`` hex of its raw bytes (its text form may have lost some)."""
+    raw = log.raw.get("key")
+    return "0x" + (raw if raw is not None else log.args["key"].encode()).hex()
+
+
 class ChainWriter:
     """The only code that writes indexed data for one chain. Not thread-safe; one per chain."""
 
-    def __init__(self, engine: Engine, *, chain_id: int, parent_name: str = "", window: int = 64) -> None:
+    def __init__(self, engine: Engine, *, lock: ChainLock, parent_name: str = "", window: int = 64) -> None:
+        """``lock``: this chain's lock, held (its fence guards every write)."""
         self.engine = engine
-        self.chain_id = chain_id
+        self.lock = lock
+        self.chain_id = lock.chain_id
         self.window = window
         self._parents: dict[str, str] = {}
         if parent_name:
@@ -203,6 +222,7 @@ class ChainWriter:
         """Create the chain row, or check that the database was indexed for these same contracts."""
         table = _T["chains"]
         with self.engine.begin() as conn:
+            self.lock.fence(conn)
             row = conn.execute(select(table).where(table.c.chain_id == self.chain_id)).mappings().first()
             if row is None:
                 conn.execute(
@@ -253,11 +273,13 @@ class ChainWriter:
         values: dict[str, Any] = {"status": status, "error": error, "updated_at": datetime.now(UTC)}
         values.update(_tip_values(tips))
         with self.engine.begin() as conn:
+            self.lock.fence(conn)
             conn.execute(update(table).where(table.c.chain_id == self.chain_id).values(**values))
 
     def set_tips(self, tips: Tips) -> None:
         table = _T["chains"]
         with self.engine.begin() as conn:
+            self.lock.fence(conn)
             conn.execute(
                 update(table)
                 .where(table.c.chain_id == self.chain_id)
@@ -278,22 +300,28 @@ class ChainWriter:
     # --- apply -------------------------------------------------------------------------------------------------
 
     def apply(self, batch: Batch) -> int:
-        """Project and commit ``batch`` (one transaction). Returns the number of events applied."""
+        """Project and commit ``batch`` (one transaction). Returns the number of events applied (0 when the
+        batch is already stored: a retry after a lost commit acknowledgement)."""
         with self.engine.begin() as conn:
-            self._check_checkpoint(conn, batch.from_block)
+            self.lock.fence(conn)
+            if self._already_applied(conn, batch):
+                return 0
             projection = self._project(conn, batch)
             self._write(conn, batch, projection)
         return len(projection.events)
 
-    def _check_checkpoint(self, conn: Connection, from_block: int) -> None:
+    def _already_applied(self, conn: Connection, batch: Batch) -> bool:
         table = _T["chains"]
-        indexed = conn.execute(
-            select(table.c.indexed_block).where(table.c.chain_id == self.chain_id)
-        ).scalar_one()
-        if indexed is not None and indexed != from_block - 1:
-            raise CheckpointMismatch(
-                f"chain {self.chain_id}: batch starts at {from_block} but the checkpoint is {indexed}"
-            )
+        indexed, indexed_hash = conn.execute(
+            select(table.c.indexed_block, table.c.indexed_block_hash).where(table.c.chain_id == self.chain_id)
+        ).one()
+        if indexed is None or indexed == batch.from_block - 1:
+            return False
+        if indexed == batch.to_block and indexed_hash == batch.to_hash:
+            return True
+        raise CheckpointMismatch(
+            f"chain {self.chain_id}: batch starts at {batch.from_block} but the checkpoint is {indexed}"
+        )
 
     def _load(self, conn: Connection, table_name: str, keys: Iterable[Key]) -> dict[Key, Row | None]:
         table = _T[table_name]
@@ -393,7 +421,9 @@ class ChainWriter:
         if name == "ApprovalForAll":
             return {**base, "owner": a["owner"], "operator": a["operator"], "approved": a["approved"]}
         if name == "TextChanged":
-            return {**base, "node": a["node"], "key": a["key"], "value": a["value"]} if a["value"] else None
+            if not a["value"]:
+                return None
+            return {**base, "node": a["node"], "key_hex": key[1], "key": a["key"], "value": a["value"]}
         if name == "AddressChanged":
             if a["newAddress"] == "0x":
                 return None
@@ -466,12 +496,40 @@ class ChainWriter:
 
     def _append_changes(self, conn: Connection, rows: list[Row]) -> None:
         """Append change rows, last in the transaction (on PostgreSQL under :data:`CHANGES_LOCK_KEY`, held to
-        the commit; SQLite has one writer at a time anyway)."""
+        the commit; SQLite has one writer at a time anyway). A row already there (same event, action and
+        occurrence) is skipped."""
         if not rows:
             return
+        self._number_occurrences(conn, [row for row in rows if row["action"] == "apply"])
         if self._dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHANGES_LOCK_KEY})
-        conn.execute(insert(_T["changes"]), rows)
+        self._bulk_insert(
+            conn,
+            "changes",
+            rows,
+            conflict="nothing",
+            key=["chain_id", "block_hash", "log_index", "action", "occurrence"],
+        )
+
+    def _number_occurrences(self, conn: Connection, rows: list[Row]) -> None:
+        """An apply row's occurrence is how often its event was rolled back before (a chain that returns to a
+        branch it left re-applies the same block hash). Rollback rows are rare: one indexed range read."""
+        if not rows:
+            return
+        changes = _T["changes"]
+        rolled_back = conn.execute(
+            select(changes.c.block_hash, changes.c.log_index, func.count())
+            .where(
+                changes.c.chain_id == self.chain_id,
+                changes.c.action == "rollback",
+                changes.c.block_number >= min(row["block_number"] for row in rows),
+                changes.c.block_number <= max(row["block_number"] for row in rows),
+            )
+            .group_by(changes.c.block_hash, changes.c.log_index)
+        ).all()
+        counts = {(block_hash, log_index): count for block_hash, log_index, count in rolled_back}
+        for row in rows:
+            row["occurrence"] = counts.get((row["block_hash"], row["log_index"]), 0)
 
     def _bulk_insert(
         self,
@@ -540,6 +598,7 @@ class ChainWriter:
         values: dict[str, Any] = {
             "indexed_block": batch.to_block,
             "indexed_block_hash": batch.to_hash,
+            "indexed_block_timestamp": batch.to_timestamp,
             "updated_at": datetime.now(UTC),
         }
         if batch.status is not None:
@@ -549,13 +608,19 @@ class ChainWriter:
 
     # --- reorgs ------------------------------------------------------------------------------------------------
 
-    def rollback(self, *, fork_block: int, fork_hash: str) -> int:
-        """Undo every block after ``fork_block`` (one transaction). Returns how many blocks were removed."""
+    def rollback(self, *, fork_block: int, fork_hash: str, fork_timestamp: int | None = None) -> int:
+        """Undo every block after ``fork_block`` (one transaction). Returns how many blocks were removed (0 when
+        the checkpoint is the fork already: a retry after a lost commit acknowledgement)."""
         chains, undo = _T["chains"], _T["undo_log"]
         with self.engine.begin() as conn:
-            indexed = conn.execute(
-                select(chains.c.indexed_block).where(chains.c.chain_id == self.chain_id)
-            ).scalar_one()
+            self.lock.fence(conn)
+            indexed, indexed_hash = conn.execute(
+                select(chains.c.indexed_block, chains.c.indexed_block_hash).where(
+                    chains.c.chain_id == self.chain_id
+                )
+            ).one()
+            if indexed == fork_block and (indexed_hash or "") == fork_hash:
+                return 0
             entries = conn.execute(
                 select(undo.c.table_name, undo.c.key, undo.c.previous)
                 .where(undo.c.chain_id == self.chain_id, undo.c.block_number > fork_block)
@@ -580,6 +645,7 @@ class ChainWriter:
                 .values(
                     indexed_block=fork_block,
                     indexed_block_hash=fork_hash,
+                    indexed_block_timestamp=fork_timestamp,
                     reorg_count=chains.c.reorg_count + 1,
                     updated_at=datetime.now(UTC),
                 )
@@ -632,7 +698,13 @@ class ContractsChanged(RuntimeError):
 def _tip_values(tips: Tips | None) -> dict[str, Any]:
     if tips is None:
         return {}
-    values = {"head_block": tips.head, "safe_block": tips.safe, "finalized_block": tips.finalized}
+    values = {
+        "head_block": tips.head,
+        "safe_block": tips.safe,
+        "finalized_block": tips.finalized,
+        "head_seen_at": tips.seen_at,
+        "block_time": tips.block_time,
+    }
     return {k: v for k, v in values.items() if v is not None}
 
 

@@ -3,6 +3,11 @@
 Invariant: the database holds every event of blocks ``start_block..indexed_block`` and nothing after; the next
 batch always starts at ``indexed_block + 1`` (the writer checks it), so the backfill/realtime handoff and restarts
 after a crash neither skip nor repeat a block.
+
+Database faults: every database call is one transaction, retried on transient errors (``store/retry.py``). A
+write refused by the chain's fence (:class:`~indexer.store.lock.LeaseLost`) stops all writing at once; the
+indexer then takes the chain again (and resumes from the stored checkpoint) or, when another process holds it
+now, stops the chain with :class:`~indexer.sync.errors.LostLease`.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
@@ -23,8 +29,10 @@ from indexer import metrics
 from indexer.chain.abi import ContractKind
 from indexer.chain.rpc import BlockHeader, RpcClient, RpcError, RpcTransientError
 from indexer.config import ChainSpec
+from indexer.store.lock import ChainLock, ChainLocked, LeaseLost
+from indexer.store.retry import DatabaseUnavailable, retry_async
 from indexer.store.writer import Batch, ChainWriter, Tips
-from indexer.sync.errors import ReorgTooDeep, SyncError, WrongChain
+from indexer.sync.errors import LostLease, ReorgTooDeep, SyncError, WrongChain
 from indexer.sync.fetch import AdaptiveRange, Chunk, LogFetcher, LogsUnavailable, NotYetAvailable
 from indexer.sync.heads import BlockPace, HeadWatcher, derive_ws_url
 
@@ -47,25 +55,34 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
+class StopRequested(Exception):
+    """Shutdown was requested while the database was failing: stop without waiting for it."""
+
+
 class ChainIndexer:
     def __init__(
         self,
         spec: ChainSpec,
         *,
         engine: Engine,
+        lock: ChainLock,
         rpc: RpcClient,
         executor: Executor,
         stop: asyncio.Event,
         on_progress: ProgressCallback | None = None,
+        db_retry_seconds: float = 60.0,
     ) -> None:
+        """``lock``: the chain's lock, held by the caller (the writer's fence)."""
         self.spec = spec
         self.cfg = spec.config
         self.rpc = rpc
         self.executor = executor
         self.stop = stop
         self.on_progress = on_progress
+        self.lock = lock
+        self.db_retry_seconds = db_retry_seconds
         self.writer = ChainWriter(
-            engine, chain_id=spec.chain_id, parent_name=spec.parent_name, window=self.cfg.reorg_window
+            engine, lock=lock, parent_name=spec.parent_name, window=self.cfg.reorg_window
         )
         contracts: dict[str, ContractKind] = {
             address: kind  # type: ignore[misc]
@@ -110,16 +127,51 @@ class ChainIndexer:
     async def run(self, *, follow: bool) -> None:
         """Backfill to the current head; then, if ``follow``, keep following it until ``stop`` is set."""
         try:
-            await self.prepare()
-            await self.backfill(persistent=follow)
-            if follow and not self.stop.is_set():
-                await self.follow()
-        except SyncError as exc:
+            while True:
+                try:
+                    await self._run(follow=follow)
+                    return
+                except LeaseLost as exc:
+                    if self.stop.is_set():
+                        log.error("%s: %s; stopped writing", self.spec.name, exc)
+                        return
+                    await self._take_chain_again(exc)
+        except StopRequested:
+            log.info("%s: stopped while the database was failing", self.spec.name)
+        except (SyncError, DatabaseUnavailable) as exc:
             log.error("%s", exc)
-            await self._db(self.writer.set_status, "stopped", error=str(exc))
             self.status = "stopped"
+            if not isinstance(exc, LostLease | DatabaseUnavailable):  # we may not, or cannot, write
+                await self._record_stop(str(exc))
             self._report(force=True)
             raise
+
+    async def _take_chain_again(self, lost: LeaseLost) -> None:
+        log.error("%s: %s; stopped writing, taking the chain again", self.spec.name, lost)
+        try:
+            await self._db(self.lock.reacquire)
+        except ChainLocked as exc:
+            raise LostLease(f"{lost}; now {exc}, so this process stops indexing it") from exc
+        log.warning(
+            "%s: holds the chain again (lease generation %s); resuming from the stored checkpoint",
+            self.spec.name,
+            self.lock.generation,
+        )
+        self.indexed, self.indexed_hash = self.spec.start_block - 1, None
+
+    async def _record_stop(self, error: str) -> None:
+        """Best effort: mark the chain stopped (one attempt; a failure here must not replace ``error``)."""
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self.executor, lambda: self.writer.set_status("stopped", error=error))
+        except Exception as exc:
+            log.warning("%s: could not record the stop (%s)", self.spec.name, exc.__class__.__name__)
+
+    async def _run(self, *, follow: bool) -> None:
+        await self.prepare()
+        await self.backfill(persistent=follow)
+        if follow and not self.stop.is_set():
+            await self.follow()
 
     #: Backfill rounds a one-shot ``sync`` gives a node that keeps failing transiently (each round retries its
     #: chunks with backoff first); ``run`` retries for ever.
@@ -278,6 +330,7 @@ class ChainIndexer:
             to_block=chunk.to_block,
             to_hash=chunk.last.hash,
             logs=chunk.logs,
+            to_timestamp=chunk.last.timestamp,
             headers=chunk.window_headers,
             undo_from=self._window_floor(),
             tips=self.tips,
@@ -354,17 +407,20 @@ class ChainIndexer:
             canonical = dict(zip(numbers, found, strict=True))
         fork: int | None = None
         fork_hash: str | None = None
+        fork_timestamp: int | None = None
         for number in numbers:  # newest first
             header = canonical.get(number)
             if header is not None and header.hash == stored[number]:
-                fork, fork_hash = number, header.hash
+                fork, fork_hash, fork_timestamp = number, header.hash, header.timestamp
                 break
         if fork is None:
             if self.indexed - window < self.spec.start_block:
                 fork, fork_hash = self.spec.start_block - 1, None  # the whole history is inside the window
             else:
                 raise ReorgTooDeep(chain=self.spec.name, indexed_block=self.indexed, window=window)
-        depth = await self._db(self.writer.rollback, fork_block=fork, fork_hash=fork_hash or "")
+        depth = await self._db(
+            self.writer.rollback, fork_block=fork, fork_hash=fork_hash or "", fork_timestamp=fork_timestamp
+        )
         log.warning("%s: reorg of depth %d repaired; resuming from block %d", self.spec.name, depth, fork + 1)
         metrics.REORGS.labels(chain=self.spec.name).inc()
         metrics.REORG_DEPTH.labels(chain=self.spec.name).observe(depth)
@@ -382,6 +438,8 @@ class ChainIndexer:
             head=latest.number,
             safe=safe.number if safe else None,
             finalized=finalized.number if finalized else None,
+            seen_at=datetime.now(UTC),
+            block_time=self.pace.block_time,
         )
         name = self.spec.name
         metrics.HEAD_BLOCK.labels(chain=name).set(latest.number)
@@ -410,8 +468,21 @@ class ChainIndexer:
         return await self.rpc.get_block("latest"), None, None
 
     async def _db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` (one transaction) on the database thread, retried on transient errors; once
+        shutdown is requested a failing call is not tried again (:class:`StopRequested`)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, lambda: fn(*args, **kwargs))
+        attempts = 0
+
+        async def attempt() -> T:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1 and self.stop.is_set():
+                raise StopRequested
+            return await loop.run_in_executor(self.executor, lambda: fn(*args, **kwargs))
+
+        return await retry_async(
+            attempt, what=f"chain {self.spec.name}", seconds=self.db_retry_seconds, sleep=self._sleep
+        )
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -25,3 +25,7 @@ class WrongChain(SyncError):
 
 class InconsistentNode(SyncError):
     """The node keeps returning logs and headers that disagree (a reorg in flight that never settles)."""
+
+
+class LostLease(SyncError):
+    """This process lost its chain to another indexer process and stopped writing it."""

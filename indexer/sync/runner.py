@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from indexer.chain.rpc import RetryPolicy, RpcClient
 from indexer.config import ChainSpec
 from indexer.store.lock import ChainLock
+from indexer.store.retry import retry_sync
 from indexer.sync.chain import ChainIndexer, ProgressCallback
 
 log = logging.getLogger(__name__)
@@ -24,17 +25,23 @@ async def index_chains(
     follow: bool,
     stop: asyncio.Event,
     on_progress: ProgressCallback | None = None,
+    db_retry_seconds: float = 60.0,
 ) -> dict[str, BaseException | None]:
     """Backfill (and with ``follow``, keep following) every chain until ``stop``. Returns each chain's failure.
 
     Raises :class:`~indexer.store.lock.ChainLocked` before indexing anything if another process holds a chain.
+    Transient database errors are retried for up to ``db_retry_seconds`` (then the chain stops).
     """
     # SQLite has one writer at a time: funnel every chain's writes through one thread instead of making them
     # queue on the file lock. PostgreSQL takes the chains in parallel.
     workers = 1 if engine.dialect.name == "sqlite" else max(1, len(specs))
     with ExitStack() as stack:
+        locks = []
         for spec in specs:
-            stack.enter_context(ChainLock(engine, spec.chain_id))
+            lock = ChainLock(engine, spec.chain_id)
+            retry_sync(lock.acquire, what=f"chain {spec.name}", seconds=db_retry_seconds)
+            stack.callback(lock.release)  # never raises: the chains' outcomes stay what they were
+            locks.append(lock)
         executor = stack.enter_context(ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dm3-db"))
         clients = [
             RpcClient(
@@ -48,9 +55,16 @@ async def index_chains(
         try:
             indexers = [
                 ChainIndexer(
-                    spec, engine=engine, rpc=rpc, executor=executor, stop=stop, on_progress=on_progress
+                    spec,
+                    engine=engine,
+                    lock=lock,
+                    rpc=rpc,
+                    executor=executor,
+                    stop=stop,
+                    on_progress=on_progress,
+                    db_retry_seconds=db_retry_seconds,
                 )
-                for spec, rpc in zip(specs, clients, strict=True)
+                for spec, lock, rpc in zip(specs, locks, clients, strict=True)
             ]
             results = await asyncio.gather(
                 *(ix.run(follow=follow) for ix in indexers), return_exceptions=True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from eth_account import Account
 
 from indexer.gateway.codec import namehash
@@ -27,6 +29,8 @@ def chain_row(chain_id: int, parent_name: str, **fields: object) -> Chain:
         "safe_block": 90,
         "finalized_block": 80,
         "status": "live",
+        "head_seen_at": datetime.now(UTC),
+        "block_time": 2.0,
     }
     values.update(fields)
     return Chain(**values)  # type: ignore[arg-type]

@@ -310,8 +310,26 @@ def test_cors__preflight_and_simple_requests(client):
     assert error.headers["access-control-allow-origin"] == "*"
 
 
-def test_text__key_with_nul__400_not_500(client, records):
-    """PostgreSQL refuses NUL in text; no stored key holds one (the indexer stores U+FFFD), so it is bad input."""
-    response = ask(client, resolve_call(text_call("a\x00b")))
-    assert response.status_code == 400
-    assert "NUL" in response.json()["message"]
+def test_text__keys_by_raw_bytes__nul_and_invalid_utf8_are_their_own_records(client, seed):
+    """On-chain a key is any bytes: a NUL key, an invalid UTF-8 key and their U+FFFD lookalike are three records,
+    and the gateway finds each by the raw bytes of the request (as the contract would)."""
+    node = "0x" + NODE.hex()
+    by_key = {b"a\x00b": "nul", b"a\xffb": "invalid", "a\ufffdb".encode(): "lookalike"}
+    seed(
+        *(
+            TextRecord(
+                chain_id=OP_CHAIN_ID,
+                node=node,
+                key_hex="0x" + raw.hex(),
+                key="a\ufffdb",
+                value=value,
+                block_number=5,
+            )
+            for raw, value in by_key.items()
+        )
+    )
+    for raw, value in by_key.items():
+        call = TEXT_SELECTOR + encode(["bytes32", "bytes"], [NODE, raw])
+        response = ask(client, resolve_call(call))
+        assert response.status_code == 200, response.text
+        assert decode(["string"], verified_result(response, resolve_call(call)))[0] == value

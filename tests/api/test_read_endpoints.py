@@ -3,6 +3,8 @@ deposits pagination, recipient stats, status, readiness, offline docs and JSON e
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from api_support import BASE_CHAIN_ID, OP_CHAIN_ID, chain_row
 
@@ -291,6 +293,7 @@ def test_profile__by_name__signature_valid(client, seed, dm3_vectors):
         "chain_id": OP_CHAIN_ID,
         "block_number": 100,
         "block_hash": "0x" + f"{OP_CHAIN_ID:064x}",
+        "block_timestamp": None,
         "finality": "finalized",
     }
 
@@ -434,6 +437,35 @@ def test_status_and_ready(client, seed):
     seed(chain_row(BASE_CHAIN_ID, "base.dm3.eth", status="stopped", error="reorg deeper than the window"))
     assert "reorg deeper" in client.get("/ready").json()["message"]
     assert client.get("/health").json() == {"status": "ok"}
+
+
+def test_ready__stale_when_the_indexer_or_the_node_falls_silent(client, seed):
+    """The row still says live with lag 0, but the last head or the last write is older than the bound
+    (max(10 block times, 30 s) by default): /ready 503 and status "stale"."""
+    old = datetime.now(UTC) - timedelta(seconds=45)
+    seed(chain_row(BASE_CHAIN_ID, "base.dm3.eth", head_seen_at=old))  # node down: the indexer still polls
+    response = client.get("/ready")
+    assert response.status_code == 503
+    assert "chain 8453 stale: no head from the node for 45 s" in response.json()["message"]
+    status = {c["chain_id"]: c for c in client.get("/v1/status").json()["data"]}
+    assert (status[BASE_CHAIN_ID]["status"], status[BASE_CHAIN_ID]["stale"]) == ("stale", True)
+    assert (status[OP_CHAIN_ID]["status"], status[OP_CHAIN_ID]["stale"]) == ("live", False)
+
+    seed(chain_row(BASE_CHAIN_ID, "base.dm3.eth", updated_at=old))  # indexer dead
+    assert "no write by the indexer for 45 s" in client.get("/ready").json()["message"]
+
+    seed(chain_row(BASE_CHAIN_ID, "base.dm3.eth", updated_at=old, block_time=12.0))  # bound: 10 x 12 s
+    assert client.get("/ready").status_code == 200
+
+
+def test_envelope__carries_the_block_timestamp(client, seed):
+    seed(chain_row(OP_CHAIN_ID, "op.dm3.eth", indexed_block_timestamp=1_700_000_000))
+    body = client.get(
+        "/v1/eligibility", params={"sender": "0x" + "22" * 20, "recipient": "0x" + "33" * 20}
+    ).json()
+    envelopes = {c["envelope"]["chain_id"]: c["envelope"] for c in body["chains"]}
+    assert envelopes[OP_CHAIN_ID]["block_timestamp"] == 1_700_000_000
+    assert envelopes[BASE_CHAIN_ID]["block_timestamp"] is None
 
 
 def test_metrics(client):

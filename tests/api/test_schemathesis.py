@@ -109,7 +109,8 @@ def seeded(seed: Callable[..., None], dm3_vectors: dict[str, Any]) -> None:
         )
 
     seed(
-        chain_row(BASE_CHAIN_ID, "base.dm3.eth", updated_at=datetime(2025, 1, 2, tzinfo=UTC)),
+        # A fresh write (an old one would make the chain stale and /ready 503), at a whole second.
+        chain_row(BASE_CHAIN_ID, "base.dm3.eth", updated_at=datetime.now(UTC).replace(microsecond=0)),
         Name(
             chain_id=OP_CHAIN_ID,
             node=alice_node,

@@ -11,32 +11,58 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from indexer.api.chains import load_chains
 from indexer.api.deps import SessionDep, SettingsDep
 from indexer.api.schemas import ChainStatus, Health, Readiness, StatusResponse
+from indexer.api.settings import ApiSettings
 from indexer.store.models import Chain
 
 router = APIRouter(tags=["status"])
 
 
-def _status(chain: Chain) -> ChainStatus:
+def stale_reason(chain: Chain, settings: ApiSettings, now: datetime) -> str | None:
+    """Why `chain`'s answers may be old although its row says otherwise, or None. A chain being followed must
+    show a write by the indexer and a head from the node within the bound (a dead indexer stops both, a dead node
+    the second); a backfill writes at least every batch."""
+    if chain.status not in ("live", "backfilling"):
+        return None
+    bound = max(settings.stale_after_blocks * (chain.block_time or 0.0), settings.stale_after_min_seconds)
+    problems = []
+    if chain.status == "live":
+        if chain.head_seen_at is None:
+            problems.append("no head seen from the node yet")
+        elif (seen := (now - _aware(chain.head_seen_at)).total_seconds()) > bound:
+            problems.append(f"no head from the node for {seen:.0f} s")
+    written = (now - _aware(chain.updated_at)).total_seconds()
+    if written > bound:
+        problems.append(f"no write by the indexer for {written:.0f} s")
+    return f"{' and '.join(problems)} (bound {bound:.0f} s)" if problems else None
+
+
+def _status(chain: Chain, settings: ApiSettings, now: datetime) -> tuple[ChainStatus, str | None]:
     lag = None
     if chain.head_block is not None and chain.indexed_block is not None:
         lag = max(chain.head_block - chain.indexed_block, 0)
-    return ChainStatus(
+    stale = stale_reason(chain, settings, now)
+    status = ChainStatus(
         chain_id=chain.chain_id,
         name=chain.name,
         parent_name=chain.parent_name,
         registry_address=chain.registry_address,
         deposits_address=chain.deposits_address,
-        status=chain.status,
+        status="stale" if stale else chain.status,
         error=chain.error,
         head_block=chain.head_block,
         indexed_block=chain.indexed_block,
         indexed_block_hash=chain.indexed_block_hash,
+        indexed_block_timestamp=chain.indexed_block_timestamp,
         safe_block=chain.safe_block,
         finalized_block=chain.finalized_block,
         lag=lag,
         reorg_count=chain.reorg_count,
         updated_at=_aware(chain.updated_at),
+        head_seen_at=_aware(chain.head_seen_at) if chain.head_seen_at is not None else None,
+        block_time=chain.block_time,
+        stale=stale is not None,
     )
+    return status, stale
 
 
 def _aware(moment: datetime) -> datetime:
@@ -45,9 +71,11 @@ def _aware(moment: datetime) -> datetime:
 
 
 @router.get("/v1/status", response_model=StatusResponse)
-def get_status(session: SessionDep) -> StatusResponse:
-    """Per chain: head, indexed, safe and finalized blocks, lag, reorgs and indexer status."""
-    data = [_status(chain) for chain in load_chains(session)]
+def get_status(session: SessionDep, settings: SettingsDep) -> StatusResponse:
+    """Per chain: head, indexed, safe and finalized blocks, lag, reorgs and indexer status ("stale" when the
+    indexer's last write or the node's last head is older than the staleness bound)."""
+    now = datetime.now(UTC)
+    data = [_status(chain, settings, now)[0] for chain in load_chains(session)]
     return StatusResponse(data=data, count=len(data))
 
 
@@ -59,15 +87,19 @@ def health() -> Health:
 
 @router.get("/ready", response_model=Readiness, responses={503: {"model": Readiness}})
 def ready(session: SessionDep, settings: SettingsDep) -> Response:
-    """200 when every configured chain is indexed within `DM3_API_READY_MAX_LAG_BLOCKS` of its head and not
-    stopped; 503 with the reasons otherwise."""
+    """200 when every configured chain is indexed within `DM3_API_READY_MAX_LAG_BLOCKS` of its head, not stopped
+    and not stale (`DM3_API_STALE_AFTER_BLOCKS`, `DM3_API_STALE_AFTER_MIN_SECONDS`); 503 with the reasons
+    otherwise."""
     reasons: list[str] = []
-    chains = [_status(chain) for chain in load_chains(session)]
+    now = datetime.now(UTC)
+    chains = [_status(chain, settings, now) for chain in load_chains(session)]
     if not chains:
         reasons.append("no chain is indexed yet")
-    for chain in chains:
+    for chain, stale in chains:
         if chain.status == "stopped":
             reasons.append(f"chain {chain.chain_id} stopped: {chain.error or 'no reason recorded'}")
+        elif stale is not None:
+            reasons.append(f"chain {chain.chain_id} stale: {stale}")
         elif chain.lag is None:
             reasons.append(f"chain {chain.chain_id} has not indexed a block yet")
         elif chain.lag > settings.ready_max_lag_blocks:
