@@ -70,6 +70,11 @@ from modules import signed_calls
 initializes: signed_calls[eip712_domain_separator := eip712_domain_separator]
 
 
+from modules import ens_names
+
+initializes: ens_names
+
+
 exports: (
     eip712_domain_separator.eip712Domain,
     signed_calls.nonces,
@@ -109,18 +114,14 @@ _SET_PRIMARY_NAME_TYPEHASH: constant(bytes32) = keccak256(
 )
 
 
-# @dev The longest label: 63 bytes, the DNS label limit (RFC 1035), which ENS
-# names must respect to be DNS-encodable (the CCIP-read `resolve(name, data)`
-# takes DNS-encoded names).
-_MAX_LABEL_LENGTH: constant(uint256) = 63
 # @dev The label reserved for the address-name namespace `addr.<parent>`.
 _ADDR_LABEL_HASH: constant(bytes32) = keccak256("addr")
 
 
 # @dev ENSIP-9 coin type of Ethereum, served by `addr(node)`.
-_COIN_TYPE_ETH: constant(uint256) = 60
+_COIN_TYPE_ETH: constant(uint256) = ens_names.COIN_TYPE_ETH
 # @dev ENSIP-19 default EVM coin type (chain id 0).
-_COIN_TYPE_DEFAULT: constant(uint256) = 2**31
+_COIN_TYPE_DEFAULT: constant(uint256) = ens_names.COIN_TYPE_DEFAULT
 # @dev Marker in `_addresses` for an address longer than 31 bytes.
 _LONG_ADDRESS: constant(uint256) = 255
 # @dev `_addresses` word of a 20-byte address: its length in the lowest byte.
@@ -133,21 +134,6 @@ _ADDR_INTERFACE_ID: constant(bytes4) = 0x3B3B57DE
 _ADDRESS_INTERFACE_ID: constant(bytes4) = 0xF1CB7E06
 _TEXT_INTERFACE_ID: constant(bytes4) = 0x59D1D43C
 _CONTENTHASH_INTERFACE_ID: constant(bytes4) = 0xBC1C58D1
-
-
-# @dev The lowest bit of every 128/64/32/16/8-bit lane of a word, and the
-# masks of the low `s` bits of every `4s`-bit lane, used to spread a number to
-# one nibble per byte (see `_hex_chars`).
-_LANES_128: constant(uint256) = 1 + 2**128
-_LANES_64: constant(uint256) = _LANES_128 * (1 + 2**64)
-_LANES_32: constant(uint256) = _LANES_64 * (1 + 2**32)
-_LANES_16: constant(uint256) = _LANES_32 * (1 + 2**16)
-_EVERY_BYTE: constant(uint256) = _LANES_16 * (1 + 2**8)
-_LOW_64_OF_256: constant(uint256) = 2**64 - 1
-_LOW_32_OF_128: constant(uint256) = (2**32 - 1) * _LANES_128
-_LOW_16_OF_64: constant(uint256) = (2**16 - 1) * _LANES_64
-_LOW_8_OF_32: constant(uint256) = (2**8 - 1) * _LANES_32
-_LOW_4_OF_16: constant(uint256) = (2**4 - 1) * _LANES_16
 
 
 # @dev The parent name, e.g. "op.dm3.eth".
@@ -260,8 +246,9 @@ def __init__(parent_name: String[255]):
     """
     eip712_domain_separator.__init__(_EIP712_NAME, _EIP712_VERSION)
     signed_calls.__init__("registry")
+    ens_names.__init__("registry")
     _PARENT_NAME = parent_name
-    PARENT_NODE = self._namehash(parent_name)
+    PARENT_NODE = ens_names._namehash(parent_name)
     ADDR_NODE = keccak256(concat(PARENT_NODE, _ADDR_LABEL_HASH))
 
 
@@ -653,7 +640,7 @@ def addr_name_node(account: address) -> bytes32:
     @param account The account.
     @return bytes32 The node.
     """
-    return keccak256(concat(ADDR_NODE, keccak256(self._hex_label(account))))
+    return keccak256(concat(ADDR_NODE, keccak256(ens_names._hex_label(account))))
 
 
 @external
@@ -753,7 +740,7 @@ def _register(label: String[255], owner: address) -> bytes32:
     @param owner The first owner.
     @return bytes32 The node.
     """
-    self._check_label(convert(label, Bytes[255]))
+    ens_names._check_label(convert(label, Bytes[255]))
     label_hash: bytes32 = keccak256(label)
     assert label_hash != _ADDR_LABEL_HASH, "registry: reserved label"
     assert owner != empty(address), "registry: zero owner"
@@ -779,7 +766,7 @@ def _set_owner(node: bytes32, new_owner: address, caller: address):
     # Cost paid only on transfers: an address name is the one node whose hex
     # label its owner's address produces.
     assert node != keccak256(
-        concat(ADDR_NODE, keccak256(self._hex_label(current)))
+        concat(ADDR_NODE, keccak256(ens_names._hex_label(current)))
     ), "registry: address names cannot be transferred"
     self._owners[node] = new_owner
     log Transfer(node=node, owner=new_owner)
@@ -819,7 +806,7 @@ def _authorise(node: bytes32, account: address):
     if current != empty(address):
         assert self._operators[current][account], "registry: not authorised"
         return
-    label: Bytes[40] = self._hex_label(account)
+    label: Bytes[40] = ens_names._hex_label(account)
     assert node == keccak256(concat(ADDR_NODE, keccak256(label))), "registry: not authorised"
     self._owners[node] = account
     log NameRegistered(node=node, parent=ADDR_NODE, owner=account, label=convert(label, String[40]))
@@ -848,7 +835,7 @@ def _set_addr_for_coin(node: bytes32, coin_type: uint256, a: Bytes[128]):
     """
     length: uint256 = len(a)
     if length != 0 and length != _EVM_ADDRESS_LENGTH:
-        assert not self._is_evm_coin_type(coin_type), "registry: evm address must be 20 bytes"
+        assert not ens_names._is_evm_coin_type(coin_type), "registry: evm address must be 20 bytes"
     # The first 32 bytes, zero-padded: the packed word of a short address.
     head: uint256 = convert(extract32(concat(a, empty(bytes32)), 0), uint256)
     if length < 32:
@@ -873,7 +860,7 @@ def _address_for_coin(node: bytes32, coin_type: uint256) -> Bytes[128]:
     """
     coin: uint256 = coin_type
     word: uint256 = self._addresses[node][coin]
-    if word == 0 and self._evm_chain(coin) != 0:
+    if word == 0 and ens_names._evm_chain(coin) != 0:
         coin = _COIN_TYPE_DEFAULT
         word = self._addresses[node][coin]
     length: uint256 = word & 255
@@ -891,125 +878,3 @@ def _set_primary_name(account: address, name: String[255]):
     """
     self._primary_names[account] = name
     log PrimaryNameChanged(account=account, name=name)
-
-
-@internal
-@pure
-def _check_label(label: Bytes[255]):
-    """
-    @dev Reverts unless `label` is 1-63 bytes of a-z, 0-9 and hyphens, with no
-         hyphen first or last and not hyphens as both third and fourth byte
-         (ENSIP-15 refuses those, as UTS-46 does, so ENS clients could not
-         resolve such a name). Every label passing this check is its own
-         ENSIP-15 normalisation. Reads the label 32 bytes at a time and walks
-         the bytes by shifting, which is cheaper than slicing each byte.
-    @param label The label.
-    """
-    length: uint256 = len(label)
-    assert length != 0, "registry: empty label"
-    assert length <= _MAX_LABEL_LENGTH, "registry: label too long"
-    padded: Bytes[319] = concat(label, empty(bytes32), empty(bytes32))
-    word: uint256 = extract32(padded, 0, output_type=uint256)
-    previous: uint256 = 0
-    for i: uint256 in range(length, bound=_MAX_LABEL_LENGTH):
-        if i == 32:
-            word = extract32(padded, 32, output_type=uint256)
-        char: uint256 = word >> 248
-        word = word << 8
-        if char == 45:  # "-"
-            assert i != 0 and i != length - 1, "registry: hyphen at label edge"
-            assert i != 3 or previous != 45, "registry: hyphens at label positions 3-4"
-        else:
-            assert (char >= 97 and char <= 122) or (char >= 48 and char <= 57), "registry: invalid character"
-        previous = char
-
-
-@internal
-@pure
-def _namehash(name: String[255]) -> bytes32:
-    """
-    @dev The ENS namehash of a dotted name whose labels pass `_check_label`.
-    @param name The name, e.g. "op.dm3.eth".
-    @return bytes32 The namehash.
-    """
-    data: Bytes[255] = convert(name, Bytes[255])
-    length: uint256 = len(data)
-    node: bytes32 = empty(bytes32)
-    end: uint256 = length
-    for j: uint256 in range(length, bound=255):
-        i: uint256 = length - 1 - j
-        if convert(slice(data, i, 1), bytes1) == 0x2E:  # "."
-            label: Bytes[255] = slice(data, i + 1, end - i - 1)
-            self._check_label(label)
-            node = keccak256(concat(node, keccak256(label)))
-            end = i
-    label: Bytes[255] = slice(data, 0, end)
-    self._check_label(label)
-    return keccak256(concat(node, keccak256(label)))
-
-
-@internal
-@pure
-def _hex_label(account: address) -> Bytes[40]:
-    """
-    @dev The 40 lowercase hex digits of `account`, the label of its address
-         name. Computed with word arithmetic instead of a 40-step loop.
-    @param account The account.
-    @return Bytes The label.
-    """
-    number: uint256 = convert(account, uint256)
-    high: uint256 = self._hex_chars(number >> 32)
-    low: uint256 = self._hex_chars(number & convert(max_value(uint32), uint256))
-    return concat(convert(high, bytes32), slice(convert(low << 192, bytes32), 0, 8))
-
-
-@internal
-@pure
-def _hex_chars(number: uint256) -> uint256:
-    """
-    @dev Turns a number below 2**128 into its 32 lowercase hex digits, one
-         ASCII character per byte, most significant first: spread the nibbles
-         one per byte, then add "0" to each and the gap from "9" to "a" to
-         those above 9.
-    @param number The number, below 2**128.
-    @return uint256 The 32 ASCII characters as one word.
-    """
-    # Each step moves the upper half of every lane's data up by `s`, into
-    # the next quarter of a lane twice as wide.
-    x: uint256 = number
-    x = ((x << 64) & (_LOW_64_OF_256 << 128)) | (x & _LOW_64_OF_256)
-    x = ((x << 32) & (_LOW_32_OF_128 << 64)) | (x & _LOW_32_OF_128)
-    x = ((x << 16) & (_LOW_16_OF_64 << 32)) | (x & _LOW_16_OF_64)
-    x = ((x << 8) & (_LOW_8_OF_32 << 16)) | (x & _LOW_8_OF_32)
-    x = ((x << 4) & (_LOW_4_OF_16 << 8)) | (x & _LOW_4_OF_16)
-    # A byte holding 10-15 carries into bit 4 when 6 is added.
-    letters: uint256 = (unsafe_add(x, unsafe_mul(_EVERY_BYTE, 6)) >> 4) & _EVERY_BYTE
-    return unsafe_add(unsafe_add(x, unsafe_mul(_EVERY_BYTE, 48)), unsafe_mul(letters, 39))
-
-
-@internal
-@pure
-def _evm_chain(coin_type: uint256) -> uint256:
-    """
-    @dev ENSIP-19 `chainFromCoinType`: 1 for coin type 60, the chain id for
-         0x80000000 | chain id (0 for the default coin type itself), else 0.
-    @param coin_type The coin type.
-    @return uint256 The chain id, or 0 for a non-EVM coin type.
-    """
-    if coin_type == _COIN_TYPE_ETH:
-        return 1
-    chain_id: uint256 = coin_type ^ _COIN_TYPE_DEFAULT
-    if chain_id < _COIN_TYPE_DEFAULT:
-        return chain_id
-    return 0
-
-
-@internal
-@pure
-def _is_evm_coin_type(coin_type: uint256) -> bool:
-    """
-    @dev ENSIP-19 `isEVMCoinType`: the default coin type or an EVM chain's.
-    @param coin_type The coin type.
-    @return bool Whether addresses of this coin type are 20-byte EVM addresses.
-    """
-    return coin_type == _COIN_TYPE_DEFAULT or self._evm_chain(coin_type) != 0
