@@ -10,16 +10,19 @@ delivery node answers from it without any request).
 
 Results are the API's own response models. A 4xx answer raises `Dm3ApiError` with the API's message (a 404 for a
 profile returns None instead); 5xx answers and connection errors are retried with exponential backoff, then
-raise `Dm3ApiError` / the httpx error.
+raise `Dm3ApiError` / the httpx error. Names are normalised (ENSIP-15) here with the API's own rule before they are
+sent, so `Alice.OP.dm3.eth` asks for `alice.op.dm3.eth`; a name or address the API would refuse raises the
+`Dm3ApiError(422, message)` the API would answer, without a request.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 from httpx_sse import EventSource, SSEError
@@ -34,6 +37,8 @@ from tenacity import (
 )
 
 from indexer.api.changes import ChangeOut, ChangesPage
+from indexer.api.errors import ApiError
+from indexer.api.names import parse_address, parse_name, parse_target
 from indexer.api.schemas import (
     BondOut,
     DepositsPage,
@@ -64,6 +69,7 @@ BATCH_LIMIT = 1_000
 #: The server sends a heartbeat every 15 s; a stream silent for this long is dead and is reopened.
 STREAM_READ_TIMEOUT = 45.0
 Model = TypeVar("Model", bound=BaseModel)
+Parsed = TypeVar("Parsed")
 
 
 class Dm3ApiError(Exception):
@@ -91,10 +97,36 @@ def _raise_for(response: httpx.Response) -> None:
     raise Dm3ApiError(response.status_code, message)
 
 
+def _checked(parse: Callable[..., Parsed], value: str, *, what: str) -> Parsed:
+    """`parse(value, what=what)` from the API's own input rules; what it refuses is the API's 422, here."""
+    try:
+        return parse(value, what=what)
+    except ApiError as error:
+        raise Dm3ApiError(error.status, error.message) from None
+
+
+def _target(value: str, *, what: str) -> str:
+    """A sender or recipient as sent: a name in ENSIP-15 normal form, an address as given."""
+    target = _checked(parse_target, value, what=what)
+    return value if target.name is None else target.name
+
+
+def _profile_path(name: str) -> str:
+    return "/v1/profiles/" + quote(_checked(parse_name, name, what="name"), safe="")
+
+
+def _address_profile_path(address: str) -> str:
+    return f"/v1/addresses/{_checked(parse_address, address, what='address')}/profile"
+
+
 def _eligibility_params(
     sender: str, recipient: str, chain_id: int | None, min_finality: Finality
 ) -> dict[str, Any]:
-    params: dict[str, Any] = {"sender": sender, "recipient": recipient, "min_finality": min_finality}
+    params: dict[str, Any] = {
+        "sender": _target(sender, what="sender"),
+        "recipient": _target(recipient, what="recipient"),
+        "min_finality": min_finality,
+    }
     if chain_id is not None:
         params["chain_id"] = chain_id
     return params
@@ -144,7 +176,13 @@ def _chunks(pairs: Iterable[tuple[str, str]], size: int) -> Iterator[list[tuple[
 
 def _batch_body(chunk: list[tuple[str, str]], chain_id: int | None, min_finality: Finality) -> dict[str, Any]:
     return {
-        "pairs": [{"sender": s, "recipient": r} for s, r in chunk],
+        "pairs": [
+            {
+                "sender": _target(s, what=f"pairs[{i}].sender"),
+                "recipient": _target(r, what=f"pairs[{i}].recipient"),
+            }
+            for i, (s, r) in enumerate(chunk)
+        ],
         "chain_id": chain_id,
         "min_finality": min_finality,
     }
@@ -234,10 +272,10 @@ class Dm3Client:
         return results
 
     def profile(self, name: str) -> ProfileResponse | None:
-        return self._maybe(ProfileResponse, f"/v1/profiles/{name}")
+        return self._maybe(ProfileResponse, _profile_path(name))
 
     def address_profile(self, address: str) -> ProfileResponse | None:
-        return self._maybe(ProfileResponse, f"/v1/addresses/{address}/profile")
+        return self._maybe(ProfileResponse, _address_profile_path(address))
 
     def deposits(
         self,
@@ -403,10 +441,10 @@ class AsyncDm3Client:
         return results
 
     async def profile(self, name: str) -> ProfileResponse | None:
-        return await self._maybe(ProfileResponse, f"/v1/profiles/{name}")
+        return await self._maybe(ProfileResponse, _profile_path(name))
 
     async def address_profile(self, address: str) -> ProfileResponse | None:
-        return await self._maybe(ProfileResponse, f"/v1/addresses/{address}/profile")
+        return await self._maybe(ProfileResponse, _address_profile_path(address))
 
     async def deposits(
         self,

@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from indexer import deployments
+from indexer.ens import is_normalized
 from indexer.store.db import normalize_url
 
 
@@ -71,6 +72,14 @@ class ChainConfig(BaseModel):
     rpc_retries: int = Field(
         default=8, ge=1
     )  # attempts per request on 429/5xx/timeouts (exponential backoff)
+
+    @field_validator("parent_name")
+    @classmethod
+    def _parent_name(cls, value: str) -> str:
+        """The registry's nodes are namehashes of normalised names: a parent in another form matches nothing."""
+        if value and not is_normalized(value):
+            raise ValueError(f"{value!r} is not an ENS name in ENSIP-15 normal form")
+        return value
 
 
 class Settings(BaseSettings):

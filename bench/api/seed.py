@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from indexer.ens import namehash
+from indexer.ens import node_hex
 from indexer.store import models
 from indexer.store.db import create_db_engine
 from indexer.store.migrate import upgrade
@@ -55,7 +55,7 @@ def seed_database(
                 "chain_id": chain_id,
                 "name": parent.split(".")[0],
                 "parent_name": parent,
-                "parent_node": namehash(parent),
+                "parent_node": node_hex(parent),
                 "head_block": HEAD,
                 "indexed_block": HEAD,
                 "indexed_block_hash": "0x" + rng.randbytes(32).hex(),
@@ -112,14 +112,14 @@ def seed_database(
     for i in range(names):
         chain_id, parent = CHAINS[i % len(CHAINS)]
         label = f"user{i}"
-        node = namehash(f"{label}.{parent}")
+        node = node_hex(f"{label}.{parent}")
         owner = rng.choice(senders)
         rows["names"].append(
             {
                 "chain_id": chain_id,
                 "node": node,
                 "label": label,
-                "parent_node": namehash(parent),
+                "parent_node": node_hex(parent),
                 "name": f"{label}.{parent}",
                 "owner": owner,
                 "block_number": rng.randrange(HEAD),

@@ -2,59 +2,76 @@
 
 A name resolves on the chain whose registry serves its parent (`chains.parent_name`, longest match):
 - `<40 hex>.addr.<parent>` is that address, registered or not (every address owns its address name);
-- any other name resolves to its coin-60 `addr` record if one is set (20 bytes, not zero), else to its owner;
+- any other name resolves to what its registry's `addr(node)` answers (the coin-60 record, else the ENSIP-19
+  default EVM address, `indexer.ens.address_for_coin`) when that is a non-zero address, else to its owner;
 - a name that is not registered, or whose parent no indexed chain serves, does not resolve (None).
+Names are taken in any form ENSIP-15 normalises (`Alice.OP.dm3.eth` is `alice.op.dm3.eth`, as in every ENS client);
+one it cannot normalise is a 422 with the normaliser's reason.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from eth_utils import is_address, is_checksum_address
 from sqlalchemy import ColumnElement, Table, and_, bindparam, select
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.selectable import NamedFromClause
 from sqlmodel import Session
 
 from indexer.api.errors import ApiError
 from indexer.api.prepared import placeholders, values_rows
-from indexer.gateway.codec import ETH_COIN_TYPE, namehash
+from indexer.ens import (
+    DEFAULT_EVM_COIN_TYPE,
+    ETH_COIN_TYPE,
+    InvalidEnsName,
+    address_for_coin,
+    node_hex,
+    normalize_name,
+)
 from indexer.store.models import AddrRecord, Chain, Name
 from indexer.store.types import Uint256
 
 ZERO_ADDRESS = "0x" + "00" * 20
-MAX_NAME_LENGTH = 255
-_LABEL = re.compile(r"^[^\s./\\?#%:@]+$")
+# The longest normalised name taken, in UTF-8 bytes: a DNS name's limit, and the longest primary name the registry
+# stores (String[255]); registered names are shorter still (63-byte labels).
+MAX_NAME_BYTES = 255
+# The coin types whose records decide what `addr(node)` answers (the record, else the default EVM address).
+_ADDR_COIN_TYPES = (ETH_COIN_TYPE, DEFAULT_EVM_COIN_TYPE)
 _ADDRESS_LABEL = re.compile(r"^[0-9a-f]{40}$")
 _NAMES: Table = Name.__table__  # type: ignore[attr-defined]
 _ADDRS: Table = AddrRecord.__table__  # type: ignore[attr-defined]
 _FEW_NAMES = 4
+_ETH_ADDRS = _ADDRS.alias("eth_addr")
+_DEFAULT_ADDRS = _ADDRS.alias("default_addr")
 
 
-def _name_columns() -> Select[Any]:
-    return select(_NAMES.c.chain_id, _NAMES.c.node, _NAMES.c.owner, _ADDRS.c.address)
-
-
-def _record_of_name() -> ColumnElement[bool]:
+def _record_of_name(records: NamedFromClause, coin_type: int) -> ColumnElement[bool]:
     return and_(
-        _ADDRS.c.chain_id == _NAMES.c.chain_id,
-        _ADDRS.c.node == _NAMES.c.node,
-        _ADDRS.c.coin_type == ETH_COIN_TYPE,
+        records.c.chain_id == _NAMES.c.chain_id,
+        records.c.node == _NAMES.c.node,
+        records.c.coin_type == coin_type,
     )
 
 
-_NAME_AND_RECORD = (
-    _name_columns()
-    .select_from(_NAMES.outerjoin(_ADDRS, _record_of_name()))
+# A name's owner and the two address records `addr(node)` reads (coin 60, else the ENSIP-19 default).
+_NAME_AND_RECORDS: Select[Any] = (
+    select(_NAMES.c.chain_id, _NAMES.c.node, _NAMES.c.owner, _ETH_ADDRS.c.address, _DEFAULT_ADDRS.c.address)
+    .select_from(
+        _NAMES.outerjoin(_ETH_ADDRS, _record_of_name(_ETH_ADDRS, ETH_COIN_TYPE)).outerjoin(
+            _DEFAULT_ADDRS, _record_of_name(_DEFAULT_ADDRS, DEFAULT_EVM_COIN_TYPE)
+        )
+    )
     .where(_NAMES.c.chain_id == bindparam("chain_id"), _NAMES.c.node == bindparam("node"))
 )
 
 
 @dataclass(frozen=True)
 class Target:
-    """A sender or recipient as given: an address (lowercase) or a name (lowercase)."""
+    """A sender or recipient as given (`raw`): an address (lowercase) or a name (ENSIP-15 normal form)."""
 
     raw: str
     address: str | None
@@ -83,15 +100,22 @@ def parse_address(value: str, *, what: str = "address") -> str:
 
 
 def parse_name(value: str, *, what: str = "name") -> str:
-    name = value.strip().lower()
-    labels = name.split(".")
-    if (
-        not name
-        or len(name) > MAX_NAME_LENGTH
-        or len(labels) < 2
-        or not all(_LABEL.match(lb) for lb in labels)
-    ):
-        raise ApiError(f"{what} {value[:80]!r} is not a valid ENS name", status=422)
+    """`value` in ENSIP-15 normal form, the form ENS clients hash; 422 with the reason when it has none, is not
+    under a top-level name or is longer than MAX_NAME_BYTES. (`value[:80]!r` keeps the message JSON-safe whatever
+    the input holds: repr escapes lone surrogates and control characters.)"""
+    try:
+        name = normalize_name(value)
+    except InvalidEnsName as error:
+        raise ApiError(
+            f"{what} {value[:80]!r} is not a valid ENS name: {error.reason}", status=422
+        ) from error
+    if "." not in name:
+        reason = "empty" if not name else "a top-level name, not a name under one"
+        raise ApiError(f"{what} {value[:80]!r} is not a valid ENS name: {reason}", status=422)
+    if len(name.encode()) > MAX_NAME_BYTES:
+        raise ApiError(
+            f"{what} {value[:80]!r} is not a valid ENS name: longer than {MAX_NAME_BYTES} bytes", status=422
+        )
     return name
 
 
@@ -114,11 +138,18 @@ def _address_name(name: str, chain: Chain) -> str | None:
     return "0x" + label if rest == "addr" and _ADDRESS_LABEL.match(label) else None
 
 
-def _record_address(record: str | None, owner: str | None) -> str | None:
-    """A name's coin-60 `addr` record when it holds a 20-byte, non-zero address, else its owner."""
+def _record_address(records: Mapping[int, str], owner: str | None) -> str | None:
+    """What a name resolves to, from its coin-60 and default-EVM address records (0x hex by coin type): the
+    address `addr(node)` answers when it is a 20-byte, non-zero one, else the name's owner."""
+    record = address_for_coin(ETH_COIN_TYPE, records.get)
     if record is not None and len(record) == 42 and record != ZERO_ADDRESS:
         return record.lower()
     return owner if owner and owner != ZERO_ADDRESS else None
+
+
+def _records(eth: str | None, default: str | None) -> dict[int, str]:
+    found = zip(_ADDR_COIN_TYPES, (eth, default), strict=True)
+    return {coin_type: address for coin_type, address in found if address is not None}
 
 
 def resolve_name(session: Session, name: str, chains: list[Chain]) -> ResolvedName | None:
@@ -126,15 +157,15 @@ def resolve_name(session: Session, name: str, chains: list[Chain]) -> ResolvedNa
     chain = chain_for_name(name, chains)
     if chain is None:
         return None
-    node = "0x" + namehash(name).hex()
+    node = node_hex(name)
     row = session.get(Name, (chain.chain_id, node))
     owner = row.owner if row is not None else None
     address: str | None = _address_name(name, chain)
     if address is not None:
         owner = owner or address
     elif row is not None:
-        record = session.get(AddrRecord, (chain.chain_id, node, ETH_COIN_TYPE))
-        address = _record_address(record.address if record is not None else None, owner)
+        records = [session.get(AddrRecord, (chain.chain_id, node, coin)) for coin in _ADDR_COIN_TYPES]
+        address = _record_address(_records(*(r.address if r is not None else None for r in records)), owner)
     return ResolvedName(
         name=name, node=node, chain=chain, address=address, owner=owner, registered=row is not None
     )
@@ -150,30 +181,39 @@ def resolve_addresses(session: Session, names: Iterable[str], chains: list[Chain
         address = _address_name(name, chain) if chain is not None else None
         out[name] = address
         if chain is not None and address is None:
-            lookups[(chain.chain_id, "0x" + namehash(name).hex())] = name
+            lookups[(chain.chain_id, node_hex(name))] = name
     if not lookups:
         return out
     if len(lookups) <= _FEW_NAMES:  # a cached statement per name beats compiling a VALUES list each time
         rows = [
             row
             for chain_id, node in lookups
-            for row in session.execute(_NAME_AND_RECORD, {"chain_id": chain_id, "node": node})
+            for row in session.execute(_NAME_AND_RECORDS, {"chain_id": chain_id, "node": node})
         ]
     else:  # one query: the names as a VALUES list joined to `names` (primary key probes) and their records
         connection = session.connection()
         dialect = connection.dialect
+        record_join = "LEFT JOIN addr_records {a} ON {a}.chain_id = n.chain_id AND {a}.node = n.node AND {a}.coin_type = "
         sql = (
             f"WITH wanted(chain_id, node) AS (VALUES {values_rows(dialect, rows=len(lookups), columns=2)}) "
-            "SELECT n.chain_id, n.node, n.owner, a.address FROM wanted "
+            "SELECT n.chain_id, n.node, n.owner, e.address, d.address FROM wanted "
             "JOIN names n ON n.chain_id = wanted.chain_id AND n.node = wanted.node "
-            "LEFT JOIN addr_records a ON a.chain_id = n.chain_id AND a.node = n.node AND a.coin_type = "
+            + record_join.format(a="e")
+            + placeholders(dialect, 1)
+            + " "
+            + record_join.format(a="d")
             + placeholders(dialect, 1)
         )
-        coin_type = Uint256().process_bind_param(ETH_COIN_TYPE, dialect)
-        params = (*(value for key in sorted(lookups) for value in key), coin_type)
+        coin_types = (Uint256().process_bind_param(coin, dialect) for coin in _ADDR_COIN_TYPES)
+        params = (*(value for key in sorted(lookups) for value in key), *coin_types)
         rows = list(connection.exec_driver_sql(sql, params))
-    found = {(chain_id, node): (owner, record) for chain_id, node, owner, record in rows}
+    found = {
+        (chain_id, node): (owner, _records(eth, default)) for chain_id, node, owner, eth, default in rows
+    }
     for key, name in lookups.items():
-        owner, record = found.get(key, (None, None))
-        out[name] = _record_address(record, owner) if key in found else None
+        if key in found:
+            owner, records = found[key]
+            out[name] = _record_address(records, owner)
+        else:
+            out[name] = None
     return out

@@ -15,6 +15,7 @@ from indexer.dm3.profile import (
     parse_delivery_service_record,
     parse_profile_record,
 )
+from indexer.ens import is_normalized
 from indexer.store.models import AddrRecord, Chain, Contenthash, PrimaryName, TextRecord
 
 
@@ -99,14 +100,15 @@ def profile_for_name(session: Session, name: str, chains: list[Chain]) -> Profil
 
 
 def profile_for_address(session: Session, address: str, chains: list[Chain]) -> ProfileResponse | None:
-    """The profile an address publishes: its primary name's (when that name resolves back to the address), else its
-    address name's `<hex>.addr.<parent>`; chains in `chain_id` order, the first profile holding a dm3 record wins,
-    else the first with any record."""
+    """The profile an address publishes: its primary name's (when that name is normalised and resolves back to the
+    address), else its address name's `<hex>.addr.<parent>`; chains in `chain_id` order, the first profile holding
+    a dm3 record wins, else the first with any record."""
     candidates: list[str] = []
     for chain in chains:
         primary = session.get(PrimaryName, (chain.chain_id, address))
-        if primary is not None and primary.name:
-            candidates.append(primary.name.lower())
+        # A primary name not in ENSIP-15 normal form is no primary name (ENS clients ignore such a record too).
+        if primary is not None and primary.name and is_normalized(primary.name):
+            candidates.append(primary.name)
     candidates += [f"{address[2:]}.addr.{chain.parent_name}" for chain in chains if chain.parent_name]
     fallback: ProfileResponse | None = None
     for name in dict.fromkeys(candidates):

@@ -110,8 +110,9 @@ class ProfileResponse(BaseModel):
     name: str
     node: str
     owner: str | None
-    address: str | None  # what the name resolves to: its coin-60 addr record, else its owner
-    addresses: dict[str, str]  # coin type (decimal) -> 0x bytes
+    # What the name resolves to: what `addr(node)` answers (coin 60, else the ENSIP-19 default), else its owner.
+    address: str | None
+    addresses: dict[str, str]  # the address records as set: coin type (decimal) -> 0x bytes
     texts: dict[str, str]
     contenthash: str | None
     dm3_profile: Dm3Profile | None

@@ -11,11 +11,10 @@ import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
-from ens.exceptions import InvalidName
-from ens.utils import normalize_name
 from eth_utils import is_checksum_address, to_checksum_address
 
 from indexer.deploy.errors import InvalidArgument, MissingRpcUrl
+from indexer.ens import InvalidEnsName, normalize_name
 
 # Fixed by the contracts' constructors: ProfileRegistry(parent_name: String[255]) and
 # Dm3Resolver(urls: DynArray[String[256], 8], signers: DynArray[address, 16]).
@@ -67,8 +66,8 @@ def parse_ens_name(name: str, *, what: str) -> str:
         raise InvalidArgument(f"{what}: empty; give an ENS name such as op.dm3.eth")
     try:
         normalized = normalize_name(name)
-    except InvalidName as err:
-        raise InvalidArgument(f"{what}: {name!r} is not a valid ENS name: {err}") from err
+    except InvalidEnsName as err:
+        raise InvalidArgument(f"{what}: {name!r} is not a valid ENS name: {err.reason}") from err
     if normalized != name:
         raise InvalidArgument(f"{what}: {name!r} is not in ENS normal form; use {normalized!r}")
     if "." not in name:

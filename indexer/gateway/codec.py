@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from eth_abi import decode, encode
 from eth_abi.exceptions import DecodingError
-from eth_utils import keccak
+
+from indexer.ens import ETH_COIN_TYPE, InvalidEnsName, namehash, normalize_name
 
 RESOLVE_SELECTOR = bytes.fromhex("9061b923")  # resolve(bytes,bytes)
 TEXT_SELECTOR = bytes.fromhex("59d1d43c")  # text(bytes32,string)
@@ -19,11 +20,6 @@ ADDR_SELECTOR = bytes.fromhex("3b3b57de")  # addr(bytes32)
 ADDR_COIN_SELECTOR = bytes.fromhex("f1cb7e06")  # addr(bytes32,uint256)
 CONTENTHASH_SELECTOR = bytes.fromhex("bc1c58d1")  # contenthash(bytes32)
 MULTICALL_SELECTOR = bytes.fromhex("ac9650d8")  # multicall(bytes[])
-
-ETH_COIN_TYPE = 60
-# ENSIP-11/19: EVM chains use 0x80000000 | chainId; 0x80000000 itself is the default address for every EVM chain.
-EVM_COIN_TYPE_BASE = 0x8000_0000
-DEFAULT_EVM_COIN_TYPE = EVM_COIN_TYPE_BASE
 
 MAX_NAME_BYTES = 255 * 4  # DNS caps names at 255; ENS labels may be longer, so allow a generous bound
 MAX_MULTICALL = 32
@@ -68,20 +64,11 @@ class MulticallQuery:
 
 @dataclass(frozen=True)
 class ResolveRequest:
-    """A decoded `resolve(name, data)` call: `name` is dotted, lowercase as sent; `node` is its namehash."""
+    """A decoded `resolve(name, data)` call: `name` is dotted and in ENSIP-15 normal form; `node` is its namehash."""
 
     name: str
     node: bytes
     query: RecordQuery | MulticallQuery
-
-
-def namehash(name: str) -> bytes:
-    """ENS namehash of a dotted name (labels taken as given: the gateway only sees normalised names)."""
-    node = b"\x00" * 32
-    if name:
-        for label in reversed(name.split(".")):
-            node = keccak(node + keccak(label.encode()))
-    return node
 
 
 def decode_dns_name(wire: bytes) -> str:
@@ -130,6 +117,7 @@ def decode_resolve_call(call_data: bytes) -> ResolveRequest:
         raise GatewayRequestError("callData is not a resolve(bytes,bytes) call")
     name_wire, data = _decode(["bytes", "bytes"], call_data[4:], "resolve(bytes,bytes)")
     name = decode_dns_name(name_wire)
+    _check_normalized(name)
     node = namehash(name)
     if data[:4] == MULTICALL_SELECTOR:
         (calls,) = _decode(["bytes[]"], data[4:], "multicall(bytes[])")
@@ -141,6 +129,26 @@ def decode_resolve_call(call_data: bytes) -> ResolveRequest:
     else:
         query = _decode_record_call(data, node)
     return ResolveRequest(name=name, node=node, query=query)
+
+
+def _check_normalized(name: str) -> None:
+    """Refuse a name that is not in ENSIP-15 normal form, with the reason.
+
+    ENS clients normalise a name before they DNS-encode and hash it, so every conforming request carries a
+    normalised name and the namehash of it. A name that is not normalised (`Alice.op.dm3.eth`) hashes to another
+    node than its normal form, one no registry record can have (the registry admits normalised labels only):
+    answering with the normal form's records would sign an answer about a name nobody asked for, and a signed
+    empty answer would hide the client's bug as "no record"."""
+    try:
+        normal = normalize_name(name)
+    except InvalidEnsName as error:
+        raise GatewayRequestError(
+            f"name {name[:80]!r} is not a valid ENS name: {error.reason}", status=422
+        ) from error
+    if normal != name:
+        raise GatewayRequestError(
+            f"name {name[:80]!r} is not in ENSIP-15 normal form (clients resolve {normal[:80]!r})", status=422
+        )
 
 
 def _decode_record_call(data: bytes, node: bytes) -> RecordQuery:
@@ -191,8 +199,3 @@ def encode_bytes(value: bytes) -> bytes:
 
 def encode_multicall(results: list[bytes]) -> bytes:
     return encode(["bytes[]"], [results])
-
-
-def is_evm_coin_type(coin_type: int) -> bool:
-    """ENSIP-19: coin types 0x80000000 | chainId (chainId < 2^31) name EVM chains."""
-    return EVM_COIN_TYPE_BASE < coin_type < 2 * EVM_COIN_TYPE_BASE

@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from indexer.ens import address_for_coin
 from indexer.gateway.codec import (
-    DEFAULT_EVM_COIN_TYPE,
     ContenthashQuery,
     GatewayRequestError,
     MulticallQuery,
@@ -19,13 +19,13 @@ from indexer.gateway.codec import (
     encode_legacy_addr,
     encode_multicall,
     encode_text,
-    is_evm_coin_type,
 )
 from indexer.gateway.signer import GatewaySigner, SignedResponse
 
 
 class RecordSource(Protocol):
-    """Indexed records of one registry; None means "no record"."""
+    """Indexed records of one registry as stored; None means "no record". (The ENSIP-19 fallback is applied on top,
+    by `indexer.ens.address_for_coin`.)"""
 
     def text(self, node: bytes, key: bytes) -> str | None: ...
 
@@ -43,9 +43,8 @@ class ParentZone:
 
 
 def zone_for_name(name: str, zones: Iterable[ParentZone]) -> ParentZone:
-    """The configured parent that `name` is, or is under (longest match wins); 404 when none is."""
-    lowered = name.lower()
-    matches = [z for z in zones if lowered == z.parent_name or lowered.endswith("." + z.parent_name)]
+    """The configured parent that `name` (normalised) is, or is under (longest match wins); 404 when none is."""
+    matches = [z for z in zones if name == z.parent_name or name.endswith("." + z.parent_name)]
     if not matches:
         raise GatewayRequestError(f"no registry serves the name {name!r}", status=404)
     return max(matches, key=lambda z: len(z.parent_name))
@@ -63,10 +62,8 @@ def _answer(query: RecordQuery, source: RecordSource) -> bytes:
         return encode_text(source.text(query.node, query.key) or "")
     if isinstance(query, ContenthashQuery):
         return encode_bytes(source.contenthash(query.node) or b"")
-    value = source.address(query.node, query.coin_type)
-    if not value and is_evm_coin_type(query.coin_type):
-        value = source.address(query.node, DEFAULT_EVM_COIN_TYPE)
-    value = value or b""
+    node = query.node
+    value = address_for_coin(query.coin_type, lambda coin_type: source.address(node, coin_type)) or b""
     return encode_legacy_addr(value) if query.legacy else encode_bytes(value)
 
 

@@ -43,7 +43,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from indexer.chain.abi import DecodedLog
 from indexer.chain.rpc import BlockHeader
-from indexer.ens import namehash
+from indexer.ens import node_hex
 from indexer.store import models
 from indexer.store.lock import ChainLock
 
@@ -204,8 +204,8 @@ class ChainWriter:
         self.window = window
         self._parents: dict[str, str] = {}
         if parent_name:
-            self._parents[namehash(parent_name)] = parent_name
-            self._parents[namehash("addr." + parent_name)] = "addr." + parent_name
+            self._parents[node_hex(parent_name)] = parent_name
+            self._parents[node_hex("addr." + parent_name)] = "addr." + parent_name
         self._dialect = engine.dialect.name
         self._insert = sqlite.insert if self._dialect == "sqlite" else postgresql.insert
 
@@ -230,7 +230,7 @@ class ChainWriter:
                         chain_id=self.chain_id,
                         name=name,
                         parent_name=parent_name,
-                        parent_node=namehash(parent_name) if parent_name else "",
+                        parent_node=node_hex(parent_name) if parent_name else "",
                         registry_address=registry_address,
                         deposits_address=deposits_address,
                         reorg_count=0,
@@ -256,7 +256,7 @@ class ChainWriter:
                         registry_address=registry_address,
                         deposits_address=deposits_address,
                         parent_name=parent_name,
-                        parent_node=namehash(parent_name) if parent_name else "",
+                        parent_node=node_hex(parent_name) if parent_name else "",
                         error=None,
                     )
                 )

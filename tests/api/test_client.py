@@ -14,7 +14,8 @@ from api_support import OP_CHAIN_ID, chain_row
 
 from indexer.api.main import create_app
 from indexer.client import AsyncDm3Client, Dm3ApiError, Dm3Client
-from indexer.store.models import Bond, MinDeposit
+from indexer.ens import namehash
+from indexer.store.models import Bond, MinDeposit, Name
 
 S = "0x" + "a1" * 20
 R = "0x" + "b2" * 20
@@ -123,3 +124,77 @@ def test_retries_5xx_and_connection_errors_then_gives_up():
     ):
         api.status()
     assert refused["n"] == 1  # 4xx is never retried
+
+
+BAD_NAMES = [
+    ("a_b.op.dm3.eth", "underscore"),
+    ("a..b.op.dm3.eth", "empty label"),
+    ("a b.op.dm3.eth", "disallowed character"),
+    ("a/b.op.dm3.eth", "disallowed character"),  # never a request for another path
+    ("a\ud800.op.dm3.eth", "disallowed character"),  # a lone surrogate: no UnicodeEncodeError
+    ("x" * 260 + ".eth", "longer than 255 bytes"),
+]
+
+
+@pytest.fixture
+def alice(seed):
+    parent = "0x" + namehash("op.dm3.eth").hex()
+    node = "0x" + namehash("alice.op.dm3.eth").hex()
+    seed(
+        Name(
+            chain_id=OP_CHAIN_ID,
+            node=node,
+            label="alice",
+            parent_node=parent,
+            name="alice.op.dm3.eth",
+            owner=R,
+            block_number=1,
+        )
+    )
+
+
+@pytest.mark.usefixtures("alice")
+def test_sync_client__names_normalised_like_the_api(server_url):
+    with Dm3Client(server_url) as api:
+        expected = api.profile("alice.op.dm3.eth")
+        assert expected is not None
+        assert api.profile("Alice.OP.dm3.eth") == expected
+        assert api.profile("\N{PILE OF POO}.op.dm3.eth") is None  # normalised, not registered: 404
+        assert api.eligibility(S, "ALICE.op.dm3.eth").recipient_address == R
+        assert [a.recipient_address for a in api.eligibility_batch([(S, "Alice.op.dm3.eth")])] == [R]
+
+
+@pytest.mark.parametrize(("name", "reason"), BAD_NAMES)
+def test_sync_client__bad_names__the_apis_422(server_url, name, reason):
+    with Dm3Client(server_url) as api:
+        for call in (
+            lambda: api.profile(name),
+            lambda: api.eligibility(S, name),
+            lambda: api.eligibility_batch([(S, R), (S, name)]),
+        ):
+            with pytest.raises(Dm3ApiError) as refused:
+                call()
+            assert refused.value.status == 422
+            assert reason in refused.value.message.lower()
+        with pytest.raises(Dm3ApiError) as refused:
+            api.profile(name)
+    # The same message the API answers for the same name.
+    encodable = name.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if encodable == name:
+        response = httpx.get(f"{server_url}/v1/eligibility", params={"sender": S, "recipient": name})
+        assert response.status_code == 422
+        assert response.json()["message"].replace("recipient", "name", 1) == refused.value.message
+
+
+def test_async_client__names(api_settings, writer, seeded, alice):
+    app = create_app(api_settings)
+
+    async def scenario() -> None:
+        async with AsyncDm3Client("http://api", transport=httpx.ASGITransport(app=app)) as api:
+            assert (await api.profile("ALICE.op.dm3.eth")) == (await api.profile("alice.op.dm3.eth"))
+            assert (await api.eligibility(S, "Alice.op.dm3.eth")).recipient_address == R
+            with pytest.raises(Dm3ApiError) as refused:
+                await api.profile("a\ud800.op.dm3.eth")
+            assert refused.value.status == 422
+
+    asyncio.run(scenario())

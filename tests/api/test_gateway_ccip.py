@@ -188,6 +188,74 @@ def test_long_label__255_bytes_is_answered(client):
     assert decode(["string"], verified_result(ask(client, call), call)) == ("",)
 
 
+CAROL = "carol.op.dm3.eth"  # only a default EVM address (coin type 0x80000000)
+
+
+@pytest.fixture
+def default_only(seed):
+    node = "0x" + namehash(CAROL).hex()
+    seed(
+        AddrRecord(
+            chain_id=OP_CHAIN_ID,
+            node=node,
+            coin_type=0x80000000,
+            address="0x" + DEFAULT_EVM.hex(),
+            block_number=5,
+        )
+    )
+
+
+@pytest.mark.usefixtures("default_only")
+def test_addr__legacy_falls_back_to_the_default_evm_address(client):
+    """ProfileRegistry.addr(node) answers the ENSIP-19 default when coin type 60 is unset; so must ENS on L1."""
+    call = resolve_call(addr_call(namehash(CAROL)), name=CAROL)
+    assert decode(["address"], verified_result(ask(client, call), call)) == ("0x" + DEFAULT_EVM.hex(),)
+
+
+@pytest.mark.usefixtures("default_only")
+@pytest.mark.parametrize(
+    ("coin_type", "expected"),
+    [
+        (60, DEFAULT_EVM),
+        (0x80000000, DEFAULT_EVM),
+        (0x80000000 | 10, DEFAULT_EVM),
+        (0, b""),  # BTC: not an EVM chain, no fallback
+        (0x7FFFFFFF, b""),
+        (2**32 | 0x80000000 | 10, b""),  # above the EVM range
+    ],
+)
+def test_addr_coin_type__default_evm_address_for_evm_chains_only(client, coin_type, expected):
+    call = resolve_call(addr_coin_call(coin_type, namehash(CAROL)), name=CAROL)
+    assert decode(["bytes"], verified_result(ask(client, call), call)) == (expected,)
+
+
+def test_emoji_name__normalised__answered(client):
+    name = "\N{PILE OF POO}.op.dm3.eth"
+    call = resolve_call(text_call("url", namehash(name)), name=name)
+    assert decode(["string"], verified_result(ask(client, call), call)) == ("",)
+
+
+@pytest.mark.usefixtures("records")
+@pytest.mark.parametrize(
+    ("name", "node_of", "reason"),
+    [
+        # What a client that skips ENSIP-15 sends: the name and the hash of it as typed.
+        ("Alice.op.dm3.eth", "Alice.op.dm3.eth", "not in ensip-15 normal form"),
+        # The same name with the normal form's node: still refused, never alice's records.
+        ("Alice.op.dm3.eth", NAME, "not in ensip-15 normal form"),
+        ("\N{HEAVY BLACK HEART}\ufe0f.op.dm3.eth", "\N{HEAVY BLACK HEART}\ufe0f.op.dm3.eth", "normal form"),
+        ("a_b.op.dm3.eth", "a_b.op.dm3.eth", "underscore"),
+        ("a b.op.dm3.eth", "a b.op.dm3.eth", "disallowed character"),
+        ("a\x00b.op.dm3.eth", "a\x00b.op.dm3.eth", "disallowed character"),
+    ],
+)
+def test_name_not_in_normal_form__422_with_the_reason(client, name, node_of, reason):
+    response = ask(client, resolve_call(text_call("url", namehash(node_of)), name=name))
+    assert response.status_code == 422, response.text
+    assert reason in response.json()["message"].lower()
+    assert "cache-control" not in response.headers
+
+
 def test_unknown_parent__404(client):
     call = resolve_call(text_call("url", namehash("alice.eth")), name="alice.eth")
     response = ask(client, call)

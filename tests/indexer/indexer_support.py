@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from web3 import Web3
 
 from indexer.config import ChainConfig, ChainSpec, ContractConfig, resolve_chain
-from indexer.ens import namehash
+from indexer.ens import node_hex
 from indexer.store import models
 from indexer.store.db import create_db_engine
 from indexer.store.migrate import upgrade
@@ -219,7 +219,7 @@ def cs(address: str) -> str:
 
 
 def address_node(account: str) -> str:
-    return namehash(f"{account[2:].lower()}.addr.{PARENT}")
+    return node_hex(f"{account[2:].lower()}.addr.{PARENT}")
 
 
 def run_scenario(devnet: Devnet, *, seed: int, steps: int, touched: Touched | None = None) -> Touched:
@@ -261,7 +261,7 @@ def run_scenario(devnet: Devnet, *, seed: int, steps: int, touched: Touched | No
         if action == "register":
             label = rng.choice(LABELS)
             ok = devnet.send(reg, who, "register", label, cs(rng.choice(users)))
-            t.nodes.add(namehash(f"{label}.{PARENT}"))
+            t.nodes.add(node_hex(f"{label}.{PARENT}"))
         elif action in ("text", "addr", "coin", "contenthash", "transfer", "addrname"):
             mine = owned_nodes(who) if action != "addrname" else []
             node = rng.choice(mine) if mine and rng.random() < 0.9 else address_node(who)
@@ -333,7 +333,7 @@ def _prologue(devnet: Devnet, t: Touched) -> None:
     """A fixed story emitting every event kind at least once, so no seed can leave one untested."""
     reg, dep = devnet.registry, devnet.deposits
     a, b, c = devnet.accounts[1:4]
-    node = namehash(f"prologue.{PARENT}")
+    node = node_hex(f"prologue.{PARENT}")
     nb = bytes.fromhex(node[2:])
     steps = [
         (reg, a, "register", "prologue", cs(a)),
@@ -402,7 +402,7 @@ def assert_matches_views(devnet: Devnet, engine: Engine, touched: Touched) -> No
             assert node not in names, node
         else:
             assert names[node]["owner"] == owner, node
-            assert names[node]["name"] is not None and namehash(names[node]["name"]) == node
+            assert names[node]["name"] is not None and node_hex(names[node]["name"]) == node
     assert set(names) <= touched.nodes
     for node, key in touched.texts | set(texts):
         assert texts.get((node, key), "") == reg.view("text", b(node), key), (node, key)
