@@ -23,6 +23,7 @@ from indexer import metrics
 from indexer.chain.abi import ContractKind
 from indexer.chain.rpc import BlockHeader, RpcClient, RpcError
 from indexer.config import ChainSpec
+from indexer.redact import redact_url, redact_urls
 from indexer.store.writer import Batch, ChainWriter, Tips
 from indexer.sync.errors import ReorgTooDeep, SyncError, WrongChain
 from indexer.sync.fetch import AdaptiveRange, Chunk, LogFetcher, NotYetAvailable
@@ -93,7 +94,7 @@ class ChainIndexer:
         node_chain_id = await self.rpc.chain_id()
         if node_chain_id != self.spec.chain_id:
             raise WrongChain(
-                f"chain {self.spec.name}: {self.cfg.rpc_url} serves chain id {node_chain_id}, "
+                f"chain {self.spec.name}: {redact_url(self.cfg.rpc_url)} serves chain id {node_chain_id}, "
                 f"configured {self.spec.chain_id}"
             )
         row = await self._db(
@@ -128,7 +129,8 @@ class ChainIndexer:
                 await self.follow()
         except SyncError as exc:
             log.error("%s", exc)
-            await self._db(self.writer.set_status, "stopped", error=str(exc))
+            # The stored error is public (`/v1/status`, `/ready`, `dm3-indexer status`): no URL beyond its host.
+            await self._db(self.writer.set_status, "stopped", error=redact_urls(str(exc)))
             self.status = "stopped"
             self._report(force=True)
             raise

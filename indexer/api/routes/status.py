@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from indexer.api.chains import load_chains
 from indexer.api.deps import SessionDep, SettingsDep
 from indexer.api.schemas import ChainStatus, Health, Readiness, StatusResponse
+from indexer.redact import redact_urls
 from indexer.store.models import Chain
 
 router = APIRouter(tags=["status"])
@@ -27,7 +28,8 @@ def _status(chain: Chain) -> ChainStatus:
         registry_address=chain.registry_address,
         deposits_address=chain.deposits_address,
         status=chain.status,
-        error=chain.error,
+        # Written redacted by the indexer; redacted again for rows an older indexer wrote.
+        error=redact_urls(chain.error) if chain.error else chain.error,
         head_block=chain.head_block,
         indexed_block=chain.indexed_block,
         indexed_block_hash=chain.indexed_block_hash,
