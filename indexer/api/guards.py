@@ -145,7 +145,8 @@ class BodyGuard:
                     if not message.get("more_body", False):
                         break
         except TimeoutError:
-            await send_json(send, 408, f"the request body did not arrive within {self.timeout:g} s")
+            notice = f"the request body did not arrive within {self.timeout:g} s"
+            await send_json(send, 408, notice, headers=[(b"connection", b"close")])
             return
 
         replayed = False

@@ -58,7 +58,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self.limits = limits
         self._head_timer: asyncio.TimerHandle | None = None
-        self._head_bytes = 0
+        self._head_bytes = 0  # bytes received while waiting for a request's head
+        self._head_size = 0  # the parsed head's size so far (request target and headers)
+        self._refusal: tuple[HTTPStatus, str] | None = None
         self._idle_since = self.loop.time()
 
     # --- state ---------------------------------------------------------------------------------------------------
@@ -106,8 +108,31 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().on_response_complete()
         self._idle_since = self.loop.time()
 
+    # --- parser callbacks ------------------------------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_size = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._count_head(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count_head(len(name) + len(value) + 4)
+        super().on_header(name, value)
+
+    def _count_head(self, size: int) -> None:
+        self._head_size += size
+        if self._head_size > self.limits.max_header_bytes:
+            self._refusal = (
+                HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+                f"the request line and headers are larger than {self.limits.max_header_bytes} bytes",
+            )
+            raise _HeadTooLarge  # aborts the parse: uvicorn answers through send_400_response
+
     def send_400_response(self, msg: str) -> None:
-        self._refuse(HTTPStatus.BAD_REQUEST, msg)
+        self._refuse(*(self._refusal or (HTTPStatus.BAD_REQUEST, msg)))
 
     # --- limits ----------------------------------------------------------------------------------------------------
 
@@ -159,6 +184,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if not self.transport.is_closing():
             self.transport.write(head.encode() + body)
             self.transport.close()
+
+
+class _HeadTooLarge(Exception):
+    pass
 
 
 def log_config(level: str) -> dict[str, Any]:

@@ -52,6 +52,8 @@ class ApiSettings(BaseSettings):
     max_change_streams: int = Field(default=1_000, ge=1)
     #: Threads that run database reads (no request's database work runs on the event loop).
     db_threads: int = Field(default=16, ge=1)
+    #: Of those, the ones heavy reads (eligibility batches) may use at once; more batches wait their turn.
+    heavy_threads: int = Field(default=2, ge=1)
     #: Server: open connections. At the limit a new connection displaces the longest-idle one (no request in
     #: flight); when every connection is busy it is answered 503 and closed.
     max_connections: int = Field(default=2_048, ge=1)

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Response
 from sqlmodel import Session
 
 from indexer.api.chains import load_chains
-from indexer.api.deps import ChainIdQuery, EngineDep, SettingsDep, read, read_snapshot
+from indexer.api.deps import ChainIdQuery, EngineDep, HeavyLimiterDep, SettingsDep, read, read_snapshot
 from indexer.api.eligibility import address_pair_eligibility, eligibility, eligibility_many
 from indexer.api.errors import ApiError
 from indexer.api.names import parse_target
@@ -86,7 +86,7 @@ async def get_eligibility(
 
 @router.post("", response_model=EligibilityBatch, responses=_BATCH_ERRORS)
 async def post_eligibility(
-    body: EligibilityBatchRequest, engine: EngineDep, settings: SettingsDep
+    body: EligibilityBatchRequest, engine: EngineDep, settings: SettingsDep, heavy: HeavyLimiterDep
 ) -> Response:
     """Up to `DM3_API_MAX_BATCH` (1,000) pairs in one snapshot; answers in request order."""
     if len(body.pairs) > settings.max_batch:
@@ -104,4 +104,4 @@ async def post_eligibility(
         data = eligibility_many(session, targets, chains=chains, min_finality=body.min_finality)
         return EligibilityBatch(data=data, count=len(data)).model_dump_json().encode()
 
-    return _json(await read_snapshot(engine, answer))
+    return _json(await read_snapshot(engine, answer, limiter=heavy))
