@@ -13,8 +13,9 @@ import logging
 import re
 from urllib.parse import urlsplit
 
-# scheme://rest-of-url up to whitespace, a quote or a bracket (how URLs end inside messages and reprs).
-_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s'\"<>()\[\]{},]+")
+# scheme://rest-of-url up to whitespace, a quote or a bracket (how URLs end inside messages and reprs), and not
+# ending in punctuation that follows a URL in a sentence ("cannot reach http://host:1: refused").
+_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s'\"<>()\[\]{},]*[^\s'\"<>()\[\]{},:.;!?]")
 
 
 def redact_url(url: str) -> str:

@@ -94,7 +94,7 @@ class HeadWatcher:
                     continue
                 finally:
                     self.live = False
-        except (InvalidURI, InvalidHandshake, SubscriptionRefused, OSError, TimeoutError) as exc:
+        except (InvalidURI, InvalidHandshake, SubscriptionRefused, OSError, TimeoutError, ValueError) as exc:
             log.warning(
                 "%s: no newHeads subscription at %s (%s); polling only",
                 self.chain,
