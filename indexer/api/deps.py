@@ -43,8 +43,8 @@ async def read(work: Callable[[], T]) -> T:
     """Run the blocking database read `work()` for an async route, in the thread pool.
 
     Never on the event loop, not even on SQLite where a small read takes tens of microseconds: a batch of 1,000
-    names takes tens of milliseconds, and ten of them inline stalled every other request (and every open
-    connection's timeouts) for most of a second. The pool's size is `DM3_API_DB_THREADS`.
+    names takes a good part of a second, and ten of them inline stalled every other request (and every open
+    connection's timeouts) for over a second. The pool's size is `DM3_API_DB_THREADS`.
     """
     return await run_in_threadpool(work)
 
@@ -60,7 +60,8 @@ async def read_snapshot(
 
 
 async def heavy_limiter(request: Request) -> CapacityLimiter:
-    """The slots for heavy reads (eligibility batches): `DM3_API_HEAVY_THREADS` at once per process.
+    """The slots for heavy reads (eligibility batches): `DM3_API_HEAVY_THREADS` at once per process, apart from
+    the `DM3_API_DB_THREADS` the other reads use.
 
     Threads share one GIL with the event loop: ten batches working at once in ten threads made every small
     request wait its turn behind all of them. A few at a time, the others queued, keeps small requests quick

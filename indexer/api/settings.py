@@ -50,9 +50,10 @@ class ApiSettings(BaseSettings):
     max_concurrent_requests: int = Field(default=200, ge=1)
     #: Open change-feed requests (SSE streams and long polls); more get a 503.
     max_change_streams: int = Field(default=1_000, ge=1)
-    #: Threads that run database reads (no request's database work runs on the event loop).
-    db_threads: int = Field(default=16, ge=1)
-    #: Of those, the ones heavy reads (eligibility batches) may use at once; more batches wait their turn.
+    #: Threads that run database reads (no request's database work runs on the event loop). With the next one,
+    #: at most 15: the reader's connection pool (SQLAlchemy's default, 5 + 10 overflow) holds no more.
+    db_threads: int = Field(default=12, ge=1)
+    #: Apart from those, threads for heavy reads (eligibility batches); more batches wait their turn.
     heavy_threads: int = Field(default=2, ge=1)
     #: Server: open connections. At the limit a new connection displaces the longest-idle one (no request in
     #: flight); when every connection is busy it is answered 503 and closed.
