@@ -223,4 +223,4 @@ def test_batches_of_names__do_not_stall_a_concurrent_small_request(api_settings,
                 assert answer.status_code == 200
                 time.sleep(0.05)
             assert all(batch.result().status_code == 200 for batch in batches)
-        assert worst < 0.4, f"a single-pair request took {worst:.2f} s while the batches ran"
+        assert worst < 0.5, f"a single-pair request took {worst:.2f} s while the batches ran"
