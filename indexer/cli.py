@@ -20,6 +20,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 from indexer import metrics
 from indexer.chain.rpc import RpcError
 from indexer.config import ConfigError, Settings, load_settings, resolve_chains
+from indexer.redact import RedactingFilter, redact_urls
 from indexer.store import models
 from indexer.store.db import create_db_engine
 from indexer.store.lock import ChainLocked
@@ -47,6 +48,11 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
 
 
 class Fail(click.ClickException):
+    """A one-line error; URLs in it (RPC URLs carry API keys) are shown as scheme and host only."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact_urls(message))
+
     def show(self, file: Any = None) -> None:
         click.echo(f"dm3-indexer: error: {self.message}", err=True)
 
@@ -153,7 +159,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
             "finalized_block": r.finalized_block,
             "reorg_count": r.reorg_count,
             "updated_at": r.updated_at.isoformat() if r.updated_at else None,
-            "error": r.error,
+            "error": redact_urls(r.error) if r.error else r.error,
         }
         for r in rows
     ]
@@ -253,6 +259,7 @@ def _setup_logging(level: str, *, rich: bool) -> None:
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"))
+    handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

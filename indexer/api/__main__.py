@@ -1,4 +1,4 @@
-"""`python -m indexer.api`: serve the read API and CCIP-read gateway with uvicorn.
+"""`python -m indexer.api`: serve the read API and CCIP-read gateway (uvicorn with the limits of api/server.py).
 
 Settings come from the environment (`DM3_DATABASE_URL`, `DM3_API_*`, `DM3_GATEWAY_*`); see indexer/api/settings.py.
 """
@@ -6,11 +6,10 @@ Settings come from the environment (`DM3_DATABASE_URL`, `DM3_API_*`, `DM3_GATEWA
 from __future__ import annotations
 
 import click
-import uvicorn
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from indexer.api.main import create_app
+from indexer.api.server import serve as serve_api
 from indexer.api.settings import ApiSettings
 from indexer.gateway.signer import GatewayKeyError
 
@@ -24,19 +23,9 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
     """Serve the dm3 registry read API and CCIP-read gateway."""
     try:
         settings = ApiSettings()
-        if workers > 1:
-            if settings.gateway.configured:
-                settings.gateway.signer()  # fail fast on a bad key before forking workers
-            uvicorn.run(
-                "indexer.api.main:create_app",
-                factory=True,
-                host=host,
-                port=port,
-                workers=workers,
-                log_level=log_level,
-            )
-        else:
-            uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+        if workers > 1 and settings.gateway.configured:
+            settings.gateway.signer()  # fail fast on a bad key before forking workers
+        serve_api(settings, host=host, port=port, workers=workers, log_level=log_level)
     except (GatewayKeyError, ValidationError, SettingsError) as error:
         raise click.ClickException(f"invalid API settings: {error}") from error
 

@@ -31,6 +31,20 @@ log = logging.getLogger(__name__)
 
 CHANGE_KIND_NAMES: tuple[str, ...] = tuple(sorted(set(CHANGE_KINDS.values())))
 
+#: Change ids are BIGINT: the bound of every cursor (`?cursor=` and `Last-Event-ID`).
+MAX_CHANGE_ID = 2**63 - 1
+
+
+def parse_change_id(value: str, *, what: str) -> int:
+    """A change id given as text (the `Last-Event-ID` header, a `cursor`): ASCII digits, at most
+    `MAX_CHANGE_ID`; anything else is a 422 naming `what`."""
+    digits = value.strip()
+    # isdigit() alone accepts '²' and other non-ASCII digits, which int() refuses; the length check keeps int()
+    # cheap before the bound check.
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 19 or int(digits) > MAX_CHANGE_ID:
+        raise ApiError(f"{what} {value[:40]!r} is not a change id (0 to {MAX_CHANGE_ID})", status=422)
+    return int(digits)
+
 
 class ChangesSettings(BaseSettings):
     """Change-feed settings (env prefix `DM3_API_CHANGES_`)."""

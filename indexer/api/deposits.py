@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 
 from sqlalchemy import ColumnElement, func, tuple_
 from sqlmodel import Session, col, select
@@ -20,14 +21,21 @@ def encode_cursor(bond: Bond) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+_STORED_ADDRESS = re.compile(r"0x[0-9a-f]{40}")
+
+
 def decode_cursor(cursor: str) -> tuple[int, str, str]:
+    """The (chain_id, sender, recipient) key `encode_cursor` wrote: a BIGINT and two stored (lowercase)
+    addresses, or a 422. The text is the client's: a lone surrogate or a NUL in it must not reach the database."""
     try:
         chain_id, sender, recipient = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not (
-            isinstance(chain_id, int)
+            type(chain_id) is int
             and 0 <= chain_id <= MAX_CHAIN_ID
             and isinstance(sender, str)
+            and _STORED_ADDRESS.fullmatch(sender)
             and isinstance(recipient, str)
+            and _STORED_ADDRESS.fullmatch(recipient)
         ):
             raise ValueError(cursor)
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as error:

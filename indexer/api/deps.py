@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated, TypeVar
 
+import anyio.to_thread
+from anyio import CapacityLimiter
 from fastapi import Depends, Query, Request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -37,21 +39,39 @@ async def get_engine(request: Request) -> Engine:
     return engine
 
 
-async def read(engine: Engine, work: Callable[[], T]) -> T:
-    """Run the blocking database read `work()` for an async route.
+async def read(work: Callable[[], T]) -> T:
+    """Run the blocking database read `work()` for an async route, in the thread pool.
 
-    SQLite reads are page-cache reads of tens of microseconds, cheaper than the hop to the threadpool and back:
-    they run on the event loop. A networked database (PostgreSQL) runs in the threadpool, so the loop never waits
-    on the network.
+    Never on the event loop, not even on SQLite where a small read takes tens of microseconds: a batch of 1,000
+    names takes a good part of a second, and ten of them inline stalled every other request (and every open
+    connection's timeouts) for over a second. The pool's size is `DM3_API_DB_THREADS`.
     """
-    if engine.dialect.name == "sqlite":
-        return work()
     return await run_in_threadpool(work)
 
 
-async def read_snapshot(engine: Engine, work: Callable[[Session], T]) -> T:
-    """`work(session)` in one snapshot session (see `get_session`), run as `read` runs it."""
-    return await read(engine, lambda: _in_snapshot(engine, work))
+async def read_snapshot(
+    engine: Engine, work: Callable[[Session], T], *, limiter: CapacityLimiter | None = None
+) -> T:
+    """`work(session)` in one snapshot session (see `get_session`), in the thread pool (`limiter`: at most that
+    many at once, see `heavy_limiter`)."""
+    if limiter is None:
+        return await read(lambda: _in_snapshot(engine, work))
+    return await anyio.to_thread.run_sync(lambda: _in_snapshot(engine, work), limiter=limiter)
+
+
+async def heavy_limiter(request: Request) -> CapacityLimiter:
+    """The slots for heavy reads (eligibility batches): `DM3_API_HEAVY_THREADS` at once per process, apart from
+    the `DM3_API_DB_THREADS` the other reads use.
+
+    Threads share one GIL with the event loop: ten batches working at once in ten threads made every small
+    request wait its turn behind all of them. A few at a time, the others queued, keeps small requests quick
+    (and the batches finish no later: they cannot run in parallel anyway).
+    """
+    state = request.app.state
+    limiter: CapacityLimiter | None = getattr(state, "heavy_limiter", None)
+    if limiter is None:  # created on first use: a limiter belongs to the running event loop
+        limiter = state.heavy_limiter = CapacityLimiter(state.settings.heavy_threads)
+    return limiter
 
 
 def _in_snapshot(engine: Engine, work: Callable[[Session], T]) -> T:
@@ -70,5 +90,6 @@ SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SignerDep = Annotated[GatewaySigner, Depends(get_signer)]
+HeavyLimiterDep = Annotated[CapacityLimiter, Depends(heavy_limiter)]
 #: The optional `chain_id` filter every chain-scoped route takes.
 ChainIdQuery = Annotated[int | None, Query(ge=0, le=MAX_CHAIN_ID, description="only this chain")]

@@ -47,7 +47,6 @@ class EligibilityFastPath:
         self.app = app
         self.engine = engine
         self.route = RouteTemplate(PATH)
-        self.inline = engine.dialect.name == "sqlite"  # the same policy as deps.read
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == PATH:
@@ -80,7 +79,7 @@ class EligibilityFastPath:
             )
 
         try:
-            answer = read() if self.inline else await run_in_threadpool(read)
+            answer = await run_in_threadpool(read)  # never on the event loop (see deps.read)
         except ApiError:
             return None  # the route answers it (a 4xx with its message)
         except Exception:

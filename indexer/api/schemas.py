@@ -4,14 +4,29 @@ precision past 2^53."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 Finality = Literal["latest", "safe", "finalized"]
 
 #: Chain ids are stored as BIGINT: a larger `chain_id` filter is a 422, never a database overflow.
 MAX_CHAIN_ID = 2**63 - 1
+
+
+def _utf8(value: str) -> str:
+    """JSON can spell strings UTF-8 cannot encode (a lone surrogate, `"\\ud800"`): refuse them at the boundary
+    (a 422) instead of failing wherever the string is first encoded (a 500)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(f"is not valid UTF-8 text (a lone surrogate at position {error.start})") from None
+    return value
+
+
+#: A string from a JSON request body: every one is declared with this type (query, path and header strings are
+#: decoded from bytes by the server and cannot hold a lone surrogate).
+Text = Annotated[str, AfterValidator(_utf8)]
 
 EligibilityReason = Literal[
     "accepted",  # the recipient released (accepted) this sender: eligible for good
@@ -69,8 +84,8 @@ class EligibilityResponse(BaseModel):
 
 
 class EligibilityPair(BaseModel):
-    sender: str
-    recipient: str
+    sender: Text = Field(max_length=300)
+    recipient: Text = Field(max_length=300)
 
 
 class EligibilityBatchRequest(BaseModel):
@@ -203,8 +218,8 @@ class Readiness(BaseModel):
 
 
 class CcipRequest(BaseModel):
-    sender: str
-    data: str
+    sender: Text
+    data: Text
 
 
 class CcipResponse(BaseModel):

@@ -46,6 +46,30 @@ class ApiSettings(BaseSettings):
 
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
 
+    # --- limits (per worker process; `python -m indexer.api` applies the server ones, see README) ---------------
+    #: Largest request body; a larger one (declared or chunked) is a 413.
+    max_body_bytes: int = Field(default=512 * 1024, ge=1)
+    #: A request body must arrive within this many seconds of its headers (else 408).
+    body_timeout: float = Field(default=10.0, gt=0)
+    #: Requests answered at the same time; more get a 503 JSON answer at once (the change feed counts apart).
+    max_concurrent_requests: int = Field(default=200, ge=1)
+    #: Open change-feed requests (SSE streams and long polls); more get a 503.
+    max_change_streams: int = Field(default=1_000, ge=1)
+    #: Threads that run database reads (no request's database work runs on the event loop). With the next one,
+    #: at most 15: the reader's connection pool (SQLAlchemy's default, 5 + 10 overflow) holds no more.
+    db_threads: int = Field(default=12, ge=1)
+    #: Apart from those, threads for heavy reads (eligibility batches); more batches wait their turn.
+    heavy_threads: int = Field(default=2, ge=1)
+    #: Server: open connections. At the limit a new connection displaces the longest-idle one (no request in
+    #: flight); when every connection is busy it is answered 503 and closed.
+    max_connections: int = Field(default=2_048, ge=1)
+    #: Server: seconds from a connection's first byte (or its opening) to the end of a request's headers.
+    header_timeout: float = Field(default=10.0, gt=0)
+    #: Server: seconds an idle keep-alive connection stays open between requests.
+    keep_alive_timeout: float = Field(default=5.0, gt=0)
+    #: Server: largest request head (request line and headers); larger is a 431.
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+
     @field_validator("database_url")
     @classmethod
     def _url(cls, value: str) -> str:

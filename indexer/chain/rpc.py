@@ -29,15 +29,19 @@ from tenacity import (
 )
 
 from indexer import metrics
+from indexer.redact import redact_url, redact_urls
 
 BlockTag = int | str  # a number or "latest" | "safe" | "finalized" | "earliest" | "pending"
 
 
 class RpcError(Exception):
-    """The node answered with an error (or garbage) that retrying will not fix."""
+    """The node answered with an error (or garbage) that retrying will not fix.
+
+    The message never holds a URL's path, query or userinfo (API keys): every message is redacted here, once.
+    """
 
     def __init__(self, message: str, *, code: int | None = None, data: Any = None) -> None:
-        super().__init__(message)
+        super().__init__(redact_urls(message))
         self.code = code
         self.data = data
 
@@ -155,7 +159,7 @@ class RpcClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.url = url
-        self.chain = chain or url
+        self.chain = chain or redact_url(url)  # a metrics label: never the key in the URL
         self._retry = retry or RetryPolicy()
         self._ids = itertools.count(1)
         self._http = httpx.AsyncClient(
@@ -185,7 +189,7 @@ class RpcClient:
             raise RpcTimeout(f"{method}: timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
             metrics.RPC_ERRORS.labels(chain=self.chain, kind="connection").inc()
-            raise RpcUnreachable(f"{method}: cannot reach {self.url}: {exc!r}") from exc
+            raise RpcUnreachable(f"{method}: cannot reach {redact_url(self.url)}: {exc!r}") from exc
         finally:
             metrics.RPC_LATENCY.labels(chain=self.chain, method=method).observe(time.perf_counter() - started)
         if response.status_code == 429 or response.status_code >= 500:

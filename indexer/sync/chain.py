@@ -29,6 +29,7 @@ from indexer import metrics
 from indexer.chain.abi import ContractKind
 from indexer.chain.rpc import BlockHeader, RpcClient, RpcError, RpcTransientError
 from indexer.config import ChainSpec
+from indexer.redact import redact_url, redact_urls
 from indexer.store.lock import ChainLock, ChainLocked, LeaseLost
 from indexer.store.retry import DatabaseUnavailable, retry_async
 from indexer.store.writer import Batch, ChainWriter, Tips
@@ -111,7 +112,7 @@ class ChainIndexer:
         node_chain_id = await self.rpc.chain_id()
         if node_chain_id != self.spec.chain_id:
             raise WrongChain(
-                f"chain {self.spec.name}: {self.cfg.rpc_url} serves chain id {node_chain_id}, "
+                f"chain {self.spec.name}: {redact_url(self.cfg.rpc_url)} serves chain id {node_chain_id}, "
                 f"configured {self.spec.chain_id}"
             )
         row = await self._db(
@@ -142,7 +143,8 @@ class ChainIndexer:
             log.error("%s", exc)
             self.status = "stopped"
             if not isinstance(exc, LostLease | DatabaseUnavailable):  # we may not, or cannot, write
-                await self._record_stop(str(exc))
+                # The stored error is public (`/v1/status`, `/ready`, `dm3-indexer status`): no URL beyond its host.
+                await self._record_stop(redact_urls(str(exc)))
             self._report(force=True)
             raise
 
@@ -254,7 +256,7 @@ class ChainIndexer:
             await self._db(
                 self.writer.set_status,
                 "stalled",
-                error=f"not advancing past block {self.indexed}: {exc}; retrying",
+                error=redact_urls(f"not advancing past block {self.indexed}: {exc}; retrying"),
                 tips=self.tips,
             )
             self._report(force=True)

@@ -22,6 +22,8 @@ from urllib.parse import urlsplit, urlunsplit
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from indexer.redact import redact_url, redact_urls
+
 log = logging.getLogger(__name__)
 
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -92,8 +94,13 @@ class HeadWatcher:
                     continue
                 finally:
                     self.live = False
-        except (InvalidURI, InvalidHandshake, SubscriptionRefused, OSError, TimeoutError) as exc:
-            log.warning("%s: no newHeads subscription at %s (%s); polling only", self.chain, self.url, exc)
+        except (InvalidURI, InvalidHandshake, SubscriptionRefused, OSError, TimeoutError, ValueError) as exc:
+            log.warning(
+                "%s: no newHeads subscription at %s (%s); polling only",
+                self.chain,
+                redact_url(self.url),
+                redact_urls(str(exc)),
+            )
 
     async def _subscribe(self, ws: ClientConnection) -> None:
         await ws.send(
@@ -104,7 +111,9 @@ class HeadWatcher:
             raise SubscriptionRefused(str(reply)[:200])
         self.live = True
         self.connects += 1
-        log.info("%s: following heads through the newHeads subscription at %s", self.chain, self.url)
+        log.info(
+            "%s: following heads through the newHeads subscription at %s", self.chain, redact_url(self.url)
+        )
         self.new_head.set()  # anything mined while we were not subscribed is picked up at once
 
 

@@ -6,11 +6,16 @@ declared for it (4xx bodies included). Schema-driven strings almost never name a
 that do (known addresses and names, real `resolve()` calldata, and mutations of it): the fixture's teardown fails
 the test if any route never answered 200 (the found-data paths were not exercised).
 
+The change feed is covered too: the SSE stream is read by schemathesis' bounded client (up to its event limit or
+the read timeout, whichever comes first; the stream is cut there) and long polls wait at most a fraction of that
+(`DM3_API_CHANGES_MAX_WAIT`), so every call ends.
+
 The number of examples comes from the loaded hypothesis profile (`default` or `deep`, tests/conftest.py).
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -45,9 +50,11 @@ from indexer.gateway.codec import (
 )
 from indexer.gateway.signer import GatewaySigner
 from indexer.store.models import (
+    CHANGE_KINDS,
     AddrRecord,
     Bond,
     BondHistory,
+    Change,
     Contenthash,
     MinDeposit,
     Name,
@@ -82,6 +89,8 @@ FINALITIES = ["latest", "safe", "finalized"]
 TEXT_KEYS = ["network.dm3.profile", "url", "missing", ""]
 COIN_TYPES = [60, 0, 0x8000_0000, 0x8000_000A, 2**256 - 1]
 CHANGE_FEED = "/v1/changes"
+# The client's read timeout per call: an SSE stream is cut there (schemathesis keeps the events read so far).
+READ_TIMEOUT = 1.0
 
 
 def _node(name: str) -> str:
@@ -156,6 +165,24 @@ def seeded(seed: Callable[..., None], dm3_vectors: dict[str, Any]) -> None:
         history(1, "deposit", sender=S, amount=150),
         history(2, "burn", sender=S, amount=7),
         history(3, "release", sender=ALICE, amount=5),
+        *[_change(i, event) for i, event in enumerate(["Deposited", "Burned", "TextChanged"], start=1)],
+    )
+
+
+def _change(i: int, event: str) -> Change:
+    pair = {"sender": S, "recipient": R} if event != "TextChanged" else {"node": _node(ALICE_NAME)}
+    return Change(
+        id=i,
+        action="apply",
+        chain_id=OP_CHAIN_ID,
+        block_number=40 + i,
+        block_hash="0x" + f"{i:064x}",
+        tx_hash="0x" + f"{i:064x}",
+        log_index=i,
+        event=event,
+        kind=CHANGE_KINDS[event],
+        args={"amount": "7"} if event != "TextChanged" else {"key": "url"},
+        **pair,
     )
 
 
@@ -227,8 +254,28 @@ def _deposits_query() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+def _changes_query() -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries(
+        {},
+        optional={
+            "cursor": st.integers(0, 4),
+            "chain_id": st.sampled_from(CHAIN_IDS),
+            "sender": st.sampled_from(ADDRESSES),
+            "recipient": st.sampled_from(ADDRESSES),
+            "kinds": st.sampled_from(["deposit", "burn,text", "deposit,release,min_deposit"]),
+            "timeout": st.sampled_from([0, 0.1]),
+            "limit": st.integers(1, 3),
+        },
+    )
+
+
 def _seeded_query(path: str) -> st.SearchStrategy[dict[str, Any]] | None:
-    return {"/v1/eligibility": _eligibility_query, "/v1/deposits": _deposits_query}.get(path, lambda: None)()
+    return {
+        "/v1/eligibility": _eligibility_query,
+        "/v1/deposits": _deposits_query,
+        CHANGE_FEED: _changes_query,
+        f"{CHANGE_FEED}/poll": _changes_query,
+    }.get(path, lambda: None)()
 
 
 def _seeded_path_parameters(path: str) -> st.SearchStrategy[dict[str, Any]] | None:
@@ -263,7 +310,12 @@ def _mix(value: Any, seeded: st.SearchStrategy[Any] | None) -> st.SearchStrategy
 
 
 @pytest.fixture
-def api_schema(api_settings: ApiSettings, seeded: None) -> Iterator[schemathesis.schemas.BaseSchema]:
+def api_schema(
+    api_settings: ApiSettings, seeded: None, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[schemathesis.schemas.BaseSchema]:
+    monkeypatch.setenv(
+        "DM3_API_CHANGES_MAX_WAIT", str(READ_TIMEOUT / 4)
+    )  # a long poll answers within the timeout
     app = create_app(api_settings, signer=GatewaySigner(GATEWAY_ACCOUNT, ttl_seconds=300))
     loaded = schemathesis.openapi.from_asgi("/openapi.json", app)
     statuses: Counter[tuple[str, int]] = Counter()
@@ -286,12 +338,8 @@ def api_schema(api_settings: ApiSettings, seeded: None) -> Iterator[schemathesis
 
     yield loaded
     app.state.engine.dispose()
-    operations = {
-        result.ok().label
-        for result in loaded.get_all_operations()
-        if isinstance(result, Ok) and not result.ok().path.startswith(CHANGE_FEED)
-    }
-    assert len(operations) >= 11, operations
+    operations = {result.ok().label for result in loaded.get_all_operations() if isinstance(result, Ok)}
+    assert len(operations) >= 13, operations
     never_ok = sorted(label for label in operations if not statuses[(label, 200)])
     assert not never_ok, f"routes never answered 200 (seeded paths not reached): {never_ok}; {dict(statuses)}"
 
@@ -301,18 +349,21 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 @schema.parametrize()
 def test_api__no_5xx_and_every_answer_matches_the_schema(case: schemathesis.Case) -> None:
-    if case.operation.path.startswith(CHANGE_FEED):
-        # The change feed waits for changes (the SSE stream never ends, the long poll up to `timeout`), which
-        # this in-process client cannot bound; its input validation is tested in test_changes_stream.py.
-        pytest.skip("the change feed waits for changes")
-    case.call_and_validate(
+    response = case.call_and_validate(
+        timeout=READ_TIMEOUT,  # bounds the SSE stream (cut there), and any call
         checks=[
             not_a_server_error,
             status_code_conformance,
             content_type_conformance,
             response_schema_conformance,
-        ]
+        ],
     )
+    if case.operation.path == CHANGE_FEED and response.status_code == 200:
+        assert response.headers["content-type"][0].startswith("text/event-stream")
+        events = [block for block in response.text.split("\n\n") if "event: change" in block]
+        for event in events:  # every event's data is one change of the documented shape
+            data = json.loads(next(line[6:] for line in event.splitlines() if line.startswith("data: ")))
+            assert {"id", "action", "kind", "chain_id", "block_number", "finality"} <= data.keys(), data
 
 
 # --- what the fuzzer found, pinned -------------------------------------------------------------------------------

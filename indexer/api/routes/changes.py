@@ -23,14 +23,15 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from indexer.api.changes import (
     CHANGE_KIND_NAMES,
+    MAX_CHANGE_ID,
     ChangeFeed,
     ChangeFilter,
     ChangesPage,
     ChangesSettings,
+    parse_change_id,
     parse_kinds,
     read_changes,
 )
-from indexer.api.errors import ApiError
 from indexer.api.names import parse_address
 from indexer.api.schemas import ErrorResponse
 
@@ -49,7 +50,8 @@ RecipientQuery = Annotated[
 ]
 KindsQuery = Annotated[str | None, Query(description=_KINDS_HELP, max_length=400)]
 CursorQuery = Annotated[
-    int | None, Query(description="last change id seen; omit to start from now", ge=0, le=2**63 - 1)
+    int | None,
+    Query(description="last change id seen; omit to start from now", ge=0, le=MAX_CHANGE_ID),
 ]
 
 
@@ -76,11 +78,7 @@ def _filter(
 def _last_event_id(value: str | None) -> int | None:
     if value is None or not value.strip():
         return None
-    digits = value.strip()
-    # isdigit() alone accepts '²' and other non-ASCII digits, which int() refuses (a 500 before).
-    if not (digits.isascii() and digits.isdigit()) or len(digits) > 19:
-        raise ApiError(f"Last-Event-ID {value[:40]!r} is not a change id", status=422)
-    return int(digits)
+    return parse_change_id(value, what="Last-Event-ID")
 
 
 @router.get(

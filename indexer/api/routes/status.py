@@ -12,6 +12,7 @@ from indexer.api.chains import load_chains
 from indexer.api.deps import SessionDep, SettingsDep
 from indexer.api.schemas import ChainStatus, Health, Readiness, StatusResponse
 from indexer.api.settings import ApiSettings
+from indexer.redact import redact_urls
 from indexer.store.models import Chain
 
 router = APIRouter(tags=["status"])
@@ -48,7 +49,8 @@ def _status(chain: Chain, settings: ApiSettings, now: datetime) -> tuple[ChainSt
         registry_address=chain.registry_address,
         deposits_address=chain.deposits_address,
         status="stale" if stale else chain.status,
-        error=chain.error,
+        # Written redacted by the indexer; redacted again for rows an older indexer wrote.
+        error=redact_urls(chain.error) if chain.error else chain.error,
         head_block=chain.head_block,
         indexed_block=chain.indexed_block,
         indexed_block_hash=chain.indexed_block_hash,

@@ -1,0 +1,169 @@
+"""ASGI middleware that bounds what one request may cost, and turns every failure into JSON.
+
+All of them sit inside the CORS middleware (see `create_app`), so their answers, a 500 included, carry the CORS
+headers a browser needs to read them:
+
+- :class:`UnexpectedErrors`: an exception no handler knew becomes a 500 `{"message": "internal error"}` (logged
+  once, with its traceback, and never shown to the client).
+- :class:`ConcurrencyLimit`: at most `max_concurrent_requests` requests (and apart from them `max_change_streams`
+  change-feed requests, which stay open for long) in flight per process; the next one gets a 503 at once, with
+  `Retry-After`, instead of queueing behind them.
+- :class:`BodyGuard`: the body is read before the app sees it, within `body_timeout` seconds (else 408) and up to
+  `max_body_bytes` (else 413), whether the client declared its length or sent it chunked.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+
+import anyio
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
+
+
+async def send_json(
+    send: Send, status: int, message: str, *, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    """A complete JSON answer `{"message": ...}` on the raw ASGI channel."""
+    body = json.dumps({"message": message}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class UnexpectedErrors:
+    """The last resort: an exception that escaped every handler is a 500 JSON answer (inside CORS)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if started:  # the answer is half sent: nothing to do but let the server drop the connection
+                raise
+            await send_json(send, 500, "internal error")
+
+
+class ConcurrencyLimit:
+    """At most `max_requests` requests in flight, and `max_streams` on paths under `stream_prefix`; beyond
+    them a 503 JSON answer with `Retry-After: 1`. Counted per process (each worker has its own limits)."""
+
+    def __init__(self, app: ASGIApp, *, max_requests: int, max_streams: int, stream_prefix: str) -> None:
+        self.app = app
+        self.limits = {"requests": max_requests, "streams": max_streams}
+        self.in_flight = {"requests": 0, "streams": 0}
+        self.stream_prefix = stream_prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        kind = "streams" if scope["path"].startswith(self.stream_prefix) else "requests"
+        if self.in_flight[kind] >= self.limits[kind]:
+            what = "change-feed requests" if kind == "streams" else "requests"
+            await send_json(
+                send,
+                503,
+                f"the server is at its limit of {self.limits[kind]} concurrent {what}; retry shortly",
+                headers=[(b"retry-after", b"1")],
+            )
+            return
+        self.in_flight[kind] += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight[kind] -= 1
+
+
+class BodyGuard:
+    """Read the request body up front: at most `max_bytes` (413 beyond, declared or chunked) within `timeout`
+    seconds of the headers (408 after), then hand it to the app as if it came from the client."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, timeout: float) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.timeout = timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length: bytes | None = None
+        chunked = False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                length = value
+            elif name == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            await self._too_large(send)
+            return
+        if not chunked and (length is None or int(length) == 0):
+            await self.app(scope, receive, send)  # no body to read
+            return
+
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            with anyio.fail_after(self.timeout):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return  # the client left: nobody to answer
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        await self._too_large(send)
+                        return
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            notice = f"the request body did not arrive within {self.timeout:g} s"
+            await send_json(send, 408, notice, headers=[(b"connection", b"close")])
+            return
+
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()  # after the body: the disconnect a streaming answer waits for
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, send: Send) -> None:
+        await send_json(
+            send,
+            413,
+            f"request body is larger than {self.max_bytes} bytes",
+            headers=[(b"connection", b"close")],
+        )

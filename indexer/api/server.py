@@ -1,0 +1,228 @@
+"""The API's own HTTP server: uvicorn (httptools) with the connection limits a public service needs.
+
+uvicorn bounds neither how long a client may take to send a request's headers (a slowloris client holds its
+connection forever) nor how many connections stay open, and its own overload answer is plain text. The protocol
+here adds, per worker process:
+
+- a header timeout: from a connection's opening, and from the first byte of each further request on it, to the
+  end of the request's headers (`header_timeout`); a client that is too slow gets a 408 and is disconnected;
+- a bound on the request head (`max_header_bytes`; 431 beyond);
+- a bound on open connections (`max_connections`): at the limit a new connection displaces the longest-idle one
+  (no request in flight: idle keep-alive, or still sending headers), so idle or slow clients cannot starve
+  others; when every connection is busy the new one is answered 503 and closed;
+- JSON for every error the server itself writes (400 malformed request, 408, 431, 503).
+
+The keep-alive timeout is uvicorn's own (`timeout_keep_alive`); request bodies, concurrency and every error
+the app produces are bounded inside the app (`indexer.api.guards`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import functools
+import json
+import logging
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+import uvicorn
+from uvicorn.config import LOGGING_CONFIG
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from indexer.api.settings import ApiSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    max_connections: int
+    header_timeout: float
+    max_header_bytes: int
+
+    @classmethod
+    def of(cls, settings: ApiSettings) -> ServerLimits:
+        return cls(
+            max_connections=settings.max_connections,
+            header_timeout=settings.header_timeout,
+            max_header_bytes=settings.max_header_bytes,
+        )
+
+
+class GuardedHttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a header timeout, a head size limit and a connection limit."""
+
+    def __init__(self, *args: Any, limits: ServerLimits, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.limits = limits
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._head_bytes = 0  # bytes received while waiting for a request's head
+        self._head_size = 0  # the parsed head's size so far (request target and headers)
+        self._refusal: tuple[HTTPStatus, str] | None = None
+        self._idle_since = self.loop.time()
+
+    # --- state ---------------------------------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """A request is in flight (its headers are in, its answer is not complete)."""
+        return self.cycle is not None and not self.cycle.response_complete
+
+    # --- asyncio.Protocol ------------------------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._idle_since = self.loop.time()
+        if len(self.connections) > self.limits.max_connections and not self._displace_idle():
+            self._refuse(
+                HTTPStatus.SERVICE_UNAVAILABLE, "the server is at its connection limit; retry shortly"
+            )
+            return
+        self._arm_head_timer()
+
+    def data_received(self, data: bytes) -> None:
+        awaiting_head = not self.busy
+        if awaiting_head and self._head_timer is None:
+            self._arm_head_timer()  # the first byte of a further request on a keep-alive connection
+        super().data_received(data)
+        if self.transport.is_closing():
+            self._cancel_head_timer()
+        elif self.busy:  # the headers are complete: the app has the request
+            self._cancel_head_timer()
+            self._head_bytes = 0
+        elif awaiting_head:
+            self._head_bytes += len(data)
+            if self._head_bytes > self.limits.max_header_bytes:
+                self._refuse(
+                    HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    f"the request line and headers are larger than {self.limits.max_header_bytes} bytes",
+                )
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._idle_since = self.loop.time()
+
+    # --- parser callbacks ------------------------------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_size = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._count_head(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count_head(len(name) + len(value) + 4)
+        super().on_header(name, value)
+
+    def _count_head(self, size: int) -> None:
+        self._head_size += size
+        if self._head_size > self.limits.max_header_bytes:
+            self._refusal = (
+                HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+                f"the request line and headers are larger than {self.limits.max_header_bytes} bytes",
+            )
+            raise _HeadTooLarge  # aborts the parse: uvicorn answers through send_400_response
+
+    def send_400_response(self, msg: str) -> None:
+        self._refuse(*(self._refusal or (HTTPStatus.BAD_REQUEST, msg)))
+
+    # --- limits ----------------------------------------------------------------------------------------------------
+
+    def _arm_head_timer(self) -> None:
+        self._cancel_head_timer()
+        self._head_timer = self.loop.call_later(self.limits.header_timeout, self._head_timed_out)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.busy or self.transport.is_closing():
+            return
+        if self._head_bytes:
+            message = f"the request headers did not arrive within {self.limits.header_timeout:g} s"
+            self._refuse(HTTPStatus.REQUEST_TIMEOUT, message)
+        else:  # a connection that never started a request: just close it
+            self.transport.close()
+
+    def _displace_idle(self) -> bool:
+        """Close the connection idle the longest (no request in flight) to make room; False when all are busy."""
+        idle = [
+            other
+            for other in self.connections
+            if other is not self
+            and isinstance(other, GuardedHttpProtocol)
+            and not other.busy
+            and not other.transport.is_closing()
+        ]
+        if not idle:
+            return False
+        oldest = min(idle, key=lambda other: other._idle_since)
+        oldest.transport.close()
+        return True
+
+    def _refuse(self, status: HTTPStatus, message: str) -> None:
+        """Write a complete JSON error answer and close the connection (outside any request)."""
+        self._cancel_head_timer()
+        body = json.dumps({"message": message}).encode()
+        head = (
+            f"HTTP/1.1 {status.value} {status.phrase}\r\n"
+            "content-type: application/json\r\n"
+            f"content-length: {len(body)}\r\n"
+            "connection: close\r\n\r\n"
+        )
+        if not self.transport.is_closing():
+            self.transport.write(head.encode() + body)
+            self.transport.close()
+
+
+class _HeadTooLarge(Exception):
+    pass
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging, with every handler redacting URLs (indexer.redact) and the app's own loggers (the
+    500s' tracebacks) sent to the same place."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"redact": {"()": "indexer.redact.RedactingFilter"}}
+    for handler in config["handlers"].values():
+        handler["filters"] = ["redact"]
+    config["loggers"]["indexer"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    return config
+
+
+def uvicorn_options(settings: ApiSettings, *, log_level: str) -> dict[str, Any]:
+    """The `uvicorn.Config` keyword arguments for the limits in `settings` (also used by the tests)."""
+    return {
+        "http": functools.partial(GuardedHttpProtocol, limits=ServerLimits.of(settings)),
+        "ws": "none",  # no websocket routes: an upgrade request is an ordinary (refused) request
+        "timeout_keep_alive": settings.keep_alive_timeout,
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+        "log_config": log_config(log_level),
+        "log_level": log_level,
+        "server_header": False,
+    }
+
+
+def serve(settings: ApiSettings, *, host: str, port: int, workers: int, log_level: str) -> None:
+    """Run the API until SIGINT/SIGTERM: in this process, or in `workers` worker processes."""
+    options = uvicorn_options(settings, log_level=log_level)
+    if workers > 1:
+        # Each worker builds its app from the environment, as this process did (`settings` was only checked).
+        uvicorn.run(
+            "indexer.api.main:create_app", factory=True, host=host, port=port, workers=workers, **options
+        )
+        return
+    from indexer.api.main import create_app
+
+    uvicorn.run(create_app(settings), host=host, port=port, **options)
