@@ -178,8 +178,8 @@ def _batch_body(chunk: list[tuple[str, str]], chain_id: int | None, min_finality
     return {
         "pairs": [
             {
-                "sender": _target(s, what=f"pairs[{i}].sender"),
-                "recipient": _target(r, what=f"pairs[{i}].recipient"),
+                "sender": _target(s, what=f"pairs.{i}.sender"),
+                "recipient": _target(r, what=f"pairs.{i}.recipient"),
             }
             for i, (s, r) in enumerate(chunk)
         ],

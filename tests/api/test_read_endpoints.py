@@ -244,7 +244,7 @@ def test_eligibility_batch__limits_and_errors(client):
     )
     bad = client.post("/v1/eligibility", json={"pairs": [{"sender": S, "recipient": "0x12"}]})
     assert bad.status_code == 422
-    assert "pairs[0].recipient" in bad.json()["message"]
+    assert "pairs.0.recipient" in bad.json()["message"]
     assert client.post("/v1/eligibility", json={"pairs": "x"}).status_code == 422
     assert client.post("/v1/eligibility", json={"pairs": [], "min_finality": "x"}).status_code == 422
 

@@ -95,8 +95,8 @@ async def post_eligibility(
     def answer(session: Session) -> bytes:
         targets = [
             (
-                parse_target(p.sender, what=f"pairs[{i}].sender"),
-                parse_target(p.recipient, what=f"pairs[{i}].recipient"),
+                parse_target(p.sender, what=f"pairs.{i}.sender"),
+                parse_target(p.recipient, what=f"pairs.{i}.recipient"),
             )
             for i, p in enumerate(body.pairs)
         ]
