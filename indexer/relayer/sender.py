@@ -30,7 +30,7 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_account.signers.local import LocalAccount
 from eth_account.typed_transactions import TypedTransaction
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
 from prometheus_client import Counter, Gauge
 from sqlalchemy import func, select
@@ -397,7 +397,7 @@ class Sender:
             "type": 2,
             "chainId": self.chain_id,
             "nonce": nonce,
-            "to": to,
+            "to": to_checksum_address(to),
             "data": data,
             "value": 0,
             "gas": gas,

@@ -35,7 +35,9 @@ def _env(anvil: Anvil, compiled: dict[str, dict[str, Any]], db_url: str, **limit
     devnet = Devnet(anvil, compiled)
     devnet.fund()
     ct = compiled["RelayBatcher"]
-    tx = anvil.rpc("eth_sendTransaction", [{"from": devnet.deployer, "data": ct["bytecode"], "gas": hex(3_000_000)}])
+    tx = anvil.rpc(
+        "eth_sendTransaction", [{"from": devnet.deployer, "data": ct["bytecode"], "gas": hex(3_000_000)}]
+    )
     receipt = anvil.receipt(tx)
     address = receipt["contractAddress"]
     batcher = Contract(

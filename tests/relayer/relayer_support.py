@@ -56,9 +56,7 @@ class RelayEnv:
             database_url=db_url,
             chains=[RelayChain(chain_id=self.chain_id, rpc_url=self.anvil.url, batcher=batcher.address)],
             private_key=RELAYER_KEY,
-            poll_interval=0.05,
-            deadline_margin=5,
-            **limits,
+            **{"poll_interval": 0.05, "deadline_margin": 5, **limits},
         )
         self.spec = devnet.spec()
         self.index()
@@ -96,7 +94,14 @@ class RelayEnv:
         return int(self.contract_of(function).view("nonces", Web3.to_checksum_address(signer)))
 
     def body(
-        self, function: str, account: LocalAccount, /, *, nonce: int | None = None, deadline: int = FAR, **fields: Any
+        self,
+        function: str,
+        account: LocalAccount,
+        /,
+        *,
+        nonce: int | None = None,
+        deadline: int = FAR,
+        **fields: Any,
     ) -> dict[str, Any]:
         """A signed `POST /v1/relay` body; the signer field defaults to `account`'s address."""
         spec = signing.SIGNED_FUNCTIONS[function]
@@ -153,13 +158,23 @@ class RelayEnv:
                 f'[{{"chain_id": {self.chain_id}, "rpc_url": "{self.anvil.url}", "batcher": "{self.batcher.address}"}}]'
             ),
             "DM3_RELAYER_POLL_INTERVAL": "0.05",
+            "DM3_RELAYER_DEADLINE_MARGIN": "5",
             **extra,
         }
 
     def spawn(self, **extra: str) -> subprocess.Popen[bytes]:
         """`dm3-relayer run` as a process (the in-process sender must have released the lease)."""
         return subprocess.Popen(
-            [sys.executable, "-m", "indexer.relayer", "run", "--chain-id", str(self.chain_id), "--log-level", "WARNING"],
+            [
+                sys.executable,
+                "-m",
+                "indexer.relayer",
+                "run",
+                "--chain-id",
+                str(self.chain_id),
+                "--log-level",
+                "WARNING",
+            ],
             env=self.process_env(**extra),
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
