@@ -19,15 +19,15 @@ from sqlalchemy.engine import Engine
 from web3 import Web3
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "indexer"))
-from indexer_support import ROOT, Anvil, Contract, Devnet, fresh_engine, sync_ok  # noqa: E402
+from indexer_support import ROOT, Anvil, Contract, Devnet, fresh_engine, sync_ok
 
-from indexer import signing  # noqa: E402
-from indexer.api.main import create_app  # noqa: E402
-from indexer.api.settings import ApiSettings  # noqa: E402
-from indexer.chain.rpc import RpcClient  # noqa: E402
-from indexer.relayer.sender import Sender  # noqa: E402
-from indexer.relayer.settings import RelayChain, RelayerSettings  # noqa: E402
-from indexer.store.relay_models import RelayRequest, RelayTx  # noqa: E402
+from indexer import signing
+from indexer.api.main import create_app
+from indexer.api.settings import ApiSettings
+from indexer.chain.rpc import RpcClient
+from indexer.relayer.sender import Sender
+from indexer.relayer.settings import RelayChain, RelayerSettings
+from indexer.store.relay_models import RelayRequest, RelayTx
 
 __all__ = ["ROOT", "Anvil", "Contract", "Devnet", "RelayEnv", "fresh_engine", "sync_ok"]
 
@@ -195,7 +195,7 @@ def _json(message: dict[str, Any]) -> dict[str, Any]:
     for name, value in message.items():
         if isinstance(value, bytes):
             out[name] = "0x" + value.hex()
-        elif isinstance(value, bool) or isinstance(value, str):
+        elif isinstance(value, (bool, str)):
             out[name] = value
         elif isinstance(value, int):
             out[name] = str(value)
