@@ -249,16 +249,19 @@ def nonces_calldata(signer: str) -> bytes:
 def revert_reason(data: Any, message: str = "") -> str:
     """A revert's reason string from the node's error (``data`` = the revert data when it gives it)."""
     raw = data.get("data") if isinstance(data, dict) else data
-    if isinstance(raw, str) and raw.startswith("0x"):
-        payload = bytes.fromhex(raw[2:]) if len(raw) % 2 == 0 and _HEX.match(raw) else b""
+    if isinstance(raw, str) and _HEX.match(raw) and len(raw) % 2 == 0:
+        payload = bytes.fromhex(raw[2:])
         if payload[:4] == _ERROR_SELECTOR:
             try:
                 return str(abi_decode(["string"], payload[4:])[0])
             except Exception:  # a malformed Error(string) payload: fall back to the node's message
                 pass
-        if payload == b"":
-            return message.removeprefix("execution reverted: ") or "reverted without a reason"
-    return message.removeprefix("execution reverted: ") or "reverted without a reason"
+    text = message.strip()
+    for prefix in ("execution reverted:", "execution reverted"):
+        if text.startswith(prefix):
+            text = text[len(prefix) :].strip()
+            break
+    return text or "reverted without a reason"
 
 
 def _to_json(value: Any) -> Any:

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from web3 import Web3
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "indexer"))
-from indexer_support import ROOT, Anvil, Contract, Devnet, fresh_engine, sync_ok
+from indexer_support import ROOT, Anvil, Contract, Devnet, free_port, fresh_engine, sync_ok
 
 from indexer import signing
 from indexer.api.main import create_app
@@ -29,7 +29,7 @@ from indexer.relayer.sender import Sender
 from indexer.relayer.settings import RelayChain, RelayerSettings
 from indexer.store.relay_models import RelayRequest, RelayTx
 
-__all__ = ["ROOT", "Anvil", "Contract", "Devnet", "RelayEnv", "fresh_engine", "sync_ok"]
+__all__ = ["ROOT", "Anvil", "Contract", "Devnet", "RelayEnv", "free_port", "fresh_engine", "sync_ok"]
 
 RELAYER_KEY = "0x" + "5e" * 32
 FAR = 2**40  # a deadline far in the future
