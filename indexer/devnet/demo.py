@@ -337,6 +337,16 @@ def walkthrough(state: DevnetState, api: Dm3Client) -> None:
     relay_walkthrough(api, op, base, alice, owner)
 
 
+def wait_relayer(api: Dm3Client, chain_id: int) -> Any:
+    """The chain's relay config once its relayer process is up (it starts with the other services)."""
+    deadline = time.monotonic() + INDEXER_WAIT_SECONDS
+    while not (config := api.relay_config(chain_id)).enabled:
+        if time.monotonic() > deadline:
+            raise click.ClickException(f"the relayer of chain {chain_id} did not come up; see .devnet/logs/")
+        time.sleep(0.2)
+    return config
+
+
 def relay_walkthrough(api: Dm3Client, op: L2, base: L2, alice: LocalAccount, owner: LocalAccount) -> None:
     """Gasless: a new user with no ETH on Base and alice's delivery node, both through the relayer."""
     step(
@@ -344,7 +354,8 @@ def relay_walkthrough(api: Dm3Client, op: L2, base: L2, alice: LocalAccount, own
     )
     frank = Account.create()
     chain_id = base.state.chain_id
-    config = api.relay_config(chain_id)
+    config = wait_relayer(api, chain_id)
+    wait_relayer(api, op.state.chain_id)
     console.print(f"  Base relayer {config.relayer} (batcher {config.batcher}); frank {frank.address}")
     console.print(f"  frank's ETH on Base: {base.w3.eth.get_balance(frank.address)}")
     name = f"frank.{base.state.parent_name}"
@@ -399,7 +410,8 @@ def relay_walkthrough(api: Dm3Client, op: L2, base: L2, alice: LocalAccount, own
         "recipient": alice.address,
         "amount": 10 * TOKEN,
         "nonce": op.deposits.functions.nonces(alice.address).call(),
-        "deadline": int(time.time()) + 600,
+        # The chain's clock, not ours: step 7 moved Optimism's time a week ahead.
+        "deadline": op.w3.eth.get_block("latest")["timestamp"] + 600,
     }
     # alice signs once (her wallet); her delivery node, which holds no key of hers, carries it.
     signature = sign(
@@ -415,11 +427,13 @@ def relay_walkthrough(api: Dm3Client, op: L2, base: L2, alice: LocalAccount, own
     table = Table(title="gas paid by the relayers (the users paid nothing)", title_justify="left")
     for column in ("chain", "transaction", "writes carried", "gas used", "gas per write", "fee (ETH)"):
         table.add_column(column)
-    carried: dict[tuple[L2, str], list[str]] = {}
-    for chain, status in [*((base, s) for s in done), (op, burned)]:
-        carried.setdefault((chain, str(status.tx_hash)), []).append(status.function)
+    carried: dict[tuple[int, str], list[str]] = {}
+    chains = {base.state.chain_id: base, op.state.chain_id: op}
+    for status in [*done, burned]:
+        carried.setdefault((status.chain_id, str(status.tx_hash)), []).append(status.function)
     total = 0
-    for (chain, tx_hash), functions in carried.items():
+    for (chain_id_, tx_hash), functions in carried.items():
+        chain = chains[chain_id_]
         receipt = chain.w3.eth.get_transaction_receipt(HexStr(tx_hash))
         fee = receipt["gasUsed"] * receipt["effectiveGasPrice"]
         total += receipt["gasUsed"]
@@ -438,10 +452,13 @@ def relay_walkthrough(api: Dm3Client, op: L2, base: L2, alice: LocalAccount, own
 @click.command()
 @click.option("--exit", "exit_after", is_flag=True, help="Tear the devnet down at the end (CI).")
 @click.option("--api-port", default=8080, show_default=True, help="Port of the API and CCIP-read gateway.")
-def main(exit_after: bool, api_port: int) -> None:
+@click.option(
+    "--base-port", default=8545, show_default=True, help="Port of the L1; the L2s take the next three."
+)
+def main(exit_after: bool, api_port: int, base_port: int) -> None:
     """Run the dm3 registry walkthrough on a local devnet."""
     started = time.monotonic()
-    options = core.DevnetOptions(gateway_port=api_port)
+    options = core.DevnetOptions(gateway_port=api_port, base_port=base_port)
     step("0. devnet: anvil L1 with ENS + Optimism, Arbitrum and Base L2s; indexer; API and gateway")
     try:
         core.down(options)  # fresh chains every time: the walkthrough registers the same names
