@@ -13,6 +13,7 @@ Anything else raises :class:`Refused` (a 4xx with the reason) and nothing is que
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from eth_account.messages import encode_typed_data
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
 
 from indexer import signing
 from indexer.chain.rpc import RetryPolicy, RpcClient, RpcError
@@ -381,12 +383,22 @@ class RelayService:
         ]
         if recovered != call.signer:
             queries.append(("eth_getCode", [call.signer, "latest"]))
+        # The write alone on the current state (no waiting writes before it): the node estimates its gas, in
+        # parallel with the checks (an estimate of a write that would fail is an error, and is not used).
+        estimate = (
+            asyncio.ensure_future(self._estimate(chain_id, contract, call, facts, call.gas_limit))
+            if not facts.pending
+            else None
+        )
         try:
             results = await rpc.batch(queries)
         except RpcError as exc:
+            if estimate is not None:
+                estimate.cancel()
             raise Refused(
                 f"chain {chain_id}: the node cannot simulate the write ({exc})", status=503
             ) from None
+        gas_limit = await estimate if estimate is not None else call.gas_limit
         if recovered != call.signer and results[2] in (None, "0x", ""):
             raise Refused(
                 f"signature: not {call.signer}'s signature of this {signing.SIGNED_FUNCTIONS[call.function].primary_type} "
@@ -406,9 +418,6 @@ class RelayService:
             raise Refused(
                 f"simulation: the write would fail: {await self._reason(chain_id, contract, call, facts)}"
             )
-        gas_limit = call.gas_limit
-        if not facts.pending:  # the write runs alone on the current state: the node can estimate it exactly
-            gas_limit = await self._estimate(chain_id, contract, call, facts, gas_limit)
         row = {
             "id": uuid.uuid4().hex,
             "chain_id": chain_id,
@@ -426,7 +435,7 @@ class RelayService:
             "updated_at": now,
         }
         try:
-            await read(lambda: self._insert(row))
+            await run_in_threadpool(self._insert, row)  # a write may wait for SQLite's lock: not on the loop
         except IntegrityError:
             raise Refused(
                 f"message.nonce: a request of {call.signer} with nonce {call.nonce} is already queued",

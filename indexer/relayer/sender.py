@@ -22,6 +22,7 @@ import contextlib
 import logging
 import os
 import signal
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -110,6 +111,8 @@ class Sender:
         self.batcher = batcher
         self._label = str(chain_id)
         self._last_stats = 0.0
+        self._balance: int | None = None
+        self._balance_at = 0.0
 
     # --- life cycle ---------------------------------------------------------------------------------------------
 
@@ -138,12 +141,15 @@ class Sender:
 
     async def step(self) -> None:
         balance = int(await self.rpc.call("eth_getBalance", [self.address, "latest"]), 16)
-        with self._write() as conn:
-            conn.execute(
-                _SENDERS.update()
-                .where(_SENDERS.c.chain_id == self.chain_id)
-                .values(balance=balance, address=self.address.lower(), updated_at=_now())
-            )
+        now = time.monotonic()
+        if balance != self._balance or now - self._balance_at > 5.0:  # spare the database's write lock
+            with self._write() as conn:
+                conn.execute(
+                    _SENDERS.update()
+                    .where(_SENDERS.c.chain_id == self.chain_id)
+                    .values(balance=balance, address=self.address.lower(), updated_at=_now())
+                )
+            self._balance, self._balance_at = balance, now
         BALANCE.labels(self._label).set(balance)
         await self.reconcile()
         self.expire()
