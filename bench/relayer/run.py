@@ -44,6 +44,7 @@ STEADY_RATE = 100
 STEADY_SECONDS = 20
 BLOCK_TIME = 1.0
 API_WORKERS = 2  # one per core of this 2-core machine
+POLL_INTERVAL = 0.1  # the relayer looks for work and receipts ten times per block
 TARGETS = {"accepted_per_s": 300, "p99_blocks": 3, "batched_ratio": 0.7}
 RELAYER_KEY = "0x" + "5e" * 32
 
@@ -272,6 +273,7 @@ def main() -> None:
                 "DM3_RELAYER_CLIENT_QUOTA": "1000000",
                 "DM3_RELAYER_DAILY_GAS_BUDGET": str(10**12),
                 "DM3_RELAYER_MAX_TX_GAS": "12000000",
+                "DM3_RELAYER_POLL_INTERVAL": str(POLL_INTERVAL),
             }
             procs.append(
                 subprocess.Popen(

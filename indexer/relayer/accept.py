@@ -116,6 +116,7 @@ class RelayService:
         self.writer = writer
         self._rpc: dict[int, RpcClient] = {}
         self._batchers: dict[int, str | None] = {}
+        self._gas_cache: dict[int, tuple[datetime, int]] = {}
 
     def rpc(self, chain_id: int) -> RpcClient:
         client = self._rpc.get(chain_id)
@@ -172,19 +173,17 @@ class RelayService:
         with self.reader.connect() as conn:
             chain = conn.execute(select(_CHAINS).where(_CHAINS.c.chain_id == chain_id)).mappings().first()
             sender = conn.execute(select(_SENDERS).where(_SENDERS.c.chain_id == chain_id)).mappings().first()
-            gas_today = gas_spent_since(conn, chain_id, utc_day_start(now))
-            signer_recent, signer_oldest = conn.execute(
-                select(func.count(), func.min(_REQUESTS.c.created_at)).where(
-                    _REQUESTS.c.chain_id == chain_id,
-                    _REQUESTS.c.signer == signer,
-                    _REQUESTS.c.created_at >= window,
-                )
-            ).one()
-            client_recent, client_oldest = conn.execute(
-                select(func.count(), func.min(_REQUESTS.c.created_at)).where(
-                    _REQUESTS.c.client == client, _REQUESTS.c.created_at >= window
-                )
-            ).one()
+            gas_today = self._gas_today(conn, chain_id, now)
+            signer_recent, signer_oldest = self._recent(
+                conn,
+                self.settings.signer_quota,
+                window,
+                _REQUESTS.c.chain_id == chain_id,
+                _REQUESTS.c.signer == signer,
+            )
+            client_recent, client_oldest = self._recent(
+                conn, self.settings.client_quota, window, _REQUESTS.c.client == client
+            )
             pending = [
                 dict(row)
                 for row in conn.execute(
@@ -220,6 +219,28 @@ class RelayService:
             pending=pending,
             authority=authority,
         )
+
+    @staticmethod
+    def _recent(conn: Connection, limit: int, window: datetime, *where: Any) -> tuple[int, datetime | None]:
+        """How many requests matching `where` were accepted since `window`, counted up to `limit` only (a bounded
+        scan however many there are), and the oldest of them once the limit is reached (for `Retry-After`)."""
+        recent = select(_REQUESTS.c.created_at).where(*where, _REQUESTS.c.created_at >= window).limit(limit)
+        count = int(conn.execute(select(func.count()).select_from(recent.subquery())).scalar_one())
+        if count < limit:
+            return count, None
+        oldest = conn.execute(
+            select(func.min(_REQUESTS.c.created_at)).where(*where, _REQUESTS.c.created_at >= window)
+        ).scalar()
+        return count, oldest
+
+    def _gas_today(self, conn: Connection, chain_id: int, now: datetime) -> int:
+        """Gas spent today, read at most once a second per chain (it moves once per block)."""
+        cached = self._gas_cache.get(chain_id)
+        if cached is not None and 0 <= (now - cached[0]).total_seconds() < 1.0:
+            return cached[1]
+        spent = gas_spent_since(conn, chain_id, utc_day_start(now))
+        self._gas_cache[chain_id] = (now, spent)
+        return spent
 
     def _authority(
         self, conn: Connection, chain_id: int, call: calls.SignedCall, parent: str, chain: Any

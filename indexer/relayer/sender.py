@@ -231,20 +231,27 @@ class Sender:
                     mined_at=now,
                 )
             )
-            for request_id, (state, reason) in outcomes.items():
+            common = {
+                "tx_hash": tx["tx_hash"],
+                "block_number": block,
+                "block_hash": receipt["blockHash"],
+                "gas_used": share,
+                "updated_at": now,
+            }
+            mined = [request_id for request_id, (state, _) in outcomes.items() if state == "mined"]
+            if mined:  # one statement for the writes that succeeded
                 conn.execute(
                     _REQUESTS.update()
-                    .where(_REQUESTS.c.id == request_id)
-                    .values(
-                        state=state,
-                        error=reason,
-                        tx_hash=tx["tx_hash"],
-                        block_number=block,
-                        block_hash=receipt["blockHash"],
-                        gas_used=share,
-                        updated_at=now,
-                    )
+                    .where(_REQUESTS.c.id.in_(mined))
+                    .values(state="mined", error=None, **common)
                 )
+            for request_id, (state, reason) in outcomes.items():
+                if state != "mined":
+                    conn.execute(
+                        _REQUESTS.update()
+                        .where(_REQUESTS.c.id == request_id)
+                        .values(state=state, error=reason, **common)
+                    )
         GAS_SPENT.labels(self._label).inc(gas_used)
         FEES_PAID.labels(self._label).inc(gas_used * price)
         log.info(
