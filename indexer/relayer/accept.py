@@ -85,15 +85,6 @@ def utc_day_start(now: datetime) -> datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def gas_spent_since(conn: Connection, chain_id: int, since: datetime) -> int:
-    value = conn.execute(
-        select(func.coalesce(func.sum(_TXS.c.gas_used), 0)).where(
-            _TXS.c.chain_id == chain_id, _TXS.c.state == "mined", _TXS.c.mined_at >= since
-        )
-    ).scalar()
-    return int(value or 0)
-
-
 def recover_signer(call: calls.SignedCall, *, chain_id: int, contract: str) -> str | None:
     """The EOA that signed, or None when the signature recovers to nothing."""
     data = signing.typed_data(call.function, call.message, chain_id=chain_id, verifying_contract=contract)
@@ -116,7 +107,6 @@ class RelayService:
         self.writer = writer
         self._rpc: dict[int, RpcClient] = {}
         self._batchers: dict[int, str | None] = {}
-        self._gas_cache: dict[int, tuple[datetime, int]] = {}
 
     def rpc(self, chain_id: int) -> RpcClient:
         client = self._rpc.get(chain_id)
@@ -173,7 +163,6 @@ class RelayService:
         with self.reader.connect() as conn:
             chain = conn.execute(select(_CHAINS).where(_CHAINS.c.chain_id == chain_id)).mappings().first()
             sender = conn.execute(select(_SENDERS).where(_SENDERS.c.chain_id == chain_id)).mappings().first()
-            gas_today = self._gas_today(conn, chain_id, now)
             signer_recent, signer_oldest = self._recent(
                 conn,
                 self.settings.signer_quota,
@@ -211,7 +200,9 @@ class RelayService:
             indexed_block=chain["indexed_block"] if chain else None,
             relayer=sender["address"] if sender and sender["address"] else None,
             balance=int(sender["balance"]) if sender else 0,
-            gas_today=gas_today,
+            gas_today=(
+                int(sender["gas_spent"]) if sender and sender["gas_day"] == now.date().isoformat() else 0
+            ),
             signer_recent=int(signer_recent),
             signer_oldest=signer_oldest,
             client_recent=int(client_recent),
@@ -232,15 +223,6 @@ class RelayService:
             select(func.min(_REQUESTS.c.created_at)).where(*where, _REQUESTS.c.created_at >= window)
         ).scalar()
         return count, oldest
-
-    def _gas_today(self, conn: Connection, chain_id: int, now: datetime) -> int:
-        """Gas spent today, read at most once a second per chain (it moves once per block)."""
-        cached = self._gas_cache.get(chain_id)
-        if cached is not None and 0 <= (now - cached[0]).total_seconds() < 1.0:
-            return cached[1]
-        spent = gas_spent_since(conn, chain_id, utc_day_start(now))
-        self._gas_cache[chain_id] = (now, spent)
-        return spent
 
     def _authority(
         self, conn: Connection, chain_id: int, call: calls.SignedCall, parent: str, chain: Any

@@ -116,7 +116,9 @@ class SenderLease:
         insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
         now = datetime.now(UTC)
         values = {"holder": self.holder, "address": self.address, "acquired_at": now, "updated_at": now}
-        stmt = insert(_SENDERS).values(chain_id=self.chain_id, generation=1, balance=0, **values)
+        stmt = insert(_SENDERS).values(
+            chain_id=self.chain_id, generation=1, balance=0, gas_day="", gas_spent=0, **values
+        )
         upsert = stmt.on_conflict_do_update(
             index_elements=["chain_id"], set_={"generation": _SENDERS.c.generation + 1, **values}
         ).returning(_SENDERS.c.generation)

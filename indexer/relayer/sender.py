@@ -34,7 +34,7 @@ from eth_account.typed_transactions import TypedTransaction
 from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
 from prometheus_client import Counter, Gauge
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection, Engine
 
 from indexer.chain.rpc import RpcClient, RpcError
@@ -238,6 +238,17 @@ class Sender:
                 "gas_used": share,
                 "updated_at": now,
             }
+            today = now.date().isoformat()
+            conn.execute(
+                _SENDERS.update()
+                .where(_SENDERS.c.chain_id == self.chain_id)
+                .values(
+                    gas_spent=case(
+                        (_SENDERS.c.gas_day == today, _SENDERS.c.gas_spent + gas_used), else_=gas_used
+                    ),
+                    gas_day=today,
+                )
+            )
             mined = [request_id for request_id, (state, _) in outcomes.items() if state == "mined"]
             if mined:  # one statement for the writes that succeeded
                 conn.execute(

@@ -9,7 +9,8 @@ Only the relayer (one process per chain) and the API's relay route write these; 
 - ``relay_txs``: every signed transaction, written (raw bytes and hash) *before* it is broadcast. Attempts of one
   nonce (the first and its fee-bumped replacements) carry the same calls; at most one of them can ever be mined.
 - ``relay_senders``: one row per chain: the lease generation fencing every write of the sender process, the
-  relayer's address and its last seen balance (the API reads it for the config route and the balance floor).
+  relayer's address, its last seen balance and the gas it spent today (the API reads them for the config route,
+  the balance floor and the daily gas budget, in O(1)).
 """
 
 from __future__ import annotations
@@ -124,5 +125,7 @@ class RelaySender(SQLModel, table=True):
     holder: str = ""
     address: str = ""
     balance: int = Field(default=0, sa_type=Uint256)
+    gas_day: str = ""  # the UTC day (YYYY-MM-DD) `gas_spent` counts
+    gas_spent: int = Field(default=0, sa_type=BigInteger)  # gas of the transactions mined that day
     acquired_at: datetime = Field(default_factory=_now, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
     updated_at: datetime = Field(default_factory=_now, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]

@@ -72,6 +72,8 @@ def upgrade() -> None:
         sa.Column("holder", sa.String(), nullable=False),
         sa.Column("address", sa.String(), nullable=False),
         sa.Column("balance", indexer.store.types.Uint256(length=78), nullable=False),
+        sa.Column("gas_day", sa.String(), nullable=False),
+        sa.Column("gas_spent", sa.BigInteger(), nullable=False),
         sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("chain_id"),
