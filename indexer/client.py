@@ -15,6 +15,7 @@ raise `Dm3ApiError` / the httpx error.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 import time
@@ -521,6 +522,47 @@ class AsyncDm3Client:
 
     async def status(self) -> StatusResponse:
         return await self._request(StatusResponse, "GET", "/v1/status")
+
+    async def relay_config(self, chain_id: int) -> RelayConfig:
+        return await self._request(RelayConfig, "GET", "/v1/relay/config", params={"chain_id": chain_id})
+
+    async def relay(
+        self,
+        function: str,
+        message: dict[str, Any],
+        *,
+        chain_id: int,
+        signature: bytes | None = None,
+        private_key: str | bytes | None = None,
+        permit: dict[str, Any] | None = None,
+    ) -> RelayAccepted:
+        """`Dm3Client.relay`, async."""
+        if signature is None:
+            if private_key is None:
+                raise ValueError("pass a signature or a private_key")
+            contract_name = SIGNED_FUNCTIONS[function].contract
+            contract = (await self.relay_config(chain_id)).contracts.get(contract_name)
+            if contract is None:
+                raise Dm3ApiError(503, f"chain {chain_id}: the relayer knows no {contract_name}")
+            signature = sign(function, message, private_key, chain_id=chain_id, verifying_contract=contract)
+        body = relay_body(function, message, signature, chain_id=chain_id, permit=permit)
+        return await self._request(RelayAccepted, "POST", "/v1/relay", json=body)
+
+    async def relay_status(self, request_id: str) -> RelayStatus:
+        return await self._request(RelayStatus, "GET", f"/v1/relay/{request_id}")
+
+    async def wait_relayed(
+        self, request_id: str, *, timeout: float = 120.0, poll: float = 0.25
+    ) -> RelayStatus:
+        """`Dm3Client.wait_relayed`, async."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = await self.relay_status(request_id)
+            if status.state in ("mined", "failed", "expired"):
+                return status
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"relay request {request_id} is still {status.state} after {timeout} s")
+            await asyncio.sleep(poll)
 
     async def poll_changes(
         self,

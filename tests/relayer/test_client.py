@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import threading
 import time
@@ -14,7 +15,7 @@ from relayer_support import RelayEnv, free_port, user, wait_exit
 
 from indexer.api.main import create_app
 from indexer.api.settings import ApiSettings
-from indexer.client import Dm3ApiError, Dm3Client
+from indexer.client import AsyncDm3Client, Dm3ApiError, Dm3Client
 from indexer.ens import namehash
 
 
@@ -58,3 +59,19 @@ def test_relay_and_wait(env: RelayEnv, served: str) -> None:
         with pytest.raises(Dm3ApiError) as refused:  # the same nonce again
             api.relay("registerWithSig", message, chain_id=env.chain_id, private_key=dave.key)
         assert refused.value.status in (403, 409)
+
+
+def test_async_relay_and_wait(env: RelayEnv, served: str) -> None:
+    erin = user(0xE1)
+    message = {"signer": erin.address, "name": "erin.op.dm3.eth", "nonce": 0, "deadline": 2**40}
+
+    async def run() -> Any:
+        async with AsyncDm3Client(served) as api:
+            accepted = await api.relay(
+                "setPrimaryNameWithSig", message, chain_id=env.chain_id, private_key=erin.key
+            )
+            return await api.wait_relayed(accepted.id, timeout=30)
+
+    done = asyncio.run(run())
+    assert done.state == "mined" and done.signer == erin.address
+    assert env.devnet.registry.view("primaryName", erin.address) == "erin.op.dm3.eth"
