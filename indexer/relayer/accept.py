@@ -31,7 +31,7 @@ from indexer import signing
 from indexer.chain.rpc import RetryPolicy, RpcClient, RpcError
 from indexer.ens import namehash
 from indexer.relayer import calls
-from indexer.relayer.settings import RelayerSettings
+from indexer.relayer.settings import RelayerSettings, redact
 from indexer.store import models
 from indexer.store.relay_models import PENDING_STATES, RelayRequest, RelaySender, RelayTx
 
@@ -398,8 +398,9 @@ class RelayService:
         except RpcError as exc:
             if estimate is not None:
                 estimate.cancel()
+            reason = redact(str(exc), rpc.url)  # an RPC URL may carry an API key: the host only
             raise Refused(
-                f"chain {chain_id}: the node cannot simulate the write ({exc})", status=503
+                f"chain {chain_id}: the node cannot simulate the write ({reason})", status=503
             ) from None
         gas_limit = await estimate if estimate is not None else call.gas_limit
         if recovered != call.signer and results[2] in (None, "0x", ""):

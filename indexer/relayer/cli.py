@@ -10,13 +10,14 @@ from typing import Any
 
 import click
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from indexer import metrics
 from indexer.chain.rpc import RpcClient, RpcError
 from indexer.relayer.lease import LeaseLost, SenderLocked
 from indexer.relayer.sender import Sender, SenderError
-from indexer.relayer.settings import RelayerKeyError, RelayerSettings
+from indexer.relayer.settings import RelayerKeyError, RelayerSettings, redact
 from indexer.store.db import create_db_engine
 from indexer.store.migrate import upgrade
 
@@ -52,6 +53,8 @@ def run(chain_id: int, log_level: str) -> None:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise Fail(f"invalid configuration: {problems}") from None
+    except SettingsError as exc:  # e.g. DM3_RELAYER_CHAINS that is not JSON
+        raise Fail(f"invalid configuration: {exc}") from None
     chain = settings.chain(chain_id)
     if chain is None:
         raise Fail(f"chain {chain_id} is not in DM3_RELAYER_CHAINS")
@@ -63,7 +66,7 @@ def run(chain_id: int, log_level: str) -> None:
             metrics.serve(settings.metrics_port)
         asyncio.run(_run(settings, chain_id, chain.rpc_url, engine, account))
     except USER_ERRORS as exc:
-        message = str(exc).splitlines()[0]
+        message = redact(str(exc).splitlines()[0], chain.rpc_url)
         if isinstance(exc, OperationalError):
             message = f"database unavailable: {message}"
         raise Fail(message) from None
@@ -76,7 +79,7 @@ async def _run(settings: RelayerSettings, chain_id: int, rpc_url: str, engine: A
         loop.add_signal_handler(sig, stop.set)
     async with RpcClient(rpc_url, chain=str(chain_id), timeout=settings.rpc_timeout) as rpc:
         sender = Sender(settings, chain_id=chain_id, engine=engine, account=account, rpc=rpc)
-        click.echo(f"dm3-relayer: chain {chain_id}: sending from {sender.address}", err=True)
+        click.echo(f"dm3-relayer: chain {chain_id}: relayer account {sender.address}", err=True)
         await sender.run(stop)
 
 

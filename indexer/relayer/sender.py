@@ -40,7 +40,7 @@ from sqlalchemy.engine import Connection, Engine
 from indexer.chain.rpc import RpcClient, RpcError
 from indexer.relayer import calls
 from indexer.relayer.lease import SenderLease
-from indexer.relayer.settings import RelayerSettings
+from indexer.relayer.settings import RelayerSettings, redact
 from indexer.store.relay_models import RelayRequest, RelaySender, RelayTx
 
 log = logging.getLogger(__name__)
@@ -129,7 +129,9 @@ class Sender:
                 try:
                     await self.step()
                 except RpcError as exc:
-                    log.warning("chain %d: node error, retrying: %s", self.chain_id, exc)
+                    log.warning(
+                        "chain %d: node error, retrying: %s", self.chain_id, redact(str(exc), self.rpc.url)
+                    )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.settings.poll_interval)
         finally:

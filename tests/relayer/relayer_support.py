@@ -29,7 +29,17 @@ from indexer.relayer.sender import Sender
 from indexer.relayer.settings import RelayChain, RelayerSettings
 from indexer.store.relay_models import RelayRequest, RelayTx
 
-__all__ = ["ROOT", "Anvil", "Contract", "Devnet", "RelayEnv", "free_port", "fresh_engine", "sync_ok"]
+__all__ = [
+    "RELAYER_KEY",
+    "ROOT",
+    "Anvil",
+    "Contract",
+    "Devnet",
+    "RelayEnv",
+    "free_port",
+    "fresh_engine",
+    "sync_ok",
+]
 
 RELAYER_KEY = "0x" + "5e" * 32
 FAR = 2**40  # a deadline far in the future

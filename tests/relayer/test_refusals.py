@@ -179,3 +179,16 @@ def test_config_route(env: RelayEnv) -> None:
 
 def test_far_deadline_accepted(env: RelayEnv) -> None:
     assert env.post(env.body("setPrimaryNameWithSig", user(1), deadline=FAR, name="x")).status_code == 202
+
+
+def test_node_down__503_without_the_rpc_url(make_env: Any) -> None:
+    env = make_env()
+    body = env.body("setPrimaryNameWithSig", user(1), name="x")
+    secret = "http://user:secret@127.0.0.1:9/key123"
+    chain = env.app.state.relay.settings.chains[0]
+    env.app.state.relay.settings.chains[0] = chain.model_copy(update={"rpc_url": secret})
+    env.app.state.relay._rpc.clear()
+    response = env.post(body)
+    assert response.status_code == 503 and "cannot simulate" in response.json()["message"]
+    assert "secret" not in response.text and "key123" not in response.text
+    assert env.requests() == []
