@@ -69,6 +69,7 @@ class SenderError(RuntimeError):
 class Fees:
     max_fee: int
     priority: int
+    base: int = 0  # the next block's base fee
 
 
 def _fault(point: str) -> None:
@@ -416,7 +417,7 @@ class Sender:
         rewards = [int(r[0], 16) for r in history.get("reward") or [] if r]
         tip = max(sorted(rewards)[len(rewards) // 2] if rewards else 0, self.settings.min_priority_fee)
         max_fee = min(2 * base + tip, self.settings.max_fee_per_gas)
-        return Fees(max_fee=max_fee, priority=min(tip, max_fee))
+        return Fees(max_fee=max_fee, priority=min(tip, max_fee), base=base)
 
     def _sign(self, *, nonce: int, to: str, data: bytes, gas: int, fees: Fees) -> Any:
         transaction: dict[str, Any] = {
@@ -470,6 +471,14 @@ class Sender:
 
     def expire(self) -> None:
         now = int(datetime.now(UTC).timestamp())
+        late = (
+            _REQUESTS.c.chain_id == self.chain_id,
+            _REQUESTS.c.state == "queued",
+            _REQUESTS.c.deadline < now + 2,
+        )
+        with self.engine.connect() as conn:  # a read first: no write lock taken on most steps
+            if conn.execute(select(_REQUESTS.c.seq).where(*late).limit(1)).first() is None:
+                return
         with self._write() as conn:
             conn.execute(
                 _REQUESTS.update()
@@ -532,6 +541,15 @@ class Sender:
         if not queued:
             return
         fees = await self.fees()
+        if fees.base > fees.max_fee:
+            log.warning(
+                "chain %d: the base fee (%d wei/gas) is above the fee cap (%d): %d requests wait",
+                self.chain_id,
+                fees.base,
+                self.settings.max_fee_per_gas,
+                len(queued),
+            )
+            return
         nonce = await self._next_nonce()
         rows = []
         for batch in self._batches(queued):

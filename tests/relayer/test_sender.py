@@ -157,7 +157,20 @@ def test_flow_on_postgresql(make_env: Any, pg_url: str) -> None:
         env.until(request_id, "mined")
     with pytest.raises(SenderLocked):
         SenderLease(env.engine, env.chain_id, address=env.relayer.address).acquire()
+    waiting = primary(env, 3)
     with env.engine.begin() as conn:
         conn.execute(text("UPDATE relay_senders SET generation = generation + 1"))
     with pytest.raises(LeaseLost):
         env.step()
+    assert env.status(waiting)["state"] == "queued"
+
+
+def test_base_fee_above_cap__requests_wait_then_go(make_env: Any) -> None:
+    env = make_env(max_fee_per_gas=10**9)
+    env.anvil.rpc("anvil_setNextBlockBaseFeePerGas", [hex(5 * 10**9)])
+    env.anvil.mine(1)
+    request_id = primary(env, 1)
+    env.step(3)
+    assert env.status(request_id)["state"] == "queued" and env.txs() == []
+    env.settings.max_fee_per_gas = 10**12  # the operator raises the cap
+    env.until(request_id, "mined")
