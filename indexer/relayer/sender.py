@@ -41,6 +41,7 @@ from indexer.chain.rpc import RpcClient, RpcError
 from indexer.relayer import calls
 from indexer.relayer.lease import SenderLease
 from indexer.relayer.settings import RelayerSettings, redact
+from indexer.store.db import create_db_engine
 from indexer.store.relay_models import RelayRequest, RelaySender, RelayTx
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,9 @@ class Sender:
         self.settings = settings
         self.chain_id = chain_id
         self.engine = engine
+        # Reads go through a reader engine: on SQLite a writer engine's every transaction takes the write lock
+        # (BEGIN IMMEDIATE), which the API's inserts would then wait for.
+        self.reader = create_db_engine(engine.url.render_as_string(hide_password=False), role="reader")
         self.account = account
         self.address = str(account.address)
         self.rpc = rpc
@@ -137,6 +141,7 @@ class Sender:
                     await asyncio.wait_for(stop.wait(), self.settings.poll_interval)
         finally:
             self.lease.release()
+            self.reader.dispose()
 
     def _write(self) -> Any:
         """A fenced write transaction: use as `with self._write() as conn:`."""
@@ -162,7 +167,7 @@ class Sender:
     # --- reconcile ----------------------------------------------------------------------------------------------
 
     def _open_txs(self) -> dict[int, list[dict[str, Any]]]:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(
                 select(_TXS)
                 .where(_TXS.c.chain_id == self.chain_id, _TXS.c.state.in_(("signed", "sent")))
@@ -197,7 +202,7 @@ class Sender:
         block = int(receipt["blockNumber"], 16)
         gas_used = int(receipt["gasUsed"], 16)
         price = int(receipt.get("effectiveGasPrice") or "0x0", 16)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             carried = [
                 dict(r)
                 for r in conn.execute(
@@ -307,7 +312,7 @@ class Sender:
     async def _check_reorgs(self) -> None:
         """Mined transactions in the reorg window whose block is no longer canonical go back to `sent`."""
         head = int(await self.rpc.call("eth_blockNumber"), 16)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             mined = [
                 dict(r)
                 for r in conn.execute(
@@ -476,7 +481,7 @@ class Sender:
             _REQUESTS.c.state == "queued",
             _REQUESTS.c.deadline < now + 2,
         )
-        with self.engine.connect() as conn:  # a read first: no write lock taken on most steps
+        with self.reader.connect() as conn:  # a read first: no write lock taken on most steps
             if conn.execute(select(_REQUESTS.c.seq).where(*late).limit(1)).first() is None:
                 return
         with self._write() as conn:
@@ -495,7 +500,7 @@ class Sender:
             )
 
     def _queued(self) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return [
                 dict(r)
                 for r in conn.execute(
@@ -530,7 +535,7 @@ class Sender:
 
     async def _next_nonce(self) -> int:
         node = int(await self.rpc.call("eth_getTransactionCount", [self.address, "pending"]), 16)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             recorded = conn.execute(
                 select(func.max(_TXS.c.nonce)).where(_TXS.c.chain_id == self.chain_id)
             ).scalar()
@@ -601,7 +606,7 @@ class Sender:
         if loop_time - self._last_stats < 5.0 and self._last_stats:
             return
         self._last_stats = loop_time or 1.0
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             counts: dict[str, int] = dict(
                 conn.execute(
                     select(_REQUESTS.c.state, func.count())

@@ -84,6 +84,7 @@ class RelayEnv:
     def close(self) -> None:
         self.client.__exit__(None, None, None)
         self.sender.lease.release()
+        self.sender.reader.dispose()
         self.loop.run_until_complete(self.rpc.aclose())
         self.loop.close()
         self.app.state.engine.dispose()
