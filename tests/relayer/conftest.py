@@ -15,7 +15,7 @@ from indexer.store.db import create_db_engine  # noqa: F401  (keeps the import o
 @pytest.fixture(scope="session")
 def compiled(project: Any) -> dict[str, dict[str, Any]]:
     out = {}
-    for name in ("ProfileRegistry", "InboxDeposits", "Dm3Token", "RelayBatcher"):
+    for name in ("ProfileRegistry", "InboxDeposits", "Dm3Token", "RelayBatcher", "MockERC1271Wallet"):
         ct = project.get_contract(name).contract_type
         out[name] = {
             "abi": [item.model_dump(mode="json", by_alias=True) for item in ct.abi],

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from eth_abi import encode as abi_encode
 from relayer_support import RelayEnv, user
+from web3 import Web3
 
 from indexer.ens import namehash
 
@@ -25,3 +29,24 @@ def test_register_and_text__zero_eth_user__mined(env: RelayEnv) -> None:
     assert env.devnet.registry.view("text", node, "email") == "c@example.org"
     txs = env.txs()
     assert len(txs) == 1 and txs[0]["batched"] and txs[0]["calls"] == 2  # both writes in one batch
+
+
+def _wallet(env: RelayEnv, compiled: dict[str, Any], owner: str, *, rejects: bool) -> str:
+    code = compiled["MockERC1271Wallet"]["bytecode"] + abi_encode(["address", "bool"], [owner, rejects]).hex()
+    tx = env.anvil.rpc(
+        "eth_sendTransaction", [{"from": env.devnet.deployer, "data": code, "gas": hex(3_000_000)}]
+    )
+    return str(Web3.to_checksum_address(env.anvil.receipt(tx)["contractAddress"]))
+
+
+def test_erc1271_signer__simulation_decides(env: RelayEnv, compiled: dict[str, Any]) -> None:
+    owner = user(0x71)
+    good = _wallet(env, compiled, owner.address, rejects=False)
+    bad = _wallet(env, compiled, owner.address, rejects=True)
+    accepted = env.post(env.body("setPrimaryNameWithSig", owner, signer=good, name="wallet.op.dm3.eth"))
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.json()["signer"] == good
+    env.until(accepted.json()["id"], "mined")
+    assert env.devnet.registry.view("primaryName", good) == "wallet.op.dm3.eth"
+    refused = env.post(env.body("setPrimaryNameWithSig", owner, signer=bad, name="wallet.op.dm3.eth"))
+    assert refused.status_code == 422 and "invalid signature" in refused.json()["message"]
