@@ -14,7 +14,7 @@ from pydantic_settings import SettingsError
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from indexer import metrics
-from indexer.chain.rpc import RpcClient, RpcError
+from indexer.chain.rpc import RetryPolicy, RpcClient, RpcError
 from indexer.relayer.lease import LeaseLost, SenderLocked
 from indexer.relayer.sender import Sender, SenderError
 from indexer.relayer.settings import RelayerKeyError, RelayerSettings, redact
@@ -77,7 +77,10 @@ async def _run(settings: RelayerSettings, chain_id: int, rpc_url: str, engine: A
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with RpcClient(rpc_url, chain=str(chain_id), timeout=settings.rpc_timeout) as rpc:
+    # Few retries per call: the sender's loop retries a failed step anyway, and a node that is down at start is
+    # reported at once.
+    retry = RetryPolicy(attempts=3, max_elapsed=5.0)
+    async with RpcClient(rpc_url, chain=str(chain_id), timeout=settings.rpc_timeout, retry=retry) as rpc:
         sender = Sender(settings, chain_id=chain_id, engine=engine, account=account, rpc=rpc)
         click.echo(f"dm3-relayer: chain {chain_id}: relayer account {sender.address}", err=True)
         await sender.run(stop)
