@@ -9,7 +9,7 @@ export HYPOTHESIS_PROFILE ?= default
 PYTEST_ARGS ?=
 ARGS ?=
 
-.PHONY: setup lint format test demo devnet devnet-down bench-gas bench-ens bench-freshness bench-api bench-indexer clean
+.PHONY: setup lint format test demo devnet devnet-down bench-gas bench-ens bench-freshness bench-api bench-indexer bench-relayer clean
 
 setup: .venv/.synced node_modules/.installed .vvm/vyper-0.4.3
 
@@ -61,6 +61,9 @@ bench-api: setup
 
 bench-indexer: setup
 	python bench/indexer/run.py
+
+bench-relayer: setup
+	python -m bench.relayer.run
 
 clean:
 	rm -rf .build data .devnet

@@ -17,8 +17,10 @@ sent, so `Alice.OP.dm3.eth` asks for `alice.op.dm3.eth`; a name or address the A
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -39,6 +41,7 @@ from tenacity import (
 from indexer.api.changes import ChangeOut, ChangesPage
 from indexer.api.errors import ApiError
 from indexer.api.names import parse_address, parse_name, parse_target
+from indexer.api.routes.relay import RelayAccepted, RelayConfig, RelayStatus
 from indexer.api.schemas import (
     BondOut,
     DepositsPage,
@@ -49,6 +52,7 @@ from indexer.api.schemas import (
     RecipientResponse,
     StatusResponse,
 )
+from indexer.signing import SIGNED_FUNCTIONS, sign, typed_data
 
 __all__ = [
     "AsyncDm3Client",
@@ -62,7 +66,12 @@ __all__ = [
     "EligibilityResponse",
     "ProfileResponse",
     "RecipientResponse",
+    "RelayAccepted",
+    "RelayConfig",
+    "RelayStatus",
     "StatusResponse",
+    "relay_body",
+    "typed_data",
 ]
 
 BATCH_LIMIT = 1_000
@@ -117,6 +126,34 @@ def _profile_path(name: str) -> str:
 
 def _address_profile_path(address: str) -> str:
     return f"/v1/addresses/{_checked(parse_address, address, what='address')}/profile"
+
+
+def relay_body(
+    function: str,
+    message: dict[str, Any],
+    signature: bytes,
+    *,
+    chain_id: int,
+    permit: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The `POST /v1/relay` body (docs/relay-api.md): uint256 as decimal strings, bytes as 0x hex."""
+
+    def encode(value: Any) -> Any:
+        if isinstance(value, bytes):
+            return "0x" + value.hex()
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value
+
+    body: dict[str, Any] = {
+        "chain_id": chain_id,
+        "function": function,
+        "message": {name: encode(value) for name, value in message.items()},
+        "signature": "0x" + signature.hex(),
+    }
+    if permit is not None:
+        body["permit"] = {name: encode(value) if name != "v" else value for name, value in permit.items()}
+    return body
 
 
 def _eligibility_params(
@@ -307,6 +344,53 @@ class Dm3Client:
     def status(self) -> StatusResponse:
         return self._request(StatusResponse, "GET", "/v1/status")
 
+    # --- relayer ----------------------------------------------------------------------------------------------
+
+    def relay_config(self, chain_id: int) -> RelayConfig:
+        """The chain's relayer: its account, batcher, contracts (the EIP-712 domains) and allowed functions."""
+        return self._request(RelayConfig, "GET", "/v1/relay/config", params={"chain_id": chain_id})
+
+    def relay(
+        self,
+        function: str,
+        message: dict[str, Any],
+        *,
+        chain_id: int,
+        signature: bytes | None = None,
+        private_key: str | bytes | None = None,
+        permit: dict[str, Any] | None = None,
+    ) -> RelayAccepted:
+        """Queue a signed write with the relayer (202) or raise `Dm3ApiError` with the reason it was refused.
+
+        Pass the `signature`, or a `private_key` to sign here (the domain's contract comes from the relay config).
+        A retried request that the server had queued already answers 409 (its nonce is taken): nothing runs twice.
+        """
+        if signature is None:
+            if private_key is None:
+                raise ValueError("pass a signature or a private_key")
+            contract = self.relay_config(chain_id).contracts.get(SIGNED_FUNCTIONS[function].contract)
+            if contract is None:
+                raise Dm3ApiError(
+                    503, f"chain {chain_id}: the relayer knows no {SIGNED_FUNCTIONS[function].contract}"
+                )
+            signature = sign(function, message, private_key, chain_id=chain_id, verifying_contract=contract)
+        body = relay_body(function, message, signature, chain_id=chain_id, permit=permit)
+        return self._request(RelayAccepted, "POST", "/v1/relay", json=body)
+
+    def relay_status(self, request_id: str) -> RelayStatus:
+        return self._request(RelayStatus, "GET", f"/v1/relay/{request_id}")
+
+    def wait_relayed(self, request_id: str, *, timeout: float = 120.0, poll: float = 0.25) -> RelayStatus:
+        """Poll a relay request until it is mined, failed or expired (raises `TimeoutError` after `timeout` s)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.relay_status(request_id)
+            if status.state in ("mined", "failed", "expired"):
+                return status
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"relay request {request_id} is still {status.state} after {timeout} s")
+            time.sleep(poll)
+
     def poll_changes(
         self,
         *,
@@ -476,6 +560,47 @@ class AsyncDm3Client:
 
     async def status(self) -> StatusResponse:
         return await self._request(StatusResponse, "GET", "/v1/status")
+
+    async def relay_config(self, chain_id: int) -> RelayConfig:
+        return await self._request(RelayConfig, "GET", "/v1/relay/config", params={"chain_id": chain_id})
+
+    async def relay(
+        self,
+        function: str,
+        message: dict[str, Any],
+        *,
+        chain_id: int,
+        signature: bytes | None = None,
+        private_key: str | bytes | None = None,
+        permit: dict[str, Any] | None = None,
+    ) -> RelayAccepted:
+        """`Dm3Client.relay`, async."""
+        if signature is None:
+            if private_key is None:
+                raise ValueError("pass a signature or a private_key")
+            contract_name = SIGNED_FUNCTIONS[function].contract
+            contract = (await self.relay_config(chain_id)).contracts.get(contract_name)
+            if contract is None:
+                raise Dm3ApiError(503, f"chain {chain_id}: the relayer knows no {contract_name}")
+            signature = sign(function, message, private_key, chain_id=chain_id, verifying_contract=contract)
+        body = relay_body(function, message, signature, chain_id=chain_id, permit=permit)
+        return await self._request(RelayAccepted, "POST", "/v1/relay", json=body)
+
+    async def relay_status(self, request_id: str) -> RelayStatus:
+        return await self._request(RelayStatus, "GET", f"/v1/relay/{request_id}")
+
+    async def wait_relayed(
+        self, request_id: str, *, timeout: float = 120.0, poll: float = 0.25
+    ) -> RelayStatus:
+        """`Dm3Client.wait_relayed`, async."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = await self.relay_status(request_id)
+            if status.state in ("mined", "failed", "expired"):
+                return status
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"relay request {request_id} is still {status.state} after {timeout} s")
+            await asyncio.sleep(poll)
 
     async def poll_changes(
         self,

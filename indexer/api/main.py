@@ -17,9 +17,10 @@ from indexer.api.errors import install_error_handlers
 from indexer.api.fastpath import EligibilityFastPath
 from indexer.api.guards import BodyGuard, ConcurrencyLimit, UnexpectedErrors
 from indexer.api.metrics import ApiMetrics, MetricsMiddleware
-from indexer.api.routes import ccip, changes, deposits, eligibility, profiles, status
+from indexer.api.routes import ccip, changes, deposits, eligibility, profiles, relay, status
 from indexer.api.settings import ApiSettings
 from indexer.gateway.signer import GatewaySigner
+from indexer.relayer.accept import RelayService
 from indexer.store.db import create_db_engine
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # out of the collector's reach. A full collection over it took ~40 ms and set the API's p99 (bench/api).
     gc.freeze()
     yield
+    if app.state.relay is not None:
+        await app.state.relay.aclose()
 
 
 def create_app(
@@ -56,11 +59,16 @@ def create_app(
         log.warning("no gateway key configured: /ccip answers 503")
     app.state.signer = signer
     app.state.metrics = ApiMetrics()
+    app.state.relay = None
+    if settings.relayer.chains:  # the relay routes write the queue: they get a writer engine of their own
+        writer = create_db_engine(settings.database_url, role="writer")
+        app.state.relay = RelayService(settings.relayer, reader=app.state.engine, writer=writer)
 
     install_error_handlers(app)
     for router in (eligibility.router, profiles.router, deposits.router, status.router, ccip.router):
         app.include_router(router)
     app.include_router(changes.router)
+    app.include_router(relay.router)
 
     # Added innermost first. Everything inside CORS, so that every answer (413, 503, a 500) carries its headers.
     if settings.fast_path:  # innermost: the guards, CORS and metrics still wrap it

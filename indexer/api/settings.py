@@ -8,6 +8,7 @@ from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from indexer.gateway.settings import GatewaySettings
+from indexer.relayer.settings import RelayerSettings
 from indexer.store.db import normalize_url
 
 
@@ -45,6 +46,8 @@ class ApiSettings(BaseSettings):
         return value
 
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    #: The relay routes (`POST /v1/relay`): chains, limits (env `DM3_RELAYER_*`); no key needed here.
+    relayer: RelayerSettings = Field(default_factory=RelayerSettings)
 
     # --- limits (per worker process; `python -m indexer.api` applies the server ones, see README) ---------------
     #: Largest request body; a larger one (declared or chunked) is a 413.

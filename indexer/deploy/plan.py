@@ -49,7 +49,7 @@ from indexer.deploy.validate import (
 )
 
 # The contracts of each deployment kind, in deployment order.
-L2_CONTRACTS = ("Dm3Token", "InboxDeposits", "ProfileRegistry")
+L2_CONTRACTS = ("Dm3Token", "InboxDeposits", "ProfileRegistry", "RelayBatcher")
 L1_CONTRACTS = ("Dm3Resolver",)
 
 
@@ -173,8 +173,9 @@ def deploy_l2(
     salt: str = create2.DEFAULT_SALT,
     force: bool = False,
 ) -> DeploymentRecord:
-    """Deploy Dm3Token(owner) (unless `token` is given), InboxDeposits(token, cooldown, owner) and
-    ProfileRegistry(parent_name) through the deterministic-deployment proxy.
+    """Deploy Dm3Token(owner) (unless `token` is given), InboxDeposits(token, cooldown, owner),
+    ProfileRegistry(parent_name) and RelayBatcher() (the relayer's batches) through the deterministic-deployment
+    proxy.
 
     `owner` defaults to the deploying account. With an existing `token`, it must hold code; the record then has no
     `Dm3Token` entry and the token is `contracts.InboxDeposits.args.token`.
@@ -198,6 +199,7 @@ def deploy_l2(
         predict(deployer, "InboxDeposits", {"token": token, "cooldown": cooldown, "owner": owner}, salt=salt)
     )
     steps.append(predict(deployer, "ProfileRegistry", {"parent_name": parent_name}, salt=salt))
+    steps.append(predict(deployer, "RelayBatcher", {}, salt=salt))
     return _run(deployer, deployments_dir, steps, replaces=L2_CONTRACTS, force=force)
 
 

@@ -11,6 +11,7 @@ from eth_account.signers.local import LocalAccount
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 DEPLOYER_INDEX = 0
 GATEWAY_SIGNER_INDEX = 9
+RELAYER_INDEX = 8  # the relayers' account on every L2 (pays the gas of signed writes)
 
 L1_CHAIN_ID = 31337  # anvil's default (ape-foundry's too), so ape's `ethereum:local` accepts it unchanged
 DEFAULT_BASE_PORT = 8545

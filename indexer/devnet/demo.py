@@ -26,7 +26,9 @@ from typing import Any
 import click
 import httpx
 from ens.utils import normal_name_to_hash
+from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import HexStr
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
@@ -41,6 +43,7 @@ from indexer.devnet import core, services
 from indexer.devnet.chains import dev_account
 from indexer.devnet.files import ChainState, DevnetState
 from indexer.dm3.profile import signed_profile_record
+from indexer.signing import sign
 
 TOKEN = 10**18
 PROFILE_KEY = "network.dm3.profile"
@@ -331,14 +334,131 @@ def walkthrough(state: DevnetState, api: Dm3Client) -> None:
     if resolved["address"].lower() != alice.address.lower():
         raise click.ClickException("ENS resolution returned the wrong address")
 
+    relay_walkthrough(api, op, base, alice, owner)
+
+
+def wait_relayer(api: Dm3Client, chain_id: int) -> Any:
+    """The chain's relay config once its relayer process is up (it starts with the other services)."""
+    deadline = time.monotonic() + INDEXER_WAIT_SECONDS
+    while not (config := api.relay_config(chain_id)).enabled:
+        if time.monotonic() > deadline:
+            raise click.ClickException(f"the relayer of chain {chain_id} did not come up; see .devnet/logs/")
+        time.sleep(0.2)
+    return config
+
+
+def relay_walkthrough(api: Dm3Client, op: L2, base: L2, alice: LocalAccount, owner: LocalAccount) -> None:
+    """Gasless: a new user with no ETH on Base and alice's delivery node, both through the relayer."""
+    step(
+        "9. frank, new and with 0 ETH on Base, registers frank.base.dm3.eth and publishes his dm3 profile gaslessly"
+    )
+    frank = Account.create()
+    chain_id = base.state.chain_id
+    config = wait_relayer(api, chain_id)
+    wait_relayer(api, op.state.chain_id)
+    console.print(f"  Base relayer {config.relayer} (batcher {config.batcher}); frank {frank.address}")
+    console.print(f"  frank's ETH on Base: {base.w3.eth.get_balance(frank.address)}")
+    name = f"frank.{base.state.parent_name}"
+    node = bytes.fromhex(normal_name_to_hash(name).hex().removeprefix("0x"))
+    record = signed_profile_record(
+        frank,
+        public_encryption_key=base64.b64encode(secrets.token_bytes(32)).decode(),
+        public_signing_key=base64.b64encode(secrets.token_bytes(32)).decode(),
+        delivery_services=["ds.base.dm3.eth"],
+    )
+    deadline = int(time.time()) + 3600
+    writes = [
+        ("registerWithSig", {"signer": frank.address, "label": "frank", "owner": frank.address}),
+        ("setTextWithSig", {"signer": frank.address, "node": node, "key": PROFILE_KEY, "value": record}),
+        ("setPrimaryNameWithSig", {"signer": frank.address, "name": name}),
+    ]
+    accepted = []
+    for nonce, (function, message) in enumerate(writes):
+        request = api.relay(
+            function,
+            {**message, "nonce": nonce, "deadline": deadline},
+            chain_id=chain_id,
+            private_key=frank.key,
+        )
+        accepted.append(request)
+        console.print(f"  {function:22} signed by frank → 202, request {request.id[:12]}… {request.state}")
+    done = [api.wait_relayed(request.id, timeout=60) for request in accepted]
+    for function_, status in zip((w[0] for w in writes), done, strict=True):
+        console.print(
+            f"  {function_:22} {status.state} in block {status.block_number} (tx {str(status.tx_hash)[:12]}…)"
+        )
+    if any(status.state != "mined" for status in done):
+        raise click.ClickException(f"a relayed write did not mine: {[s.error for s in done]}")
+    wait_indexed(api, chain_id, max(s.block_number or 0 for s in done))
+    profile = api.address_profile(frank.address)
+    if profile is None or profile.dm3_profile is None:
+        raise click.ClickException("the API does not show frank's profile")
+    console.print(
+        f"  API: {frank.address[:10]}… → {profile.name}, dm3 profile signature valid: "
+        f"[bold]{profile.dm3_profile.signature_valid}[/]; frank's ETH still {base.w3.eth.get_balance(frank.address)}"
+    )
+
+    step("10. alice's delivery node relays alice's signed burn of a spammer's bond on Optimism")
+    spammer = dev_account(6)
+    op.send(owner, op.token.functions.mint(spammer.address, 100 * TOKEN))
+    op.send(spammer, op.token.functions.approve(op.deposits.address, 2**256 - 1))
+    receipt = op.send(spammer, op.deposits.functions.deposit(alice.address, 10 * TOKEN))
+    wait_indexed(api, op.state.chain_id, receipt.blockNumber)
+    console.print(f"  spammer {spammer.address[:10]}… deposited 10 DM3 to reach alice, and spammed")
+    burn = {
+        "sender": spammer.address,
+        "recipient": alice.address,
+        "amount": 10 * TOKEN,
+        "nonce": op.deposits.functions.nonces(alice.address).call(),
+        # The chain's clock, not ours: step 7 moved Optimism's time a week ahead.
+        "deadline": op.w3.eth.get_block("latest")["timestamp"] + 600,
+    }
+    # alice signs once (her wallet); her delivery node, which holds no key of hers, carries it.
+    signature = sign(
+        "burn_with_sig", burn, alice.key, chain_id=op.state.chain_id, verifying_contract=op.deposits.address
+    )
+    request = api.relay("burn_with_sig", burn, chain_id=op.state.chain_id, signature=signature)
+    burned = api.wait_relayed(request.id, timeout=60)
+    bond = op.deposits.functions.bonds(spammer.address, alice.address).call()
+    console.print(
+        f"  burn_with_sig {burned.state} in block {burned.block_number}; the spammer's bond is now {bond[0] / TOKEN:g}"
+    )
+
+    table = Table(title="gas paid by the relayers (the users paid nothing)", title_justify="left")
+    for column in ("chain", "transaction", "writes carried", "gas used", "gas per write", "fee (ETH)"):
+        table.add_column(column)
+    carried: dict[tuple[int, str], list[str]] = {}
+    chains = {base.state.chain_id: base, op.state.chain_id: op}
+    for status in [*done, burned]:
+        carried.setdefault((status.chain_id, str(status.tx_hash)), []).append(status.function)
+    total = 0
+    for (chain_id_, tx_hash), functions in carried.items():
+        chain = chains[chain_id_]
+        receipt = chain.w3.eth.get_transaction_receipt(HexStr(tx_hash))
+        fee = receipt["gasUsed"] * receipt["effectiveGasPrice"]
+        total += receipt["gasUsed"]
+        table.add_row(
+            str(chain.state.chain_id),
+            tx_hash[:12] + "…",
+            ", ".join(functions),
+            f"{receipt['gasUsed']:,}",
+            f"{receipt['gasUsed'] // len(functions):,}",
+            f"{fee / 10**18:.6f}",
+        )
+    console.print(table)
+    console.print(f"  the relayers spent {total:,} gas in total for {len(done) + 1} writes")
+
 
 @click.command()
 @click.option("--exit", "exit_after", is_flag=True, help="Tear the devnet down at the end (CI).")
 @click.option("--api-port", default=8080, show_default=True, help="Port of the API and CCIP-read gateway.")
-def main(exit_after: bool, api_port: int) -> None:
+@click.option(
+    "--base-port", default=8545, show_default=True, help="Port of the L1; the L2s take the next three."
+)
+def main(exit_after: bool, api_port: int, base_port: int) -> None:
     """Run the dm3 registry walkthrough on a local devnet."""
     started = time.monotonic()
-    options = core.DevnetOptions(gateway_port=api_port)
+    options = core.DevnetOptions(gateway_port=api_port, base_port=base_port)
     step("0. devnet: anvil L1 with ENS + Optimism, Arbitrum and Base L2s; indexer; API and gateway")
     try:
         core.down(options)  # fresh chains every time: the walkthrough registers the same names

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -76,12 +77,21 @@ class DevnetState:
         return [(name, address, chains) for (name, address), chains in rows.items()]
 
     def env(self) -> dict[str, str]:
-        """The environment for the indexer, the API and the gateway (what `dm3.env` holds)."""
+        """The environment for the indexer, the API, the gateway and the relayers (what `dm3.env` holds)."""
+        from indexer.devnet.chains import RELAYER_INDEX, dev_account
+
+        relay_chains = [
+            {"chain_id": c.chain_id, "rpc_url": c.rpc_url, "batcher": c.contracts["RelayBatcher"]}
+            for c in self.l2s
+            if "RelayBatcher" in c.contracts
+        ]
         return {
             "DM3_CONFIG": self.config_file,
             "DM3_DATABASE_URL": self.database_url,
             "DM3_GATEWAY_PRIVATE_KEY": self.gateway_private_key,
             "DM3_GATEWAY_RESOLVERS": self.dm3_resolver,
+            "DM3_RELAYER_CHAINS": json.dumps(relay_chains),
+            "DM3_RELAYER_PRIVATE_KEY": "0x" + bytes(dev_account(RELAYER_INDEX).key).hex(),
         }
 
     @classmethod
@@ -126,7 +136,7 @@ def write_indexer_config(
 
 def write_env_file(path: Path, env: dict[str, str]) -> None:
     lines = ["# Written by `python -m indexer.devnet up`. Devnet-only keys (anvil's public test keys)."]
-    lines += [f"{key}={value}" for key, value in env.items()]
+    lines += [f"{key}={shlex.quote(value)}" for key, value in env.items()]  # sourceable: `set -a; . dm3.env`
     _write_atomic(path, "\n".join(lines) + "\n")
 
 

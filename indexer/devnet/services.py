@@ -52,7 +52,8 @@ def start(
     api: Sequence[str] | None = None,
     wait: float = 30.0,
 ) -> dict[str, int]:
-    """Migrate the database, start the indexer and the API; wait until the API answers `/health`.
+    """Migrate the database, start the indexer, the API and one relayer per L2 (`relayer-<chain id>`); wait
+    until the API answers `/health`.
 
     Returns service name -> pid. A service already running (its pid file names a live process) is kept.
     Without the API package (`indexer.api`) only the indexer starts.
@@ -72,13 +73,20 @@ def start(
             "api", api or api_command(api_port), env=env, cwd=project_root, state_dir=state_dir
         )
         _wait_for_http(f"http://127.0.0.1:{api_port}/health", timeout=wait, state_dir=state_dir)
+    if importlib.util.find_spec("indexer.relayer") is not None:
+        for chain in state.l2s:
+            if "RelayBatcher" in chain.contracts:
+                command = [sys.executable, "-m", "indexer.relayer", "run", "--chain-id", str(chain.chain_id)]
+                name = f"relayer-{chain.chain_id}"
+                pids[name] = _spawn(name, command, env=env, cwd=project_root, state_dir=state_dir)
     return pids
 
 
 def stop_all(state_dir: Path) -> list[str]:
     """Stop every tracked service; returns the names of those that were running."""
     stopped = []
-    for name in SERVICES:
+    relayers = sorted(path.stem for path in state_dir.glob("relayer-*.pid"))
+    for name in (*SERVICES, *relayers):
         pid = _tracked(state_dir, name)
         (state_dir / f"{name}.pid").unlink(missing_ok=True)
         if pid is not None:
@@ -108,7 +116,7 @@ def _tracked(state_dir: Path, name: str) -> int | None:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError):
         return None
-    return pid if any(m in cmdline for m in (b"python", b"uvicorn", b"dm3-indexer")) else None
+    return pid if any(m in cmdline for m in (b"python", b"uvicorn", b"dm3-indexer", b"dm3-relayer")) else None
 
 
 def _wait_for_http(url: str, *, timeout: float, state_dir: Path) -> None:

@@ -49,6 +49,7 @@ from indexer.gateway.codec import (
     namehash,
 )
 from indexer.gateway.signer import GatewaySigner
+from indexer.relayer.settings import RelayChain, RelayerSettings
 from indexer.store.models import (
     CHANGE_KINDS,
     AddrRecord,
@@ -316,7 +317,13 @@ def api_schema(
     monkeypatch.setenv(
         "DM3_API_CHANGES_MAX_WAIT", str(READ_TIMEOUT / 4)
     )  # a long poll answers within the timeout
-    app = create_app(api_settings, signer=GatewaySigner(GATEWAY_ACCOUNT, ttl_seconds=300))
+    # The relay routes live, on a chain whose node does not answer: every request they can tell apart without a
+    # relayer process (malformed bodies, unknown ids and chains) gets its 4xx, never a 5xx.
+    relayer = RelayerSettings(
+        chains=[RelayChain(chain_id=OP_CHAIN_ID, rpc_url="http://127.0.0.1:9", batcher="0x" + "11" * 20)]
+    )
+    settings = api_settings.model_copy(update={"relayer": relayer})
+    app = create_app(settings, signer=GatewaySigner(GATEWAY_ACCOUNT, ttl_seconds=300))
     loaded = schemathesis.openapi.from_asgi("/openapi.json", app)
     statuses: Counter[tuple[str, int]] = Counter()
 
@@ -338,7 +345,14 @@ def api_schema(
 
     yield loaded
     app.state.engine.dispose()
-    operations = {result.ok().label for result in loaded.get_all_operations() if isinstance(result, Ok)}
+    operations = {
+        result.ok().label
+        for result in loaded.get_all_operations()
+        if isinstance(result, Ok)
+        # The relay routes answer 200/202 only with a chain and a relayer behind them: tests/relayer covers them;
+        # here they must still never 5xx-crash and match their documented answers (503 without a relayer).
+        and not result.ok().path.startswith("/v1/relay")
+    }
     assert len(operations) >= 13, operations
     never_ok = sorted(label for label in operations if not statuses[(label, 200)])
     assert not never_ok, f"routes never answered 200 (seeded paths not reached): {never_ok}; {dict(statuses)}"

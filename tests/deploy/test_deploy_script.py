@@ -78,7 +78,7 @@ def test_l2__records_every_contract_in_the_shared_format(run, tmp_path, w3):
     assert record["tools"]["vyper"] == "0.4.3" and "eth-ape" in record["tools"]
     contracts = record["contracts"]
     owner = dev_account(0).address
-    assert set(contracts) == {"Dm3Token", "InboxDeposits", "ProfileRegistry"}
+    assert set(contracts) == {"Dm3Token", "InboxDeposits", "ProfileRegistry", "RelayBatcher"}
     assert contracts["ProfileRegistry"]["args"] == {"parent_name": "op.dm3.eth"}
     assert contracts["InboxDeposits"]["args"] == {
         "token": contracts["Dm3Token"]["address"],
@@ -128,7 +128,7 @@ def test_l2__recorded__refuses_to_overwrite_without_force(run, tmp_path, w3):
     # Another salt: new addresses.
     salted = run("l2", "--parent", "op.dm3.eth", "--force", "--salt", "0x" + "02" * 32)
     assert salted.exit_code == 0, salted.output
-    assert _nonce(w3) == nonce + 3
+    assert _nonce(w3) == nonce + 4  # token, deposits, registry, batcher
     third = _record(tmp_path)
     assert (
         third["contracts"]["ProfileRegistry"]["address"] != first["contracts"]["ProfileRegistry"]["address"]
@@ -146,7 +146,7 @@ def test_l2__existing_token__used_and_not_recorded_as_dm3token(run, tmp_path):
     )
     assert result.exit_code == 0, result.output
     contracts = _record(other)["contracts"]
-    assert set(contracts) == {"InboxDeposits", "ProfileRegistry"}
+    assert set(contracts) == {"InboxDeposits", "ProfileRegistry", "RelayBatcher"}
     assert contracts["InboxDeposits"]["args"] == {
         "token": token,
         "cooldown": 3600,

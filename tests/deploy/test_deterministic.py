@@ -98,16 +98,18 @@ def test_deploy_l2__lands_at_the_predicted_addresses_and_records_how(nodes, arti
         artifacts, "InboxDeposits", ["address", "uint256", "address"], [token, 604800, owner]
     )
     registry = _expected_address(artifacts, "ProfileRegistry", ["string"], ["op.dm3.eth"])
+    batcher = _expected_address(artifacts, "RelayBatcher", [], [])
     contracts = record.contracts
-    assert [contracts[n].address for n in plan.L2_CONTRACTS] == [token, deposits, registry]
+    assert [contracts[n].address for n in plan.L2_CONTRACTS] == [token, deposits, registry, batcher]
     # The addresses are announced before the first transaction.
     first_send = next(i for i, line in enumerate(said) if line.startswith("Deploying"))
-    assert [line.strip() for line in said[1:4]] == [
+    assert [line.strip() for line in said[1:5]] == [
         f"Dm3Token -> {token}",
         f"InboxDeposits -> {deposits}",
         f"ProfileRegistry -> {registry}",
+        f"RelayBatcher -> {batcher}",
     ]
-    assert first_send == 4
+    assert first_send == 5
     w3 = Web3(HTTPProvider(spec.rpc_url))
     for entry in contracts.values():
         tx = w3.eth.get_transaction(entry.tx_hash)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,7 @@ def test_up__every_chain_runs_with_its_contracts(devnet):
     for chain in state.l2s:
         w3 = Web3(HTTPProvider(chain.rpc_url))
         assert w3.eth.chain_id == chain.chain_id
-        assert set(chain.contracts) == {"Dm3Token", "InboxDeposits", "ProfileRegistry"}
+        assert set(chain.contracts) == {"Dm3Token", "InboxDeposits", "ProfileRegistry", "RelayBatcher"}
         assert all(w3.eth.get_code(a) for a in chain.contracts.values())
         record = json.loads((options.deployments_dir / f"{chain.ecosystem}-local.json").read_text())
         assert record["contracts"]["ProfileRegistry"]["args"] == {"parent_name": chain.parent_name}
@@ -56,7 +57,7 @@ def test_up__dm3_contracts_at_their_deterministic_addresses(devnet):
     options, state = devnet
     l2s = state.l2s
     # Token and deposits take the same arguments everywhere: one address on every L2; each registry has its parent.
-    for name in ("Dm3Token", "InboxDeposits"):
+    for name in ("Dm3Token", "InboxDeposits", "RelayBatcher"):
         assert len({chain.contracts[name] for chain in l2s}) == 1
     assert len({chain.contracts["ProfileRegistry"] for chain in l2s}) == 3
     for chain in state.chains:
@@ -70,6 +71,7 @@ def test_up__dm3_contracts_at_their_deterministic_addresses(devnet):
         ("Dm3Resolver", ["ethereum"]),
         ("Dm3Token", ["optimism", "arbitrum", "base"]),
         ("InboxDeposits", ["optimism", "arbitrum", "base"]),
+        ("RelayBatcher", ["optimism", "arbitrum", "base"]),
     ]
 
 
@@ -105,7 +107,8 @@ def test_up__writes_config_the_indexer_loads(devnet, monkeypatch):
     optimism = state.chain("optimism")
     assert chains[0].registry is not None
     assert chains[0].registry.address == optimism.contracts["ProfileRegistry"].lower()
-    env = dict(line.split("=", 1) for line in Path(state.env_file).read_text().splitlines() if "=" in line)
+    lines = [line.split("=", 1) for line in Path(state.env_file).read_text().splitlines() if "=" in line]
+    env = {key: shlex.split(value)[0] for key, value in lines}
     assert env == state.env()
     assert env["DM3_GATEWAY_RESOLVERS"] == state.dm3_resolver
 

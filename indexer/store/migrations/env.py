@@ -9,7 +9,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-import indexer.store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from indexer.store import models, relay_models  # noqa: F401  (register the tables on SQLModel.metadata)
 from indexer.store.db import create_db_engine
 
 config = context.config

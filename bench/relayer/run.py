@@ -1,0 +1,410 @@
+"""Relayer benchmark: `python -m bench.relayer.run` (`make bench-relayer`).
+
+On loopback, an anvil mining a block every second, the dm3 contracts and the RelayBatcher, one SQLite file,
+`python -m indexer.api` (two uvicorn workers) and `dm3-relayer run` as their own processes:
+1. accepted requests per second: 1,500 pre-signed `setPrimaryNameWithSig` requests (each from its own new key, so
+   every one passes every check: signature, nonce, quotas, authority, the `eth_call` simulation) posted by 32
+   concurrent clients while the relayer sends them; the rate counts 202 answers over the wall time;
+2. 202 -> mined: 2,000 more requests at a steady 100 per second; for each, from its `created_at` (the 202) to the
+   relayer recording it `mined` (`updated_at`), both written by the services; in seconds and in 1 s blocks;
+3. gas per write: the same signed writes (`setPrimaryNameWithSig`, `burn_with_sig`) sent directly to the contract,
+   through the RelayBatcher alone, and 16 to a batch (gas per write).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+import httpx
+from eth_account import Account
+from sqlalchemy import select
+from web3 import Web3
+
+from bench.common import ROOT, update_readme_table, write_result
+
+sys.path.insert(0, str(ROOT / "tests" / "indexer"))
+
+from indexer_support import Contract, Devnet, free_port, fresh_engine, sync_ok
+
+from bench.freshness.run import TimedAnvil
+from indexer import signing
+from indexer.relayer import calls
+from indexer.store.relay_models import RelayRequest
+
+ACCEPT_REQUESTS = 1_500
+ACCEPT_CONCURRENCY = 32
+STEADY_RATE = 100
+STEADY_SECONDS = 20
+BLOCK_TIME = 1.0
+API_WORKERS = 2  # one per core of this 2-core machine
+POLL_INTERVAL = 0.1  # the relayer looks for work and receipts ten times per block
+TARGETS = {"accepted_per_s": 300, "p99_blocks": 3, "batched_ratio": 0.7}
+RELAYER_KEY = "0x" + "5e" * 32
+
+
+def compiled_types() -> dict[str, dict[str, Any]]:
+    from ape import project
+
+    out = {}
+    for name in ("ProfileRegistry", "InboxDeposits", "Dm3Token", "RelayBatcher"):
+        ct = project.get_contract(name).contract_type
+        out[name] = {
+            "abi": [item.model_dump(mode="json", by_alias=True) for item in ct.abi],
+            "bytecode": ct.deployment_bytecode.bytecode,
+        }
+    return out
+
+
+def deploy_batcher(devnet: Devnet, compiled: dict[str, dict[str, Any]]) -> Contract:
+    tx = devnet.anvil.rpc(
+        "eth_sendTransaction",
+        [{"from": devnet.deployer, "data": compiled["RelayBatcher"]["bytecode"], "gas": hex(3_000_000)}],
+    )
+    receipt = devnet.anvil.receipt(tx)
+    address = receipt["contractAddress"]
+    w3c = devnet.w3.eth.contract(
+        address=Web3.to_checksum_address(address), abi=compiled["RelayBatcher"]["abi"]
+    )
+    return Contract("RelayBatcher", address.lower(), int(receipt["blockNumber"], 16), w3c)
+
+
+def primary_body(chain_id: int, registry: str, key: Any, name: str) -> dict[str, Any]:
+    message = {"signer": key.address, "name": name, "nonce": 0, "deadline": 2**40}
+    signature = signing.sign(
+        "setPrimaryNameWithSig", message, key.key, chain_id=chain_id, verifying_contract=registry
+    )
+    return {
+        "chain_id": chain_id,
+        "function": "setPrimaryNameWithSig",
+        "message": {**message, "nonce": "0", "deadline": str(2**40)},
+        "signature": "0x" + signature.hex(),
+    }
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the service exited"
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer")
+
+
+async def post_all(url: str, bodies: list[dict[str, Any]], concurrency: int) -> tuple[float, list[str], int]:
+    ids: list[str] = []
+    refused = 0
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal refused
+        while not queue.empty():
+            body = queue.get_nowait()
+            response = await client.post(url, json=body)
+            if response.status_code == 202:
+                ids.append(response.json()["id"])
+            else:
+                refused += 1
+
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        return time.perf_counter() - started, ids, refused
+
+
+async def post_steady(url: str, bodies: list[dict[str, Any]], rate: int) -> tuple[list[str], int]:
+    ids: list[str] = []
+    refused = 0
+
+    async def one(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
+        nonlocal refused
+        try:
+            response = await client.post(url, json=body)
+        except httpx.HTTPError:
+            refused += 1
+            return
+        if response.status_code == 202:
+            ids.append(response.json()["id"])
+        else:
+            refused += 1
+
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=64)) as client:
+        started = time.perf_counter()
+        tasks = []
+        for index, body in enumerate(bodies):
+            delay = started + index / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(client, body)))
+        await asyncio.gather(*tasks)
+    return ids, refused
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def latencies(engine: Any, ids: list[str], timeout: float = 60) -> tuple[list[float], dict[str, int]]:
+    table = RelayRequest.__table__  # type: ignore[attr-defined]
+    wanted = set(ids)
+    deadline = time.monotonic() + timeout
+    while True:
+        with engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(select(table).where(table.c.id.in_(wanted))).mappings()]
+        states: dict[str, int] = {}
+        for row in rows:
+            states[row["state"]] = states.get(row["state"], 0) + 1
+        if states.get("mined", 0) + states.get("failed", 0) + states.get("expired", 0) == len(wanted):
+            break
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    return [
+        (r["updated_at"] - r["created_at"]).total_seconds() for r in rows if r["state"] == "mined"
+    ], states
+
+
+def gas_rows(devnet: Devnet, batcher: Contract, chain_id: int) -> list[dict[str, Any]]:
+    """Gas of the same signed writes sent directly, through the batcher alone, and 16 to a batch."""
+    anvil = devnet.anvil
+    registry = Web3.to_checksum_address(devnet.registry.address)
+    deposits = Web3.to_checksum_address(devnet.deposits.address)
+    senders = devnet.accounts[1:9]
+    recipient = Account.create()
+
+    def send(to: str, data: bytes, sender: str) -> int:
+        tx = anvil.rpc(
+            "eth_sendTransaction",
+            [{"from": sender, "to": to, "data": "0x" + data.hex(), "gas": hex(15_000_000)}],
+        )
+        receipt = anvil.receipt(tx)
+        assert receipt["status"] == "0x1"
+        return int(receipt["gasUsed"], 16)
+
+    def primary(n: int) -> bytes:
+        key = Account.create()
+        body = primary_body(chain_id, registry, key, f"gas{n}.op.dm3.eth")
+        return calls.parse(body["function"], body["message"], body["signature"]).calldata
+
+    burn_nonce = 0
+
+    def burn(sender: str) -> bytes:
+        nonlocal burn_nonce
+        message = {
+            "sender": Web3.to_checksum_address(sender),
+            "recipient": recipient.address,
+            "amount": 1,
+            "nonce": burn_nonce,
+            "deadline": 2**40,
+        }
+        burn_nonce += 1
+        sig = signing.sign(
+            "burn_with_sig", message, recipient.key, chain_id=chain_id, verifying_contract=deposits
+        )
+        return calls.encode_call(calls.SignedCall("burn_with_sig", "InboxDeposits", message, sig, None, b""))
+
+    for sender in senders:  # every sender bonds the recipient, several burns each
+        assert devnet.send(devnet.deposits, sender, "deposit", recipient.address, 100)
+    relayer = devnet.accounts[9]
+    rows = []
+    for function, target, make in (
+        ("setPrimaryNameWithSig", registry, lambda i: primary(i)),
+        ("burn_with_sig", deposits, lambda i: burn(senders[i % len(senders)])),
+    ):
+        direct = statistics.median(send(target, make(i), relayer) for i in range(3))
+        alone = statistics.median(
+            send(batcher.address, calls.batch_calldata([(target, make(10 + i))]), relayer) for i in range(3)
+        )
+        batch = [(target, make(100 + i)) for i in range(calls.BATCH_MAX_CALLS)]
+        batched = send(batcher.address, calls.batch_calldata(batch), relayer) / len(batch)
+        rows.append(
+            {
+                "function": function,
+                "direct": int(direct),
+                "relayed_single": int(alone),
+                "relayed_batched_per_write": int(batched),
+                "batched_vs_single": round(batched / alone, 3),
+                "batched_vs_direct": round(batched / direct, 3),
+            }
+        )
+    return rows
+
+
+def main() -> None:
+    load_before = os.getloadavg()
+    compiled = compiled_types()
+    python = sys.executable
+    with tempfile.TemporaryDirectory(prefix="dm3-bench-relayer-") as tmp:
+        anvil = TimedAnvil(chain_id=31_337_015, block_time=BLOCK_TIME)
+        procs: list[subprocess.Popen[bytes]] = []
+        try:
+            anvil.rpc("anvil_setBlockGasLimit", [hex(60_000_000)])
+            anvil.rpc("evm_setAutomine", [True])  # setup without waiting for blocks
+            devnet = Devnet(anvil, compiled)
+            devnet.fund(10**24)  # 30 accounts: stay under the token cap
+            batcher = deploy_batcher(devnet, compiled)
+            gas = gas_rows(devnet, batcher, anvil.chain_id)
+            anvil.rpc("evm_setAutomine", [False])
+            anvil.rpc("evm_setIntervalMining", [int(BLOCK_TIME)])
+            db_url = f"sqlite:///{tmp}/relay.db"
+            engine = fresh_engine(db_url)
+            sync_ok(engine, [devnet.spec()])
+            relayer = Account.from_key(RELAYER_KEY)
+            anvil.rpc("anvil_setBalance", [relayer.address, hex(10**22)])
+            env = {
+                **os.environ,
+                "DM3_DATABASE_URL": db_url,
+                "DM3_RELAYER_CHAINS": f'[{{"chain_id": {anvil.chain_id}, "rpc_url": "{anvil.url}", "batcher": "{batcher.address}"}}]',
+                "DM3_RELAYER_PRIVATE_KEY": RELAYER_KEY,
+                "DM3_RELAYER_CLIENT_QUOTA": "1000000",
+                "DM3_RELAYER_DAILY_GAS_BUDGET": str(10**12),
+                "DM3_RELAYER_MAX_TX_GAS": "12000000",
+                "DM3_RELAYER_POLL_INTERVAL": str(POLL_INTERVAL),
+            }
+            procs.append(
+                subprocess.Popen(
+                    [
+                        python,
+                        "-m",
+                        "indexer.relayer",
+                        "run",
+                        "--chain-id",
+                        str(anvil.chain_id),
+                        "--log-level",
+                        "WARNING",
+                    ],
+                    env=env,
+                    cwd=ROOT,
+                )
+            )
+            port = free_port()
+            procs.append(
+                subprocess.Popen(
+                    [
+                        python,
+                        "-m",
+                        "indexer.api",
+                        "--port",
+                        str(port),
+                        "--workers",
+                        str(API_WORKERS),
+                        "--log-level",
+                        "warning",
+                    ],
+                    env=env,
+                    cwd=ROOT,
+                )
+            )
+            base = f"http://127.0.0.1:{port}"
+            wait_http(f"{base}/health", procs[-1])
+            deadline = time.monotonic() + 30
+            while not httpx.get(f"{base}/v1/relay/config", params={"chain_id": anvil.chain_id}).json()[
+                "enabled"
+            ]:
+                assert time.monotonic() < deadline, "the relayer did not come up"
+                time.sleep(0.2)
+            registry = Web3.to_checksum_address(devnet.registry.address)
+            url = f"{base}/v1/relay"
+            print("signing requests ...", flush=True)
+            accept_bodies = [
+                primary_body(anvil.chain_id, registry, Account.create(), f"a{i}.op.dm3.eth")
+                for i in range(ACCEPT_REQUESTS)
+            ]
+            steady_bodies = [
+                primary_body(anvil.chain_id, registry, Account.create(), f"s{i}.op.dm3.eth")
+                for i in range(STEADY_RATE * STEADY_SECONDS)
+            ]
+            # warm-up
+            asyncio.run(
+                post_all(
+                    url,
+                    [
+                        primary_body(anvil.chain_id, registry, Account.create(), "w.op.dm3.eth")
+                        for _ in range(50)
+                    ],
+                    8,
+                )
+            )
+            elapsed, accepted_ids, refused = asyncio.run(post_all(url, accept_bodies, ACCEPT_CONCURRENCY))
+            rate = len(accepted_ids) / elapsed
+            print(
+                f"accepted {len(accepted_ids)} in {elapsed:.2f} s: {rate:.0f}/s ({refused} refused)",
+                flush=True,
+            )
+            _, accept_states = latencies(engine, accepted_ids, timeout=120)
+            steady_ids, steady_refused = asyncio.run(post_steady(url, steady_bodies, STEADY_RATE))
+            values, steady_states = latencies(engine, steady_ids, timeout=120)
+            p50, p99 = percentile(values, 50), percentile(values, 99)
+            print(
+                f"202 -> mined at {STEADY_RATE}/s: p50 {p50:.2f} s, p99 {p99:.2f} s; states {steady_states}",
+                flush=True,
+            )
+        finally:
+            for proc in procs:
+                proc.terminate()
+                try:
+                    proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+            anvil.stop()
+    result = {
+        "block_time_s": BLOCK_TIME,
+        "accept": {
+            "requests": ACCEPT_REQUESTS,
+            "concurrency": ACCEPT_CONCURRENCY,
+            "accepted": len(accepted_ids),
+            "refused": refused,
+            "seconds": round(elapsed, 3),
+            "accepted_per_s": round(rate, 1),
+            "then": accept_states,
+        },
+        "steady": {
+            "rate_per_s": STEADY_RATE,
+            "seconds": STEADY_SECONDS,
+            "accepted": len(steady_ids),
+            "refused": steady_refused,
+            "states": steady_states,
+            "p50_s": round(p50, 3),
+            "p99_s": round(p99, 3),
+            "p50_blocks": round(p50 / BLOCK_TIME, 2),
+            "p99_blocks": round(p99 / BLOCK_TIME, 2),
+            "max_s": round(max(values), 3) if values else None,
+        },
+        "gas": gas,
+        "targets": TARGETS,
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
+    }
+    path = write_result("relayer", result)
+    batched_ok = all(row["batched_vs_single"] <= TARGETS["batched_ratio"] for row in gas)
+    table = [
+        "| measure | result | target | met |",
+        "|---|---:|---|---|",
+        f"| signed requests accepted per second (validation and simulation included, {ACCEPT_CONCURRENCY} clients, {API_WORKERS} API workers) | {rate:.0f} | ≥ 300 | {'yes' if rate >= 300 else '**no**'} |",
+        f"| 202 → mined at {STEADY_RATE} req/s, 1 s blocks: p50 / p99 | {p50:.2f} s / {p99:.2f} s ({p99 / BLOCK_TIME:.1f} blocks) | p99 ≤ 3 blocks | {'yes' if p99 <= 3 * BLOCK_TIME else '**no**'} |",
+    ]
+    for row in gas:
+        table.append(
+            f"| gas per `{row['function']}`: direct / relayed alone / batched (16) | {row['direct']:,} / {row['relayed_single']:,} / {row['relayed_batched_per_write']:,} ({row['batched_vs_single']:.2f}x single) | batched ≤ 0.7x single | {'yes' if row['batched_vs_single'] <= 0.7 else '**no**'} |"
+        )
+    update_readme_table("relayer", "\n".join(table))
+    print("\n".join(table))
+    print(f"wrote {path}; batched target met: {batched_ok}")
+
+
+if __name__ == "__main__":
+    main()

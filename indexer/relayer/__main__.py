@@ -1,0 +1,3 @@
+from indexer.relayer.cli import main
+
+main()

@@ -1,0 +1,508 @@
+"""Accepting a relay request (`POST /v1/relay`): every check before a request is queued, cheapest first.
+
+1. the chain has a relayer and a running sender with enough balance; the daily gas budget is not spent;
+2. the body parses into the function's EIP-712 message (`indexer.relayer.calls`); the deadline is ahead by the
+   configured margin; the signature is 64/65 bytes and recovers to the signer in the contract's exact domain (an
+   account with code is an ERC-1271 signer: the simulation decides);
+3. quotas (signer, client IP, pending requests of the signer);
+4. authority from the indexed state (owner or operator of the node, a bond to burn, ...);
+5. the nonce is the signer's next one, counting its requests still waiting for the chain;
+6. an `eth_call` of RelayBatcher with the signer's pending writes followed by this one: this write must succeed.
+Anything else raises :class:`Refused` (a 4xx with the reason) and nothing is queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+
+from indexer import signing
+from indexer.chain.rpc import RetryPolicy, RpcClient, RpcError
+from indexer.ens import namehash
+from indexer.relayer import calls
+from indexer.relayer.settings import RelayerSettings, redact
+from indexer.store import models
+from indexer.store.relay_models import PENDING_STATES, RelayRequest, RelaySender, RelayTx
+
+_REQUESTS = RelayRequest.__table__  # type: ignore[attr-defined]
+_SENDERS = RelaySender.__table__  # type: ignore[attr-defined]
+_TXS = RelayTx.__table__  # type: ignore[attr-defined]
+_NAMES = models.Name.__table__  # type: ignore[attr-defined]
+_OPERATORS = models.Operator.__table__  # type: ignore[attr-defined]
+_BONDS = models.Bond.__table__  # type: ignore[attr-defined]
+_CHAINS = models.Chain.__table__  # type: ignore[attr-defined]
+
+_NODE_WRITES = {
+    "setOwnerWithSig",
+    "setTextWithSig",
+    "setAddrWithSig",
+    "setAddrForCoinWithSig",
+    "setContenthashWithSig",
+}
+
+
+class Refused(Exception):
+    """The request is refused; `status` is the HTTP status, `retry_after` seconds for a 429."""
+
+    def __init__(self, message: str, *, status: int = 422, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class ChainFacts:
+    """What one acceptance reads from the database, in one snapshot."""
+
+    registry: str | None
+    deposits: str | None
+    parent_name: str
+    indexed_block: int | None
+    relayer: str | None
+    balance: int
+    gas_today: int
+    signer_recent: int
+    signer_oldest: datetime | None
+    client_recent: int
+    client_oldest: datetime | None
+    pending: list[dict[str, Any]]  # the signer's requests waiting for the chain, oldest first
+    authority: str | None  # why the signer lacks authority, None when it has it
+
+
+def utc_day_start(now: datetime) -> datetime:
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def recover_signer(call: calls.SignedCall, *, chain_id: int, contract: str) -> str | None:
+    """The EOA that signed, or None when the signature recovers to nothing."""
+    data = signing.typed_data(call.function, call.message, chain_id=chain_id, verifying_contract=contract)
+    signature = call.signature
+    if len(signature) == 64:  # EIP-2098 compact: yParity in the top bit of s
+        vs = int.from_bytes(signature[32:], "big")
+        signature = signature[:32] + (vs & ((1 << 255) - 1)).to_bytes(32, "big") + bytes([27 + (vs >> 255)])
+    try:
+        return str(Account.recover_message(encode_typed_data(full_message=data), signature=signature))
+    except Exception:  # eth-keys refuses an invalid v/r/s: not a signature of anyone
+        return None
+
+
+class RelayService:
+    """The API side of the relayer: accepts requests into the queue and reads them back."""
+
+    def __init__(self, settings: RelayerSettings, *, reader: Engine, writer: Engine) -> None:
+        self.settings = settings
+        self.reader = reader
+        self.writer = writer
+        self._rpc: dict[int, RpcClient] = {}
+        self._batchers: dict[int, str | None] = {}
+
+    def rpc(self, chain_id: int) -> RpcClient:
+        client = self._rpc.get(chain_id)
+        if client is None:
+            chain = self.settings.chain(chain_id)
+            assert chain is not None
+            client = RpcClient(
+                chain.rpc_url,
+                chain=str(chain_id),
+                timeout=self.settings.rpc_timeout,
+                retry=RetryPolicy(attempts=3, max_elapsed=5.0),
+            )
+            self._rpc[chain_id] = client
+        return client
+
+    def batcher(self, chain_id: int) -> str | None:
+        if chain_id not in self._batchers:
+            self._batchers[chain_id] = self.settings.batcher(chain_id)
+        return self._batchers[chain_id]
+
+    async def aclose(self) -> None:
+        for client in self._rpc.values():
+            await client.aclose()
+
+    # --- acceptance ---------------------------------------------------------------------------------------------
+
+    def parse(self, body: Any) -> tuple[int, calls.SignedCall]:
+        if not isinstance(body, dict):
+            raise Refused("the body must be a JSON object with chain_id, function, message and signature")
+        unknown = sorted(set(body) - {"chain_id", "function", "message", "signature", "permit"})
+        if unknown:
+            raise Refused(f"unknown field(s): {', '.join(str(u)[:40] for u in unknown[:5])}")
+        chain_id = body.get("chain_id")
+        if isinstance(chain_id, bool) or not isinstance(chain_id, int) or not 0 < chain_id < 2**63:
+            raise Refused("chain_id: must be a positive integer")
+        if self.settings.chain(chain_id) is None:
+            raise Refused(f"chain_id: no relayer for chain {chain_id}", status=404)
+        try:
+            call = calls.parse(
+                body.get("function"),
+                body.get("message"),
+                body.get("signature"),
+                body.get("permit"),
+                allowed=self.settings.allowed,
+            )
+        except calls.InvalidRequest as exc:
+            raise Refused(str(exc)) from None
+        return chain_id, call
+
+    def facts(self, chain_id: int, call: calls.SignedCall, client: str, now: datetime) -> ChainFacts:
+        """Everything the database says about this request, in one read transaction."""
+        signer = call.signer.lower()
+        window = now - timedelta(seconds=self.settings.quota_window)
+        with self.reader.connect() as conn:
+            chain = conn.execute(select(_CHAINS).where(_CHAINS.c.chain_id == chain_id)).mappings().first()
+            sender = conn.execute(select(_SENDERS).where(_SENDERS.c.chain_id == chain_id)).mappings().first()
+            signer_recent, signer_oldest = self._recent(
+                conn,
+                self.settings.signer_quota,
+                window,
+                _REQUESTS.c.chain_id == chain_id,
+                _REQUESTS.c.signer == signer,
+            )
+            client_recent, client_oldest = self._recent(
+                conn, self.settings.client_quota, window, _REQUESTS.c.client == client
+            )
+            pending = [
+                dict(row)
+                for row in conn.execute(
+                    select(
+                        _REQUESTS.c.function,
+                        _REQUESTS.c.target,
+                        _REQUESTS.c.nonce,
+                        _REQUESTS.c.calldata,
+                        _REQUESTS.c.message,
+                    )
+                    .where(
+                        _REQUESTS.c.chain_id == chain_id,
+                        _REQUESTS.c.signer == signer,
+                        _REQUESTS.c.state.in_(PENDING_STATES),
+                    )
+                    .order_by(_REQUESTS.c.seq)
+                ).mappings()
+            ]
+            parent_name = (chain["parent_name"] if chain else "") or ""
+            authority = self._authority(conn, chain_id, call, parent_name, chain) if chain else None
+        return ChainFacts(
+            registry=chain["registry_address"] if chain else None,
+            deposits=chain["deposits_address"] if chain else None,
+            parent_name=parent_name,
+            indexed_block=chain["indexed_block"] if chain else None,
+            relayer=sender["address"] if sender and sender["address"] else None,
+            balance=int(sender["balance"]) if sender else 0,
+            gas_today=(
+                int(sender["gas_spent"]) if sender and sender["gas_day"] == now.date().isoformat() else 0
+            ),
+            signer_recent=int(signer_recent),
+            signer_oldest=signer_oldest,
+            client_recent=int(client_recent),
+            client_oldest=client_oldest,
+            pending=pending,
+            authority=authority,
+        )
+
+    @staticmethod
+    def _recent(conn: Connection, limit: int, window: datetime, *where: Any) -> tuple[int, datetime | None]:
+        """How many requests matching `where` were accepted since `window`, counted up to `limit` only (a bounded
+        scan however many there are), and the oldest of them once the limit is reached (for `Retry-After`)."""
+        recent = select(_REQUESTS.c.created_at).where(*where, _REQUESTS.c.created_at >= window).limit(limit)
+        count = int(conn.execute(select(func.count()).select_from(recent.subquery())).scalar_one())
+        if count < limit:
+            return count, None
+        oldest = conn.execute(
+            select(func.min(_REQUESTS.c.created_at)).where(*where, _REQUESTS.c.created_at >= window)
+        ).scalar()
+        return count, oldest
+
+    def _authority(
+        self, conn: Connection, chain_id: int, call: calls.SignedCall, parent: str, chain: Any
+    ) -> str | None:
+        """Why the indexed state says the signer may not make this write (None: it may)."""
+        signer = call.signer.lower()
+        message = call.message
+        at = f"(indexed up to block {chain['indexed_block']})"
+        if call.function == "registerWithSig":
+            node = namehash(f"{message['label']}.{parent}")
+            owner = conn.execute(
+                select(_NAMES.c.owner).where(_NAMES.c.chain_id == chain_id, _NAMES.c.node == node)
+            ).scalar()
+            if owner is not None:
+                return f"{message['label']}.{parent} is already registered (owner {owner}) {at}"
+            return None
+        if call.function in _NODE_WRITES:
+            node = "0x" + bytes(message["node"]).hex()
+            owner = conn.execute(
+                select(_NAMES.c.owner).where(_NAMES.c.chain_id == chain_id, _NAMES.c.node == node)
+            ).scalar()
+            if owner is None:
+                if node == namehash(f"{signer[2:]}.addr.{parent}"):
+                    return None  # the signer's own address name
+                if self._pending_register(conn, chain_id, signer, node, parent):
+                    return None
+                return f"node {node} is not registered {at}"
+            if owner == signer:
+                return None
+            approved = conn.execute(
+                select(_OPERATORS.c.approved).where(
+                    _OPERATORS.c.chain_id == chain_id,
+                    _OPERATORS.c.owner == owner,
+                    _OPERATORS.c.operator == signer,
+                )
+            ).scalar()
+            if approved:
+                return None
+            return f"{call.signer} is neither the owner ({owner}) of node {node} nor an operator of its owner {at}"
+        if call.function in (
+            "burn_with_sig",
+            "release_with_sig",
+            "request_withdrawal_with_sig",
+            "withdraw_with_sig",
+        ):
+            sender, recipient = str(message["sender"]).lower(), str(message["recipient"]).lower()
+            bond = (
+                conn.execute(
+                    select(_BONDS).where(
+                        _BONDS.c.chain_id == chain_id,
+                        _BONDS.c.sender == sender,
+                        _BONDS.c.recipient == recipient,
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            pair = f"from {message['sender']} to {message['recipient']}"
+            if bond is None or int(bond["amount"]) == 0:
+                return f"no bond {pair} {at}"
+            if call.function == "burn_with_sig":
+                if bond["accepted"]:
+                    return f"the bond {pair} was released and can no longer be burned {at}"
+                if int(bond["amount"]) < int(message["amount"]):
+                    return (
+                        f"the bond {pair} is {bond['amount']}, less than the {message['amount']} to burn {at}"
+                    )
+            if call.function == "release_with_sig" and bond["accepted"]:
+                return f"the bond {pair} is already released {at}"
+            if call.function == "request_withdrawal_with_sig" and bond["unlock_time"] is not None:
+                return f"a withdrawal of the bond {pair} is already pending {at}"
+            if call.function == "withdraw_with_sig" and bond["unlock_time"] is None and not bond["accepted"]:
+                return f"no withdrawal of the bond {pair} was requested {at}"
+        return None
+
+    def _pending_register(self, conn: Connection, chain_id: int, signer: str, node: str, parent: str) -> bool:
+        """Whether a queued or carried `registerWithSig` of this signer creates `node` for the signer."""
+        rows = conn.execute(
+            select(_REQUESTS.c.message).where(
+                _REQUESTS.c.chain_id == chain_id,
+                _REQUESTS.c.signer == signer,
+                _REQUESTS.c.function == "registerWithSig",
+                _REQUESTS.c.state.in_(("queued", "sent", "mined")),
+            )
+        ).scalars()
+        return any(
+            namehash(f"{m['label']}.{parent}") == node and str(m["owner"]).lower() == signer for m in rows
+        )
+
+    async def accept(self, body: Any, *, client: str, read: Any) -> RelayRequest:
+        """Check everything, queue, return the stored request (raises :class:`Refused`).
+
+        `read(work)` runs blocking database work as the API does (inline on SQLite, in the threadpool otherwise).
+        """
+        chain_id, call = self.parse(body)
+        settings = self.settings
+        now = datetime.now(UTC)
+        if call.deadline < int(time.time()) + settings.deadline_margin:
+            raise Refused(
+                f"message.deadline: {call.deadline} has passed or is less than {settings.deadline_margin} s ahead; "
+                "sign again with a later deadline"
+            )
+        facts = await read(lambda: self.facts(chain_id, call, client, now))
+        contract = facts.registry if call.contract == "ProfileRegistry" else facts.deposits
+        batcher = self.batcher(chain_id)
+        if contract is None or batcher is None:
+            raise Refused(
+                f"chain {chain_id}: the relayer is not set up ({call.contract if contract is None else 'RelayBatcher'} "
+                "unknown)",
+                status=503,
+            )
+        if facts.relayer is None:
+            raise Refused(f"chain {chain_id}: no relayer process is running for this chain", status=503)
+        if facts.balance < settings.min_balance:
+            raise Refused(
+                f"chain {chain_id}: the relayer is out of funds (balance {facts.balance} wei, floor "
+                f"{settings.min_balance}); send the transaction yourself or try later",
+                status=503,
+            )
+        if facts.gas_today >= settings.daily_gas_budget:
+            midnight = utc_day_start(now) + timedelta(days=1)
+            raise Refused(
+                f"chain {chain_id}: the relayer's gas budget for today is spent",
+                status=429,
+                retry_after=max(int((midnight - now).total_seconds()), 1),
+            )
+        self._quota(
+            facts.signer_recent, facts.signer_oldest, settings.signer_quota, now, f"signer {call.signer}"
+        )
+        self._quota(facts.client_recent, facts.client_oldest, settings.client_quota, now, "this client")
+        if len(facts.pending) >= settings.max_pending_per_signer:
+            raise Refused(
+                f"{call.signer} has {len(facts.pending)} requests waiting for the chain (at most "
+                f"{settings.max_pending_per_signer}); wait until they are mined",
+                status=429,
+                retry_after=2,
+            )
+        recovered = recover_signer(call, chain_id=chain_id, contract=contract)
+        if facts.authority is not None:
+            raise Refused(f"no authority: {facts.authority}", status=403)
+        same_target = [int(p["nonce"]) for p in facts.pending if p["target"] == contract.lower()]
+        pending_calls = [(str(p["target"]), bytes.fromhex(p["calldata"][2:])) for p in facts.pending]
+        rpc = self.rpc(chain_id)
+        queries: list[tuple[str, list[Any]]] = [
+            (
+                "eth_call",
+                [{"to": contract, "data": "0x" + calls.nonces_calldata(call.signer).hex()}, "latest"],
+            ),
+            (
+                "eth_call",
+                [
+                    {
+                        "from": facts.relayer,
+                        "to": batcher,
+                        "data": "0x"
+                        + calls.batch_calldata([*pending_calls, (contract, call.calldata)]).hex(),
+                    },
+                    "latest",
+                ],
+            ),
+        ]
+        if recovered != call.signer:
+            queries.append(("eth_getCode", [call.signer, "latest"]))
+        # The write alone on the current state (no waiting writes before it): the node estimates its gas, in
+        # parallel with the checks (an estimate of a write that would fail is an error, and is not used).
+        estimate = (
+            asyncio.ensure_future(self._estimate(chain_id, contract, call, facts, call.gas_limit))
+            if not facts.pending
+            else None
+        )
+        try:
+            results = await rpc.batch(queries)
+        except RpcError as exc:
+            if estimate is not None:
+                estimate.cancel()
+            reason = redact(str(exc), rpc.url)  # an RPC URL may carry an API key: the host only
+            raise Refused(
+                f"chain {chain_id}: the node cannot simulate the write ({reason})", status=503
+            ) from None
+        gas_limit = await estimate if estimate is not None else call.gas_limit
+        if recovered != call.signer and results[2] in (None, "0x", ""):
+            raise Refused(
+                f"signature: not {call.signer}'s signature of this {signing.SIGNED_FUNCTIONS[call.function].primary_type} "
+                f"message in the domain of {call.contract} {contract} on chain {chain_id}",
+                status=401,
+            )
+        onchain = int(results[0], 16)
+        expected = max([onchain, *(n + 1 for n in same_target)])
+        if call.nonce != expected:
+            raise Refused(
+                f"message.nonce: {call.nonce} is not {call.signer}'s next nonce on {call.contract}, which is {expected}"
+                + (f" ({len(same_target)} of its requests are waiting for the chain)" if same_target else ""),
+                status=409,
+            )
+        bitmap = calls.decode_bitmap(results[1])
+        if bitmap >> len(pending_calls) & 1:
+            raise Refused(
+                f"simulation: the write would fail: {await self._reason(chain_id, contract, call, facts)}"
+            )
+        row = {
+            "id": uuid.uuid4().hex,
+            "chain_id": chain_id,
+            "function": call.function,
+            "target": contract.lower(),
+            "signer": call.signer.lower(),
+            "nonce": call.nonce,
+            "deadline": call.deadline,
+            "message": call.json_message(),
+            "calldata": "0x" + call.calldata.hex(),
+            "gas_limit": gas_limit,
+            "client": client,
+            "state": "queued",
+            "created_at": now,
+            "updated_at": now,
+        }
+        try:
+            await run_in_threadpool(self._insert, row)  # a write may wait for SQLite's lock: not on the loop
+        except IntegrityError:
+            raise Refused(
+                f"message.nonce: a request of {call.signer} with nonce {call.nonce} is already queued",
+                status=409,
+            ) from None
+        return RelayRequest(**row)
+
+    async def _estimate(
+        self, chain_id: int, contract: str, call: calls.SignedCall, facts: ChainFacts, bound: int
+    ) -> int:
+        """The write's gas with a 25% margin (a write's cost varies little between now and its block), never more
+        than the static bound; the bound when the node cannot estimate."""
+        try:
+            estimate = await self.rpc(chain_id).call(
+                "eth_estimateGas",
+                [{"from": facts.relayer, "to": contract, "data": "0x" + call.calldata.hex()}, "latest"],
+            )
+        except RpcError:
+            return bound
+        gas = int(estimate, 16)
+        return min(gas + gas // 4 + 10_000, bound)
+
+    def _insert(self, row: dict[str, Any]) -> None:
+        with self.writer.begin() as conn:
+            conn.execute(_REQUESTS.insert().values(**row))
+
+    async def _reason(self, chain_id: int, contract: str, call: calls.SignedCall, facts: ChainFacts) -> str:
+        try:
+            await self.rpc(chain_id).call(
+                "eth_call",
+                [{"from": facts.relayer, "to": contract, "data": "0x" + call.calldata.hex()}, "latest"],
+            )
+        except RpcError as exc:
+            reason = calls.revert_reason(exc.data, str(exc))
+            if facts.pending:
+                return f"{reason} (simulated after the signer's {len(facts.pending)} waiting request(s))"
+            return reason
+        return f"it fails after the signer's {len(facts.pending)} waiting request(s)"
+
+    def _quota(self, recent: int, oldest: datetime | None, limit: int, now: datetime, who: str) -> None:
+        if recent < limit:
+            return
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)
+        window = timedelta(seconds=self.settings.quota_window)
+        retry = 1 if oldest is None else 1 + int((oldest + window - now).total_seconds())
+        raise Refused(f"{who} reached its quota of {limit} requests", status=429, retry_after=max(retry, 1))
+
+    # --- reading ------------------------------------------------------------------------------------------------
+
+    def load(self, request_id: str) -> tuple[dict[str, Any], Any] | None:
+        """The request row and its chain row (for the envelope), or None."""
+        with self.reader.connect() as conn:
+            row = conn.execute(select(_REQUESTS).where(_REQUESTS.c.id == request_id)).mappings().first()
+            if row is None:
+                return None
+            chain = (
+                conn.execute(select(_CHAINS).where(_CHAINS.c.chain_id == row["chain_id"])).mappings().first()
+            )
+            return dict(row), chain
+
+    def sender(self, chain_id: int) -> dict[str, Any]:
+        with self.reader.connect() as conn:
+            row = conn.execute(select(_SENDERS).where(_SENDERS.c.chain_id == chain_id)).mappings().first()
+            chain = conn.execute(select(_CHAINS).where(_CHAINS.c.chain_id == chain_id)).mappings().first()
+        return {"sender": dict(row) if row else None, "chain": dict(chain) if chain else None}

@@ -1,0 +1,77 @@
+"""`Dm3Client.relay` / `wait_relayed` against a real uvicorn server and a `dm3-relayer run` process."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+from relayer_support import RelayEnv, free_port, user, wait_exit
+
+from indexer.api.main import create_app
+from indexer.api.settings import ApiSettings
+from indexer.client import AsyncDm3Client, Dm3ApiError, Dm3Client
+from indexer.ens import namehash
+
+
+@pytest.fixture
+def served(env: RelayEnv) -> Iterator[str]:
+    port = free_port()
+    app = create_app(ApiSettings(database_url=env.db_url, relayer=env.settings))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    env.sender.lease.release()
+    relayer = env.spawn()
+    yield f"http://127.0.0.1:{port}"
+    relayer.send_signal(signal.SIGTERM)
+    assert wait_exit(relayer) == 0
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_relay_and_wait(env: RelayEnv, served: str) -> None:
+    dave = user(0xD1)
+    with Dm3Client(served) as api:
+        config = api.relay_config(env.chain_id)
+        assert config.enabled and config.relayer == env.relayer.address
+        message: dict[str, Any] = {
+            "signer": dave.address,
+            "label": "dave",
+            "owner": dave.address,
+            "nonce": 0,
+            "deadline": 2**40,
+        }
+        accepted = api.relay("registerWithSig", message, chain_id=env.chain_id, private_key=dave.key)
+        assert accepted.state == "queued" and accepted.signer == dave.address
+        done = api.wait_relayed(accepted.id, timeout=30)
+        assert done.state == "mined" and done.envelope is not None and done.tx_hash
+        node = bytes.fromhex(namehash("dave.op.dm3.eth")[2:])
+        assert env.devnet.registry.view("owner", node).lower() == dave.address.lower()
+        with pytest.raises(Dm3ApiError) as refused:  # the same nonce again
+            api.relay("registerWithSig", message, chain_id=env.chain_id, private_key=dave.key)
+        assert refused.value.status in (403, 409)
+
+
+def test_async_relay_and_wait(env: RelayEnv, served: str) -> None:
+    erin = user(0xE1)
+    message = {"signer": erin.address, "name": "erin.op.dm3.eth", "nonce": 0, "deadline": 2**40}
+
+    async def run() -> Any:
+        async with AsyncDm3Client(served) as api:
+            accepted = await api.relay(
+                "setPrimaryNameWithSig", message, chain_id=env.chain_id, private_key=erin.key
+            )
+            return await api.wait_relayed(accepted.id, timeout=30)
+
+    done = asyncio.run(run())
+    assert done.state == "mined" and done.signer == erin.address
+    assert env.devnet.registry.view("primaryName", erin.address) == "erin.op.dm3.eth"
