@@ -52,6 +52,11 @@ _NODE_WRITES = {
 }
 
 
+def _node(name: str) -> str:
+    """The namehash of `name` as the index stores nodes (0x hex)."""
+    return "0x" + namehash(name).hex()
+
+
 class Refused(Exception):
     """The request is refused; `status` is the HTTP status, `retry_after` seconds for a 429."""
 
@@ -232,7 +237,7 @@ class RelayService:
         message = call.message
         at = f"(indexed up to block {chain['indexed_block']})"
         if call.function == "registerWithSig":
-            node = namehash(f"{message['label']}.{parent}")
+            node = _node(f"{message['label']}.{parent}")
             owner = conn.execute(
                 select(_NAMES.c.owner).where(_NAMES.c.chain_id == chain_id, _NAMES.c.node == node)
             ).scalar()
@@ -245,7 +250,7 @@ class RelayService:
                 select(_NAMES.c.owner).where(_NAMES.c.chain_id == chain_id, _NAMES.c.node == node)
             ).scalar()
             if owner is None:
-                if node == namehash(f"{signer[2:]}.addr.{parent}"):
+                if node == _node(f"{signer[2:].lower()}.addr.{parent}"):
                     return None  # the signer's own address name
                 if self._pending_register(conn, chain_id, signer, node, parent):
                     return None
@@ -309,7 +314,7 @@ class RelayService:
             )
         ).scalars()
         return any(
-            namehash(f"{m['label']}.{parent}") == node and str(m["owner"]).lower() == signer for m in rows
+            _node(f"{m['label']}.{parent}") == node and str(m["owner"]).lower() == signer for m in rows
         )
 
     async def accept(self, body: Any, *, client: str, read: Any) -> RelayRequest:

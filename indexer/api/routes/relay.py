@@ -93,7 +93,7 @@ async def relay(
     service = _service(request)
     client = request.client.host if request.client else ""
     try:
-        row = await service.accept(body, client=client, read=lambda work: read(service.reader, work))
+        row = await service.accept(body, client=client, read=read)
     except Refused as refused:
         headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after is not None else None
         return JSONResponse(status_code=refused.status, content={"message": refused.message}, headers=headers)
@@ -114,7 +114,7 @@ async def relay_config(
     service = _service(request)
     if service.settings.chain(chain_id) is None:
         raise ApiError(f"no relayer for chain {chain_id}", status=404)
-    facts = await read(service.reader, lambda: service.sender(chain_id))
+    facts = await read(lambda: service.sender(chain_id))
     sender: dict[str, Any] | None = facts["sender"]
     chain: dict[str, Any] | None = facts["chain"]
     batcher = service.batcher(chain_id)
@@ -136,7 +136,7 @@ async def relay_config(
 async def relay_status(request: Request, request_id: str) -> RelayStatus:
     """The state of a relay request: queued, sent (tx hash), mined (block, envelope), failed (reason), expired."""
     service = _service(request)
-    found = await read(service.reader, lambda: service.load(request_id)) if len(request_id) <= 64 else None
+    found = await read(lambda: service.load(request_id)) if len(request_id) <= 64 else None
     if found is None:
         raise ApiError("unknown relay request", status=404)
     row, chain = found
@@ -147,6 +147,7 @@ async def relay_status(request: Request, request_id: str) -> RelayStatus:
             chain_id=row["chain_id"],
             block_number=row["block_number"],
             block_hash=row["block_hash"],
+            block_timestamp=None,  # the queue keeps the block, not its time
             finality=tier,
         )
     return RelayStatus(
