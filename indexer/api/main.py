@@ -17,6 +17,7 @@ from indexer.api.fastpath import EligibilityFastPath
 from indexer.api.metrics import ApiMetrics, BodyLimitMiddleware, MetricsMiddleware
 from indexer.api.routes import ccip, changes, deposits, eligibility, profiles, status
 from indexer.api.settings import ApiSettings
+from indexer.api.webapp import mount_webapp
 from indexer.gateway.signer import GatewaySigner
 from indexer.store.db import create_db_engine
 
@@ -60,6 +61,7 @@ def create_app(
     for router in (eligibility.router, profiles.router, deposits.router, status.router, ccip.router):
         app.include_router(router)
     app.include_router(changes.router)
+    mount_webapp(app, settings.webapp_dir)
 
     if settings.fast_path:  # innermost: body limit, CORS and metrics still wrap it
         app.add_middleware(EligibilityFastPath, engine=app.state.engine)
