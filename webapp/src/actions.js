@@ -13,6 +13,9 @@ import { depositsAbi, registryAbi, tokenAbi } from "./contracts.js";
 import { SIGNED_FUNCTIONS, relayMessage, typedData } from "./signing.js";
 import { WalletError, chainIdOf, explain, viemChain } from "./wallet.js";
 
+/** A chain's name as people write it ("optimism" -> "Optimism"). @param {{name: string}} chain */
+export const title = (chain) => chain.name.charAt(0).toUpperCase() + chain.name.slice(1);
+
 /** Seconds a signature (permit or signed write) stays valid. */
 export const SIGNATURE_LIFETIME = 3600n;
 
@@ -51,7 +54,7 @@ export async function ensureChain(session, chain) {
   if (current !== chain.chain_id) {
     throw new WalletError(
       "wrong_chain",
-      `Your wallet is on chain ${current}; this needs ${chain.name} (chain ${chain.chain_id}).`,
+      `Your wallet is on chain ${current}; this needs ${title(chain)} (chain ${chain.chain_id}).`,
       { chainId: chain.chain_id },
     );
   }
@@ -128,7 +131,7 @@ export async function deposit(session, { chain, recipient, amount, token, onStep
   if (await publicClient.readContract({ address: deposits, abi: depositsAbi, functionName: "paused" })) {
     throw new WalletError(
       "paused",
-      `New deposits are paused on ${chain.name} by the contract's owner. Your bonds are safe: withdrawals, burns and ` +
+      `New deposits are paused on ${title(chain)} by the contract's owner. Your bonds are safe: withdrawals, burns and ` +
         "releases still work. Try again later, or deposit on another chain where the recipient set a price.",
     );
   }
@@ -138,7 +141,7 @@ export async function deposit(session, { chain, recipient, amount, token, onStep
   if (balance < amount) {
     throw new WalletError(
       "not_enough_tokens",
-      `You hold ${formatUnits(balance, token.decimals)} ${token.symbol} on ${chain.name}; this deposit needs ` +
+      `You hold ${formatUnits(balance, token.decimals)} ${token.symbol} on ${title(chain)}; this deposit needs ` +
         `${formatUnits(amount, token.decimals)} ${token.symbol}. Get ${formatUnits(amount - balance, token.decimals)} ` +
         `more ${token.symbol}, or deposit less.`,
     );

@@ -7,7 +7,7 @@
 
 import { formatUnits, getAddress, isAddress, namehash, parseUnits } from "viem";
 
-import { addressNameNode, chainTime, clientsFor, deposit, direct, ensureChain, relayed, tokenInfo } from "./actions.js";
+import { addressNameNode, chainTime, clientsFor, deposit, direct, ensureChain, relayed, title, tokenInfo } from "./actions.js";
 import { Dm3Api, Dm3ApiError } from "./api.js";
 import { PROFILE_KEY, createKeyPairs, keysFile, signProfile } from "./profile.js";
 import { WalletError, connect, discoverWallets, explain, switchChain, viemChain } from "./wallet.js";
@@ -121,7 +121,7 @@ function waysForward(e, ways) {
   const actions = [];
   if (e.kind === "wrong_chain" && e.chainId !== undefined) {
     const chain = chainById(e.chainId);
-    if (chain) actions.push({ label: `Switch to ${chain.name}`, onClick: () => switchTo(chain) });
+    if (chain) actions.push({ label: `Switch to ${title(chain)}`, onClick: () => switchTo(chain) });
   }
   if ((e.kind === "quota" || e.kind === "relayer") && ways.direct) {
     actions.push({ label: "Send as my own transaction", onClick: ways.direct });
@@ -135,6 +135,8 @@ function waysForward(e, ways) {
 
 /** @param {number} id */
 const chainById = (id) => state.chains.find((c) => c.chain_id === id);
+
+
 
 /** @param {string} address */
 function short(address) {
@@ -151,6 +153,7 @@ function who(address) {
 
 /** Format an amount with the chain's token when known (always exact: bigint → decimal string). */
 function amount(/** @type {number} */ chainId, /** @type {bigint} */ value) {
+  if (value === 0n) return "0";
   const token = state.tokens.get(chainId);
   return token ? `${formatUnits(value, token.decimals)} ${token.symbol}` : `${value} base units`;
 }
@@ -253,8 +256,8 @@ async function switchTo(chain) {
     await onWalletChanged();
   } catch (err) {
     const e = explain(err);
-    showBanner(e.kind === "rejected" ? `You declined the switch to ${chain.name}. Switch in your wallet, or try again.` : e.message, [
-      { label: `Switch to ${chain.name}`, onClick: () => switchTo(chain) },
+    showBanner(e.kind === "rejected" ? `You declined the switch to ${title(chain)}. Switch in your wallet, or try again.` : e.message, [
+      { label: `Switch to ${title(chain)}`, onClick: () => switchTo(chain) },
     ]);
   }
 }
@@ -275,13 +278,13 @@ function renderWallet(choices) {
   el.replaceChildren(
     h("span", { id: "account", class: "address", title: state.session.account, text: state.session.account }),
     " on ",
-    h("span", { id: "network", text: chain ? `${chain.name} (${chain.chain_id})` : `chain ${state.walletChainId}` }),
+    h("span", { id: "network", text: chain ? `${title(chain)} (${chain.chain_id})` : `chain ${state.walletChainId}` }),
   );
   if (chain) hideBanner();
   else {
     showBanner(
       `Wrong network: your wallet is on chain ${state.walletChainId}, where this registry has no contracts. Switch to one of its chains:`,
-      state.chains.map((c) => ({ label: `Switch to ${c.name}`, onClick: () => switchTo(c) })),
+      state.chains.map((c) => ({ label: `Switch to ${title(c)}`, onClick: () => switchTo(c) })),
     );
   }
 }
@@ -441,12 +444,14 @@ async function renderRecipient() {
       h(
         "div",
         { class: "item", "data-chain": chain.chain_id },
-        h("strong", { text: chain.name }),
+        h("strong", { text: title(chain) }),
         h("span", { class: "price", id: `price-${chain.chain_id}`, text: chainStats.open_inbox ? "Open inbox: no deposit needed" : `Price: ${amount(chain.chain_id, chainStats.min_deposit)}` }),
-        mine ? h("span", { class: "meta", id: `mybond-${chain.chain_id}`, text: `Your bond: ${amount(chain.chain_id, mine.bond)} · ${mine.eligible ? "you are through" : reasonText(mine.reason)}` }) : null,
-        h("form", { class: "row", onsubmit: (/** @type {Event} */ e) => (e.preventDefault(), run()) },
-          h("label", { for: input.id, text: "Amount" }), input,
-          h("button", { type: "submit", text: `Deposit on ${chain.name}` })),
+        mine ? h("span", { class: "meta", id: `mybond-${chain.chain_id}`, text: `Your bond: ${amount(chain.chain_id, mine.bond)} · ${chainVerdict(mine, /** @type {import("./api.js").Eligibility} */ (eligibility))}` }) : null,
+        chainStats.min_deposit > 0n || (mine && mine.bond > 0n)
+          ? h("form", { class: "row", onsubmit: (/** @type {Event} */ e) => (e.preventDefault(), run()) },
+              h("label", { for: input.id, text: "Amount" }), input,
+              h("button", { type: "submit", text: `Deposit on ${title(chain)}` }))
+          : null,
         status,
       ),
     );
@@ -455,6 +460,16 @@ async function renderRecipient() {
     ? h("p", { class: "verdict", id: "reach-verdict", "data-eligible": String(eligibility.eligible), text: eligibility.eligible ? `You can reach ${recipient.label} (${reasonText(eligibility.reason)}).` : `You cannot reach ${recipient.label} yet: ${reasonText(eligibility.reason)}.` })
     : h("p", { class: "verdict", id: "reach-verdict", text: "Connect your wallet to see whether you can reach this inbox." });
   replaceKeeping($("reach-result"), [card, verdict, h("h3", { text: "Price per chain" }), ...rows]);
+}
+
+/**
+ * One chain's answer for me, in words: a chain the recipient never configured does not decide while another does.
+ * @param {import("./api.js").ChainEligibility} mine
+ * @param {import("./api.js").Eligibility} all
+ */
+function chainVerdict(mine, all) {
+  if (!mine.inbox_configured && all.chains.some((c) => c.inbox_configured)) return "no price set here: the price on another chain decides";
+  return mine.eligible ? "you are through" : reasonText(mine.reason);
 }
 
 /** @param {string} reason */
@@ -501,7 +516,7 @@ async function renderBonds() {
   const tickers = [];
   const items = bonds.map((b) => {
     const chain = chainById(b.chain_id);
-    const name = chain?.name ?? `chain ${b.chain_id}`;
+    const name = chain ? title(chain) : `chain ${b.chain_id}`;
     const id = `${b.chain_id}-${b.recipient.toLowerCase()}`;
     const status = h("div", { class: "status", role: "status", id: `bond-status-${id}` });
     const stateText = h("span", { class: "meta", id: `bond-state-${id}` });
@@ -658,13 +673,13 @@ async function renderInbox() {
       }
       return inboxWrite(status, chain, {
         functionName: "set_min_deposit", args: [value], fn: "set_min_deposit_with_sig", message: { amount: value },
-        done: value === 0n ? `Your inbox on ${chain.name} is open: anyone may write.` : `Your price on ${chain.name} is ${amount(id, value)}.`,
+        done: value === 0n ? `Your inbox on ${title(chain)} is open: anyone may write.` : `Your price on ${title(chain)} is ${amount(id, value)}.`,
       });
     };
     return h(
       "div",
       { class: "item", "data-chain": id },
-      h("strong", { text: chain.name }),
+      h("strong", { text: title(chain) }),
       h("span", { id: `my-price-${id}`, text: c.open_inbox ? "Open inbox: anyone may write" : `Price: ${amount(id, c.min_deposit)}` }),
       h("span", { class: "meta", text: `${c.open_bonds} open bonds · ${c.burns} burns · ${c.releases} accepted` }),
       h("form", { class: "row", onsubmit: (/** @type {Event} */ e) => (e.preventDefault(), setPrice(null)) },
@@ -710,7 +725,7 @@ async function renderInbox() {
           return h(
             "div",
             { class: "item", "data-sender": id },
-            h("div", {}, who(sender), ` on ${chain.name}`),
+            h("div", {}, who(sender), ` on ${title(chain)}`),
             h("span", { class: "meta", text: `Bond ${amount(b.chain_id, b.bond)} · ${stateText}` }),
             b.accepted ? null : h("form", { class: "row", onsubmit: (/** @type {Event} */ e) => (e.preventDefault(), burn()) },
               h("label", { for: input.id, text: "Burn" }), input,
@@ -726,7 +741,8 @@ async function renderInbox() {
   $("inbox-history").replaceChildren(
     entries.length
       ? h("ul", { id: "history-list" }, ...entries.reverse().map((c) => {
-          const chain = chainById(c.chain_id)?.name ?? `chain ${c.chain_id}`;
+          const known = chainById(c.chain_id);
+          const chain = known ? title(known) : `chain ${c.chain_id}`;
           const sender = c.sender ? who(c.sender) : "?";
           return c.kind === "burn"
             ? h("li", {}, `Burned ${amount(c.chain_id, BigInt(String(c.args.amount ?? "0")))} of `, sender, ` on ${chain} (block ${c.block_number})`)
@@ -771,7 +787,7 @@ async function renderProfile() {
 /** @param {HTMLSelectElement} select */
 function fillChainSelect(select) {
   if (select.options.length === state.chains.length) return;
-  select.replaceChildren(...state.chains.map((c) => h("option", { value: String(c.chain_id), text: `${c.name} (${c.parent_name})` })));
+  select.replaceChildren(...state.chains.map((c) => h("option", { value: String(c.chain_id), text: `${title(c)} (${c.parent_name})` })));
 }
 
 /** @param {SubmitEvent} event */
@@ -822,7 +838,7 @@ function renderCreated() {
       const name = nameInput.value.trim().toLowerCase();
       if (!chain) throw new WalletError("input", "Choose a chain.");
       if (!name.endsWith(`.${chain.parent_name}`)) {
-        throw new WalletError("input", `${name || "That name"} is not in ${chain.name}'s registry: names there end in .${chain.parent_name}.`);
+        throw new WalletError("input", `${name || "That name"} is not in ${title(chain)}'s registry: names there end in .${chain.parent_name}.`);
       }
       const node = name === addressName() ? await addressNameNode(session, chain) : namehash(name);
       if (how === "relay") {
