@@ -129,14 +129,19 @@ class AppDevnet:
             rows = self.api("/v1/status")["data"]
             wanted = [r for r in rows if chain_id is None or r["chain_id"] == chain_id]
             heads = {cid: l2.w3.eth.block_number for cid, l2 in self.l2s.items()}
-            if wanted and all(r["indexed_block"] is not None and r["indexed_block"] >= heads[r["chain_id"]] for r in wanted):
+            if wanted and all(
+                r["indexed_block"] is not None and r["indexed_block"] >= heads[r["chain_id"]] for r in wanted
+            ):
                 return
             if time.monotonic() > deadline:
                 raise AssertionError(f"the indexer did not catch up: {rows}")
             time.sleep(0.1)
 
     def relay_available(self) -> bool:
-        return httpx.get(f"{self.api_url}/v1/relay/config", params={"chain_id": OP}, timeout=5).status_code != 404
+        return (
+            httpx.get(f"{self.api_url}/v1/relay/config", params={"chain_id": OP}, timeout=5).status_code
+            != 404
+        )
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +165,9 @@ def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppDevnet]:
             w3 = Web3(HTTPProvider(chain.rpc_url, request_kwargs={"timeout": 30}))
 
             def contract(name: str, w3: Web3 = w3, chain: Any = chain) -> Contract:
-                return w3.eth.contract(address=Web3.to_checksum_address(chain.contracts[name]), abi=artifacts[name].abi)
+                return w3.eth.contract(
+                    address=Web3.to_checksum_address(chain.contracts[name]), abi=artifacts[name].abi
+                )
 
             l2s[chain.chain_id] = L2(
                 chain.chain_id, chain.ecosystem, chain.rpc_url, w3,
@@ -219,9 +226,14 @@ def open_app(devnet: AppDevnet, browser_context: Any) -> Iterator[Callable[..., 
         body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
         return dict(httpx.post(url, json=body, timeout=30).json())
 
-    def open_page(who: LocalAccount | None, chain_id: int = OP, *, wallet: bool = True, viewport: Any = None) -> Any:
+    def open_page(
+        who: LocalAccount | None, chain_id: int = OP, *, wallet: bool = True, viewport: Any = None
+    ) -> Any:
         page = browser_context.new_page()
         pages.append(page)
+        # The page's console and errors land in the test's captured output (shown when it fails).
+        page.on("console", lambda m: print(f"[console.{m.type}] {m.text}"))
+        page.on("pageerror", lambda e: print(f"[pageerror] {e}"))
         if viewport:
             page.set_viewport_size(viewport)
         if wallet and who is not None:
@@ -240,7 +252,7 @@ def open_app(devnet: AppDevnet, browser_context: Any) -> Iterator[Callable[..., 
 
 def connect(page: Any) -> None:
     page.get_by_role("button", name="Connect wallet").first.click()
-    page.wait_for_selector("#account")
+    page.wait_for_selector("body[data-wallet=ready]")
 
 
 def screenshot(page: Any, name: str) -> None:

@@ -60,7 +60,13 @@ function replaceKeeping(container, nodes) {
   for (const node of nodes) {
     for (const el of node.querySelectorAll("input[id], .status[id]")) {
       const old = previous.get(el.id);
-      if (old) el.replaceWith(old);
+      if (!old) continue;
+      if (el instanceof HTMLInputElement && old instanceof HTMLInputElement) {
+        if (old.value !== old.defaultValue) el.value = old.value; // typed by the person: keep it
+      } else if (el instanceof HTMLElement && old instanceof HTMLElement) {
+        el.replaceChildren(...old.childNodes);
+        if (old.dataset.state) el.dataset.state = old.dataset.state;
+      }
     }
   }
   container.replaceChildren(...nodes);
@@ -100,14 +106,20 @@ function say(target, kind, text = "", actions = []) {
  *        the target left the page (its row is gone after the write)
  */
 async function act(target, work, ways = {}) {
-  say(target, "pending", "Working…");
+  // Resolved by id at every write: a live refresh may have re-rendered the area since (replaceKeeping).
+  const id = typeof target === "string" ? target : target.id;
+  const area = () => document.getElementById(id) ?? (ways.fallback ? $(ways.fallback) : null);
+  const show = (/** @type {"pending" | "ok" | "error"} */ kind, /** @type {string} */ text, /** @type {Action[]} */ actions = []) => {
+    const el = area();
+    if (el) say(el, kind, text, actions);
+  };
+  show("pending", "Working…");
   try {
-    const done = await work((text) => say(target, "pending", text));
-    const el = typeof target === "string" ? $(target) : target;
-    say(el.isConnected || !ways.fallback ? el : ways.fallback, "ok", done || "Done.");
+    const done = await work((text) => show("pending", text));
+    show("ok", done || "Done.");
   } catch (err) {
     const e = err instanceof Dm3ApiError ? new WalletError("api", err.message) : explain(err);
-    say(target, "error", e.message, waysForward(e, ways));
+    show("error", e.message, waysForward(e, ways));
   }
 }
 
@@ -234,7 +246,7 @@ async function useWallet(provider) {
 }
 
 async function onWalletChanged() {
-  renderWallet();
+  delete document.body.dataset.wallet;
   const chain = state.walletChainId === null ? undefined : chainById(state.walletChainId);
   if (state.session && chain) {
     try {
@@ -244,7 +256,9 @@ async function onWalletChanged() {
       /* the token is read again when it is needed, with a message then */
     }
   }
+  renderWallet();
   await refreshAll();
+  if (state.session) document.body.dataset.wallet = "ready";
 }
 
 /** @param {ChainStatus} chain */
@@ -410,7 +424,7 @@ async function renderRecipient() {
     h(
       "dl",
       {},
-      h("dt", { text: "Name" }), h("dd", { id: "recipient-name", text: recipient.label !== recipient.address ? recipient.label : profile?.name ?? "no name" }),
+      h("dt", { text: "Name" }), h("dd", { id: "recipient-name", text: recipient.label !== recipient.address ? recipient.label : profile?.name ?? "no primary name" }),
       h("dt", { text: "Address" }), h("dd", { class: "address", id: "recipient-address", text: recipient.address }),
       h("dt", { text: "Delivery services" }), h("dd", { text: dm3?.delivery_services?.length ? dm3.delivery_services.join(", ") : "none published" }),
       h("dt", { text: "dm3 profile" }),
