@@ -11,8 +11,9 @@ import json
 
 import httpx
 import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct
 from eth_utils import to_checksum_address
-from web3 import Web3
 from webapp_support import OP, TOKEN, account, connect, screenshot
 
 from indexer.dm3.profile import PROFILE_KEY, canonical_json, profile_creation_message
@@ -243,10 +244,7 @@ def test_profile__create_keys_sign_download_publish_and_register(devnet, open_ap
     assert len(signing_secret) == 64 and signing_secret[32:] == base64.b64decode(profile["publicSigningKey"])
     # The wallet signed dm3's exact profile creation message.
     message = profile_creation_message(address=PUBLISHER.address, canonical_profile=canonical_json(profile))
-    recovered = Web3().eth.account.recover_message(
-        __import__("eth_account.messages", fromlist=["encode_defunct"]).encode_defunct(text=message),
-        signature=signed["signature"],
-    )
+    recovered = Account.recover_message(encode_defunct(text=message), signature=signed["signature"])
     assert recovered == PUBLISHER.address
 
     address_name = f"{PUBLISHER.address[2:].lower()}.addr.op.dm3.eth"
