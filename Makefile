@@ -9,9 +9,9 @@ export HYPOTHESIS_PROFILE ?= default
 PYTEST_ARGS ?=
 ARGS ?=
 
-.PHONY: setup lint format test demo devnet devnet-down bench-gas bench-ens bench-freshness bench-api bench-indexer bench-relayer clean
+.PHONY: setup chromium webapp lint format test test-webapp demo devnet devnet-down bench-gas bench-ens bench-freshness bench-api bench-indexer bench-relayer clean
 
-setup: .venv/.synced node_modules/.installed .vvm/vyper-0.4.3
+setup: .venv/.synced node_modules/.installed .vvm/vyper-0.4.3 webapp/static/app.js chromium
 
 .venv/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null || pip install --quiet uv==$(UV_VERSION)
@@ -26,17 +26,34 @@ node_modules/.installed: package.json package-lock.json
 	@mkdir -p .vvm
 	ln -sf ../.venv/bin/vyper $@
 
+# The inbox app's bundle (webapp/src -> webapp/static/app.js) with the esbuild pinned in package-lock.json.
+webapp/static/app.js: node_modules/.installed $(wildcard webapp/src/*.js)
+	esbuild webapp/src/app.js --bundle --format=esm --target=es2022 --minify --sourcemap --log-level=warning --outfile=$@
+
+webapp: webapp/static/app.js
+
+# The browser tests drive Debian's chromium (Playwright's own browser download does not work offline).
+chromium:
+	@[ -x /usr/bin/chromium ] || { echo "installing chromium (apt) for the browser tests"; \
+		(apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }) \
+		|| echo "could not install chromium: the browser tests will be skipped (run as root: apt-get install chromium)"; }
+
 lint: setup
 	ruff check .
 	ruff format --check .
 	mypy
+	cd webapp && ../node_modules/.bin/tsc -p .
 
 format: setup
 	ruff check --fix .
 	ruff format .
 
-test: setup lint
+test: setup lint test-webapp
 	ape test tests $(PYTEST_ARGS)
+
+# The app's DOM-free modules (API client, EIP-712 table, dm3 profiles) under Node.js's own test runner.
+test-webapp: setup
+	node --test webapp/tests/*.test.js
 
 demo: setup
 	python -m indexer.devnet.demo $(ARGS)

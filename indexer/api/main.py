@@ -19,6 +19,7 @@ from indexer.api.guards import BodyGuard, ConcurrencyLimit, UnexpectedErrors
 from indexer.api.metrics import ApiMetrics, MetricsMiddleware
 from indexer.api.routes import ccip, changes, deposits, eligibility, profiles, relay, status
 from indexer.api.settings import ApiSettings
+from indexer.api.webapp import mount_webapp
 from indexer.gateway.signer import GatewaySigner
 from indexer.relayer.accept import RelayService
 from indexer.store.db import create_db_engine
@@ -69,6 +70,7 @@ def create_app(
         app.include_router(router)
     app.include_router(changes.router)
     app.include_router(relay.router)
+    mount_webapp(app, settings.webapp_dir)
 
     # Added innermost first. Everything inside CORS, so that every answer (413, 503, a 500) carries its headers.
     if settings.fast_path:  # innermost: the guards, CORS and metrics still wrap it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import AliasChoices, Field, field_validator
@@ -44,6 +45,9 @@ class ApiSettings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    #: The built inbox web app served at `/app` (default: the checkout's `webapp/static`).
+    webapp_dir: Path | None = None
 
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     #: The relay routes (`POST /v1/relay`): chains, limits (env `DM3_RELAYER_*`); no key needed here.

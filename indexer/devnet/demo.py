@@ -497,6 +497,13 @@ def main(exit_after: bool, api_port: int, base_port: int) -> None:
             style="green",
         )
     )
+    op = state.chain("optimism")
+    console.print(
+        f"Inbox app: [bold]{api_url}/app/[/]\n"
+        f"Point a browser wallet at the devnet by adding a network with RPC {op.rpc_url} and chain id {op.chain_id} "
+        "(the devnet's Optimism; edit the RPC of your wallet's Optimism entry if it has one) and importing one of "
+        "anvil's public test keys (`anvil --help` lists the mnemonic; never use them anywhere else)."
+    )
 
 
 if __name__ == "__main__":
