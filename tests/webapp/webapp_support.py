@@ -137,11 +137,15 @@ class AppDevnet:
                 raise AssertionError(f"the indexer did not catch up: {rows}")
             time.sleep(0.1)
 
-    def relay_available(self) -> bool:
-        return (
-            httpx.get(f"{self.api_url}/v1/relay/config", params={"chain_id": OP}, timeout=5).status_code
-            != 404
-        )
+    def relay_available(self, timeout: float = 30) -> bool:
+        """Whether the relayer of Optimism is up (its process starts with the other services: wait for it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            response = httpx.get(f"{self.api_url}/v1/relay/config", params={"chain_id": OP}, timeout=5)
+            if response.status_code == 200 and response.json().get("enabled"):
+                return True
+            time.sleep(0.2)
+        return False
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +162,17 @@ def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppDevnet]:
     )
     try:
         state = up(options)
-        services.start(state, state_dir=options.directory, project_root=options.root, api_port=api_port)
+        # A small per-signer relayer quota, so the quota test meets its 429 in a dozen requests (the API reads it
+        # from the environment it is started with; the other tests send one or two relayed writes per signer).
+        saved = os.environ.get("DM3_RELAYER_SIGNER_QUOTA")
+        os.environ["DM3_RELAYER_SIGNER_QUOTA"] = "12"
+        try:
+            services.start(state, state_dir=options.directory, project_root=options.root, api_port=api_port)
+        finally:
+            if saved is None:
+                os.environ.pop("DM3_RELAYER_SIGNER_QUOTA", None)
+            else:
+                os.environ["DM3_RELAYER_SIGNER_QUOTA"] = saved
         artifacts = load_ape_artifacts(ROOT)
         l2s = {}
         for chain in state.l2s:
