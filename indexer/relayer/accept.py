@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 
 from indexer import signing
 from indexer.chain.rpc import RetryPolicy, RpcClient, RpcError
-from indexer.ens import namehash
+from indexer.ens import node_hex
 from indexer.relayer import calls
 from indexer.relayer.settings import RelayerSettings, redact
 from indexer.store import models
@@ -50,11 +50,6 @@ _NODE_WRITES = {
     "setAddrForCoinWithSig",
     "setContenthashWithSig",
 }
-
-
-def _node(name: str) -> str:
-    """The namehash of `name` as the index stores nodes (0x hex)."""
-    return "0x" + namehash(name).hex()
 
 
 class Refused(Exception):
@@ -237,7 +232,7 @@ class RelayService:
         message = call.message
         at = f"(indexed up to block {chain['indexed_block']})"
         if call.function == "registerWithSig":
-            node = _node(f"{message['label']}.{parent}")
+            node = node_hex(f"{message['label']}.{parent}")
             owner = conn.execute(
                 select(_NAMES.c.owner).where(_NAMES.c.chain_id == chain_id, _NAMES.c.node == node)
             ).scalar()
@@ -250,7 +245,7 @@ class RelayService:
                 select(_NAMES.c.owner).where(_NAMES.c.chain_id == chain_id, _NAMES.c.node == node)
             ).scalar()
             if owner is None:
-                if node == _node(f"{signer[2:].lower()}.addr.{parent}"):
+                if node == node_hex(f"{signer[2:].lower()}.addr.{parent}"):
                     return None  # the signer's own address name
                 if self._pending_register(conn, chain_id, signer, node, parent):
                     return None
@@ -314,7 +309,7 @@ class RelayService:
             )
         ).scalars()
         return any(
-            _node(f"{m['label']}.{parent}") == node and str(m["owner"]).lower() == signer for m in rows
+            node_hex(f"{m['label']}.{parent}") == node and str(m["owner"]).lower() == signer for m in rows
         )
 
     async def accept(self, body: Any, *, client: str, read: Any) -> RelayRequest:

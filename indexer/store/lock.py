@@ -23,9 +23,9 @@ import socket
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
@@ -45,20 +45,32 @@ class LeaseLost(RuntimeError):
     """This process no longer holds its chain (taken over, or its lock was lost): it must not write."""
 
 
-def advisory_key(name: str) -> int:
+def advisory_key(name: str, *, namespace: str = "dm3-indexer") -> int:
     """A stable signed 64-bit advisory lock key for ``name`` (namespaced so other apps do not collide)."""
-    digest = hashlib.sha256(f"dm3-indexer:{name}".encode()).digest()
+    digest = hashlib.sha256(f"{namespace}:{name}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def chain_key(chain_id: int, schema: str) -> int:
+def chain_key(chain_id: int, schema: str, *, namespace: str = "dm3-indexer") -> int:
     """The advisory lock key of a chain in one schema (two schemas of a database are two separate indexes)."""
-    return advisory_key(f"chain:{chain_id}:{schema}")
+    return advisory_key(f"chain:{chain_id}:{schema}", namespace=namespace)
 
 
-class ChainLock:
-    """Hold with ``with ChainLock(engine, chain_id):`` or ``acquire()`` / ``release()``; fence writes with
-    ``fence(conn)`` inside each write transaction."""
+class Lease:
+    """One process per chain for one role: a lock (liveness) and a generation in the role's lease table (the
+    fence). Hold with ``with Lease(engine, chain_id):`` or ``acquire()`` / ``release()``; fence writes with
+    ``fence(conn)`` inside each write transaction. A role sets the class attributes and may add columns it keeps
+    on the lease row (``_lease_values``) and its own messages; :class:`ChainLock` is the indexer's writer, the
+    relayer's sender is ``indexer.relayer.lease.SenderLease``."""
+
+    #: The lease table: at least ``chain_id`` (unique), ``generation``, ``holder`` and ``acquired_at``.
+    table: ClassVar[Table]
+    #: The advisory-key namespace (PostgreSQL) and the lock file's infix (SQLite: ``<db>.<infix>-<chain>.lock``).
+    namespace: ClassVar[str]
+    lock_infix: ClassVar[str]
+    #: What the role's lock is called in messages.
+    role: ClassVar[str]
+    locked_error: ClassVar[type[ChainLocked]]
 
     def __init__(self, engine: Engine, chain_id: int) -> None:
         self.engine = engine
@@ -93,7 +105,7 @@ class ChainLock:
         conn = self.engine.connect()
         try:
             schema = conn.execute(text("SELECT current_schema()")).scalar() or ""
-            key = chain_key(self.chain_id, schema)
+            key = chain_key(self.chain_id, schema, namespace=self.namespace)
             got, pid = conn.execute(
                 text("SELECT pg_try_advisory_lock(:k), pg_backend_pid()"), {"k": key}
             ).one()
@@ -109,10 +121,7 @@ class ChainLock:
                 ).first()
                 conn.rollback()
                 who = f" (server backend pid {holder[0]}, client {holder[1]})" if holder else ""
-                raise ChainLocked(
-                    f"chain {self.chain_id} is already being indexed into this PostgreSQL database by another "
-                    f"process{who}"
-                )
+                raise self.locked_error(self._locked_message("this PostgreSQL database", who))
         except BaseException:
             conn.close()
             raise
@@ -122,7 +131,7 @@ class ChainLock:
         path = sqlite_path(str(self.engine.url))
         if path is None:  # in-memory database: private to this process
             return
-        lock_path = Path(f"{path}.chain-{self.chain_id}.lock")
+        lock_path = Path(f"{path}.{self.lock_infix}-{self.chain_id}.lock")
         handle = lock_path.open("a+")
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -130,9 +139,8 @@ class ChainLock:
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
             handle.close()
-            raise ChainLocked(
-                f"chain {self.chain_id} is already being indexed into {path} by another process (pid {holder}; "
-                f"lock file {lock_path})"
+            raise self.locked_error(
+                self._locked_message(str(path), f" (pid {holder}; lock file {lock_path})")
             ) from None
         handle.seek(0)
         handle.truncate()
@@ -140,16 +148,30 @@ class ChainLock:
         handle.flush()
         self._file = handle
 
+    def _locked_message(self, where: str, who: str) -> str:
+        return f"chain {self.chain_id}: another {self.role} process already holds it in {where}{who}"
+
+    @property
+    def _taken_over(self) -> str:
+        return f"another {self.role} process took over"
+
+    def _lease_values(self) -> dict[str, Any]:
+        """The columns written whenever the lease is taken (a role adds its own)."""
+        return {"holder": self.holder, "acquired_at": datetime.now(UTC)}
+
+    def _first_values(self) -> dict[str, Any]:
+        """Further columns of a lease row written for the first time."""
+        return {}
+
     def _take_lease(self) -> int:
         insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
-        now = datetime.now(UTC)
-        stmt = insert(_LEASES).values(
-            chain_id=self.chain_id, generation=1, holder=self.holder, acquired_at=now
+        values = self._lease_values()
+        stmt = insert(self.table).values(
+            chain_id=self.chain_id, generation=1, **self._first_values(), **values
         )
         upsert = stmt.on_conflict_do_update(
-            index_elements=["chain_id"],
-            set_={"generation": _LEASES.c.generation + 1, "holder": self.holder, "acquired_at": now},
-        ).returning(_LEASES.c.generation)
+            index_elements=["chain_id"], set_={"generation": self.table.c.generation + 1, **values}
+        ).returning(self.table.c.generation)
         with self.engine.begin() as conn:
             return int(conn.execute(upsert).scalar_one())
 
@@ -160,7 +182,7 @@ class ChainLock:
             raise LeaseLost(f"chain {self.chain_id}: this process does not hold the chain's lock")
         if self._key is None:
             current = conn.execute(
-                select(_LEASES.c.generation).where(_LEASES.c.chain_id == self.chain_id)
+                select(self.table.c.generation).where(self.table.c.chain_id == self.chain_id)
             ).scalar()
             locked = True
         else:
@@ -168,15 +190,14 @@ class ChainLock:
                 text(
                     "SELECT l.generation, EXISTS (SELECT 1 FROM pg_locks p WHERE p.locktype = 'advisory' "
                     "AND p.granted AND p.pid = :pid AND p.objsubid = 1 AND p.objid::bigint = :lo "
-                    "AND p.classid::bigint = :hi) FROM chain_leases l WHERE l.chain_id = :chain FOR SHARE OF l"
+                    f"AND p.classid::bigint = :hi) FROM {self.table.name} l WHERE l.chain_id = :chain FOR SHARE OF l"
                 ),
                 {"pid": self._lock_pid, "chain": self.chain_id, **_key_parts(self._key)},
             ).first()
             current, locked = (row[0], bool(row[1])) if row is not None else (None, False)
         if current != self.generation:
             raise LeaseLost(
-                f"chain {self.chain_id}: another process took over writing it (lease generation {current}, "
-                f"ours {self.generation})"
+                f"chain {self.chain_id}: {self._taken_over} (lease generation {current}, ours {self.generation})"
             )
         if not locked:
             raise LeaseLost(f"chain {self.chain_id}: the database connection holding its lock was lost")
@@ -205,12 +226,29 @@ class ChainLock:
             finally:
                 handle.close()
 
-    def __enter__(self) -> ChainLock:
+    def __enter__(self) -> Lease:
         self.acquire()
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.release()
+
+
+class ChainLock(Lease):
+    """The indexer's writer of a chain (``chain_leases``)."""
+
+    table = _LEASES
+    namespace = "dm3-indexer"
+    lock_infix = "chain"
+    role = "writer"
+    locked_error = ChainLocked
+
+    def _locked_message(self, where: str, who: str) -> str:
+        return f"chain {self.chain_id} is already being indexed into {where} by another process{who}"
+
+    @property
+    def _taken_over(self) -> str:
+        return "another process took over writing it"
 
 
 def _key_parts(key: int) -> dict[str, int]:

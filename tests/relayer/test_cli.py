@@ -23,7 +23,7 @@ BATCHER = "0x" + "11" * 20
                 "DM3_RELAYER_CHAINS": f'[{{"chain_id": 5, "rpc_url": "http://u:secret@127.0.0.1:9/key123", "batcher": "{BATCHER}"}}]',
                 "DM3_RELAYER_PRIVATE_KEY": RELAYER_KEY,
             },
-            "cannot reach 127.0.0.1:9",
+            "cannot reach http://127.0.0.1:9",
         ),
     ],
 )

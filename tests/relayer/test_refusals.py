@@ -12,7 +12,7 @@ from web3 import Web3
 
 from indexer.ens import namehash
 
-NODE_CAROL = bytes.fromhex(namehash("carol.op.dm3.eth")[2:])
+NODE_CAROL = namehash("carol.op.dm3.eth")
 
 
 def refused(env: RelayEnv, body: Any, status: int, phrase: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ def test_register_and_text__zero_eth_user__mined(env: RelayEnv) -> None:
     request = accepted.json()
     assert request["state"] == "queued" and request["signer"] == carol.address
     assert env.status(request["id"])["tx_hash"] is None
-    node = bytes.fromhex(namehash("carol.op.dm3.eth")[2:])
+    node = namehash("carol.op.dm3.eth")
     text = env.post(env.body("setTextWithSig", carol, nonce=1, node=node, key="email", value="c@example.org"))
     assert text.status_code == 202, text.text
     done = env.until(request["id"], "mined")

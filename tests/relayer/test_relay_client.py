@@ -54,7 +54,7 @@ def test_relay_and_wait(env: RelayEnv, served: str) -> None:
         assert accepted.state == "queued" and accepted.signer == dave.address
         done = api.wait_relayed(accepted.id, timeout=30)
         assert done.state == "mined" and done.envelope is not None and done.tx_hash
-        node = bytes.fromhex(namehash("dave.op.dm3.eth")[2:])
+        node = namehash("dave.op.dm3.eth")
         assert env.devnet.registry.view("owner", node).lower() == dave.address.lower()
         with pytest.raises(Dm3ApiError) as refused:  # the same nonce again
             api.relay("registerWithSig", message, chain_id=env.chain_id, private_key=dave.key)
