@@ -69,7 +69,9 @@ def test_text_strings__bytes_that_are_not_utf8__never_5xx(client):
                 query.append(f"{parameter['name']}={bad}")
             hits += 1
         response = client.get(url + ("?" + "&".join(query) if query else ""), headers=ORIGIN)
-        assert response.status_code < 500, (url, response.text)
+        # The relay routes answer 503 (a documented state, not a crash) on an API without a relayer configured.
+        unconfigured_relayer = url.startswith("/v1/relay") and "no relayer configured" in response.text
+        assert response.status_code < 500 or unconfigured_relayer, (url, response.text)
         assert response.headers["content-type"].startswith(("application/json", "text/")), url
     assert hits >= 14
 
