@@ -17,6 +17,16 @@ RESULTS = ROOT / "bench" / "results"
 README = ROOT / "bench" / "README.md"
 
 
+def stop_processes(processes: list[subprocess.Popen[Any]], *, grace: float = 10.0) -> None:
+    """SIGTERM each process, then SIGKILL whichever has not exited after `grace` seconds."""
+    for process in processes:
+        process.terminate()
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def machine() -> dict[str, Any]:
     """Describe the machine a benchmark ran on, so figures are never read without their context."""
     cpu = platform.processor() or ""

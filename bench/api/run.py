@@ -34,7 +34,7 @@ import httpx
 
 from bench.api.loadgen import LoadResult, Request, closed_loop, fixed_rate, have_wrk, wrk
 from bench.api.seed import Seeded, seed_database
-from bench.common import ROOT, update_readme_table, write_result
+from bench.common import ROOT, stop_processes, update_readme_table, write_result
 
 HOST = "127.0.0.1"
 TARGETS = {"single_vs_ceiling": 0.5, "p99_at_rate_ms": 10.0, "batch100_p99_ms": 20.0}
@@ -64,11 +64,7 @@ def serve(command: list[str], *, env: dict[str, str], port: int) -> Iterator[sub
             time.sleep(0.1)
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_processes([proc])
 
 
 def cpu_seconds(pid: int) -> float:

@@ -26,7 +26,7 @@ from typing import Any
 import click
 import httpx
 
-from bench.common import ROOT, update_readme_table, write_result
+from bench.common import ROOT, stop_processes, update_readme_table, write_result
 
 sys.path.insert(0, str(ROOT / "tests" / "indexer"))
 
@@ -257,12 +257,7 @@ def measure(block_time: float, compiled: dict[str, Any], workdir: Path) -> Run:
         http.close()
         return run
     finally:
-        for process in processes:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(processes)
         anvil.stop()
 
 

@@ -27,7 +27,7 @@ from eth_account import Account
 from sqlalchemy import select
 from web3 import Web3
 
-from bench.common import ROOT, update_readme_table, write_result
+from bench.common import ROOT, stop_processes, update_readme_table, write_result
 
 sys.path.insert(0, str(ROOT / "tests" / "indexer"))
 
@@ -354,12 +354,7 @@ def main() -> None:
                 flush=True,
             )
         finally:
-            for proc in procs:
-                proc.terminate()
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            stop_processes(procs, grace=15)
             anvil.stop()
     result = {
         "block_time_s": BLOCK_TIME,

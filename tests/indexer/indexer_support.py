@@ -534,3 +534,19 @@ class BackgroundIndexer:
                 return
             assert time.monotonic() < deadline, "indexer did not reach the head"
             time.sleep(0.02)
+
+
+def chain_row(engine: Engine, chain_id: int) -> Any:
+    """The `chains` row of `chain_id` as a mapping (empty when there is none)."""
+    with engine.connect() as conn:
+        table = models.Chain.__table__  # type: ignore[attr-defined]
+        return conn.execute(select(table).where(table.c.chain_id == chain_id)).mappings().first() or {}
+
+
+def bond_amount(engine: Engine, sender: str, recipient: str) -> int | None:
+    """The indexed bond of a pair (None when the pair has no row)."""
+    with engine.connect() as conn:
+        table = models.Bond.__table__  # type: ignore[attr-defined]
+        return conn.execute(
+            select(table.c.amount).where(table.c.sender == sender, table.c.recipient == recipient)
+        ).scalar()

@@ -7,19 +7,9 @@ import time
 from typing import Any
 
 from fault_proxy import FaultProxy
-from indexer_support import BackgroundIndexer, Devnet, cs, fresh_engine
-from sqlalchemy import select
+from indexer_support import BackgroundIndexer, Devnet, bond_amount, cs, fresh_engine
 
-from indexer.store import models
 from indexer.sync.heads import BlockPace, derive_ws_url
-
-
-def _bond(engine: Any, sender: str, recipient: str) -> int | None:
-    with engine.connect() as conn:
-        table = models.Bond.__table__  # type: ignore[attr-defined]
-        return conn.execute(
-            select(table.c.amount).where(table.c.sender == sender, table.c.recipient == recipient)
-        ).scalar()
 
 
 def _wait(predicate: Any, timeout: float) -> float:
@@ -58,7 +48,7 @@ def test_websocket__new_block_indexed_without_waiting_for_the_poll(devnet: Devne
         time.sleep(0.5)  # the follow loop is waiting now
         for amount in (10**18, 2 * 10**18):
             assert devnet.send(devnet.deposits, sender, "deposit", cs(recipient), 10**18)
-            took = _wait(lambda a=amount: _bond(engine, sender, recipient) == a, timeout=2.0)
+            took = _wait(lambda a=amount: bond_amount(engine, sender, recipient) == a, timeout=2.0)
             assert took < 2.0
 
 
@@ -71,7 +61,7 @@ def test_websocket__unavailable__falls_back_to_polling(devnet: Devnet, sqlite_ur
         with BackgroundIndexer(engine, [spec]) as indexer:
             indexer.wait_for_head(devnet.anvil)
             assert devnet.send(devnet.deposits, sender, "deposit", cs(recipient), 10**18)
-            _wait(lambda: _bond(engine, sender, recipient) == 10**18, timeout=5.0)
+            _wait(lambda: bond_amount(engine, sender, recipient) == 10**18, timeout=5.0)
     finally:
         proxy.stop()
 
@@ -93,7 +83,7 @@ def test_bloom__blocks_without_our_logs_cost_no_get_logs(devnet: Devnet, sqlite_
             assert proxy.methods["eth_getBlockByNumber"] > 0
 
             assert devnet.send(devnet.deposits, a, "deposit", cs(b), 10**18)  # ours: fetched
-            _wait(lambda: _bond(engine, a, b) == 10**18, timeout=5.0)
+            _wait(lambda: bond_amount(engine, a, b) == 10**18, timeout=5.0)
             assert proxy.methods["eth_getLogs"] > before
     finally:
         proxy.stop()

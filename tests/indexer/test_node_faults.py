@@ -15,17 +15,17 @@ from indexer_support import (
     Devnet,
     Touched,
     assert_matches_views,
+    bond_amount,
+    chain_row,
     cs,
     dump,
     fresh_engine,
     run_scenario,
     sync_ok,
 )
-from sqlalchemy import select
 
 from indexer.api.main import create_app
 from indexer.api.settings import ApiSettings
-from indexer.store import models
 
 WINDOW = 12
 
@@ -35,20 +35,6 @@ def proxy(devnet: Devnet) -> Iterator[FaultProxy]:
     p = FaultProxy(devnet.anvil.url)
     yield p
     p.stop()
-
-
-def _chain_row(engine: Any, chain_id: int) -> Any:
-    with engine.connect() as conn:
-        table = models.Chain.__table__  # type: ignore[attr-defined]
-        return conn.execute(select(table).where(table.c.chain_id == chain_id)).mappings().first() or {}
-
-
-def _bond(engine: Any, sender: str, recipient: str) -> int | None:
-    with engine.connect() as conn:
-        table = models.Bond.__table__  # type: ignore[attr-defined]
-        return conn.execute(
-            select(table.c.amount).where(table.c.sender == sender, table.c.recipient == recipient)
-        ).scalar()
 
 
 def _head(devnet: Devnet) -> tuple[int, str]:
@@ -102,11 +88,11 @@ def test_sync__reorg_after_the_last_chunks_were_fetched__ends_on_the_new_branch(
     sync_ok(engine, [devnet.spec(rpc_url=proxy.url, **spec)])
 
     assert proxy.reorged
-    assert (_chain_row(engine, devnet.anvil.chain_id)["indexed_block"],) == (head,)
-    assert _chain_row(engine, devnet.anvil.chain_id)["indexed_block_hash"] == _head(devnet)[1]
-    assert _chain_row(engine, devnet.anvil.chain_id)["status"] == "live"
-    assert _bond(engine, sender, recipient) is None
-    assert _bond(engine, sender, other) == 7
+    assert (chain_row(engine, devnet.anvil.chain_id)["indexed_block"],) == (head,)
+    assert chain_row(engine, devnet.anvil.chain_id)["indexed_block_hash"] == _head(devnet)[1]
+    assert chain_row(engine, devnet.anvil.chain_id)["status"] == "live"
+    assert bond_amount(engine, sender, recipient) is None
+    assert bond_amount(engine, sender, other) == 7
     _assert_equals_chain(devnet, engine, tmp_path, touched, **spec)
 
 
@@ -119,7 +105,7 @@ def test_sync__no_such_block_errors_during_a_reorg__retried_and_repaired(
     spec = {"reorg_window": WINDOW, "initial_block_range": 4}
     engine = fresh_engine(sqlite_url)
     sync_ok(engine, [devnet.spec(rpc_url=proxy.url, **spec)])
-    assert _bond(engine, sender, recipient) == 10**18
+    assert bond_amount(engine, sender, recipient) == 10**18
 
     devnet.anvil.rpc(
         "anvil_reorg", [3, [[devnet.tx_request(devnet.deposits, sender, "deposit", cs(other), 9), 1]]]
@@ -130,9 +116,9 @@ def test_sync__no_such_block_errors_during_a_reorg__retried_and_repaired(
     sync_ok(engine, [devnet.spec(rpc_url=proxy.url, **spec)])
 
     assert proxy.counts["unavailable"] == 8
-    assert _chain_row(engine, devnet.anvil.chain_id)["reorg_count"] == 1
-    assert _bond(engine, sender, recipient) is None
-    assert _bond(engine, sender, other) == 9
+    assert chain_row(engine, devnet.anvil.chain_id)["reorg_count"] == 1
+    assert bond_amount(engine, sender, recipient) is None
+    assert bond_amount(engine, sender, other) == 9
     _assert_equals_chain(devnet, engine, tmp_path, touched, **spec)
 
 
@@ -155,7 +141,7 @@ def test_follow__logs_kept_back__the_block_is_not_accepted_until_they_come(
         assert devnet.send(devnet.deposits, sender, "deposit", cs(recipient), 10**18)
         block, _ = _head(devnet)
         while proxy.hiding:
-            row = _chain_row(engine, chain_id)
+            row = chain_row(engine, chain_id)
             assert row["indexed_block"] < block, (
                 "accepted a block whose bloom names our contracts without logs"
             )
@@ -165,14 +151,14 @@ def test_follow__logs_kept_back__the_block_is_not_accepted_until_they_come(
         ix.wait_for_head(devnet.anvil, timeout=30)
         # The status turns back to live in the poll after the write that caught up: wait for it, bounded.
         deadline = time.monotonic() + 10
-        while _chain_row(engine, chain_id)["status"] != "live" and time.monotonic() < deadline:
+        while chain_row(engine, chain_id)["status"] != "live" and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert _chain_row(engine, chain_id)["status"] == "live"
+        assert chain_row(engine, chain_id)["status"] == "live"
 
     assert "stalled" in statuses, statuses
     assert any(f"not advancing past block {block - 1}" in e and "bloom" in e for e in errors), errors
     assert proxy.counts["hidden_logs"] > 0 and proxy.counts["hidden_receipts"] > 0
-    assert _bond(engine, sender, recipient) == 10**18
+    assert bond_amount(engine, sender, recipient) == 10**18
     _assert_equals_chain(devnet, engine, tmp_path, touched, **spec)
 
 
@@ -191,7 +177,7 @@ def test_sync__logs_missing_from_eth_getlogs__taken_from_the_block_receipts(
     started = time.monotonic()
     sync_ok(engine, [devnet.spec(rpc_url=proxy.url, **spec)])
 
-    assert _bond(engine, sender, recipient) == 3 * 10**18
+    assert bond_amount(engine, sender, recipient) == 3 * 10**18
     assert time.monotonic() - started < 5  # resolved at once, not after a chunk's retries
     assert proxy.counts["hidden_logs"] > 0 and proxy.methods["eth_getBlockReceipts"] >= 2
     _assert_equals_chain(devnet, engine, tmp_path, touched, **spec)
@@ -231,9 +217,9 @@ def test_follow__reorg_to_a_shorter_branch__repaired_at_once_and_the_api_drops_t
         assert answer["envelope"]["block_hash"] == _head(devnet)[1]
     app.state.engine.dispose()
 
-    assert _chain_row(engine, devnet.anvil.chain_id)["reorg_count"] == 1
-    assert _bond(engine, sender, recipient) is None
-    assert _bond(engine, sender, other) == 7
+    assert chain_row(engine, devnet.anvil.chain_id)["reorg_count"] == 1
+    assert bond_amount(engine, sender, recipient) is None
+    assert bond_amount(engine, sender, other) == 7
     _assert_equals_chain(devnet, engine, tmp_path, touched, shorter=True, **spec)
 
 
@@ -251,7 +237,7 @@ def test_sync__reorg_to_a_shorter_branch__rolled_back(devnet: Devnet, sqlite_url
     devnet.anvil.mine(1)  # two blocks where there were four
     sync_ok(engine, [devnet.spec(**spec)])
 
-    assert (_chain_row(engine, devnet.anvil.chain_id)["indexed_block"],) == (_head(devnet)[0],)
-    assert _bond(engine, sender, recipient) is None
-    assert _bond(engine, sender, other) == 11
+    assert (chain_row(engine, devnet.anvil.chain_id)["indexed_block"],) == (_head(devnet)[0],)
+    assert bond_amount(engine, sender, recipient) is None
+    assert bond_amount(engine, sender, other) == 11
     _assert_equals_chain(devnet, engine, tmp_path, touched, shorter=True, **spec)

@@ -10,6 +10,8 @@ import pytest
 from indexer_support import (
     Devnet,
     assert_matches_views,
+    bond_amount,
+    chain_row,
     cs,
     dump,
     fresh_engine,
@@ -24,20 +26,6 @@ from indexer.sync.errors import ReorgTooDeep
 from indexer.sync.runner import index_chains
 
 WINDOW = 12
-
-
-def _chain_row(engine: Any, chain_id: int) -> Any:
-    with engine.connect() as conn:
-        table = models.Chain.__table__  # type: ignore[attr-defined]
-        return conn.execute(select(table).where(table.c.chain_id == chain_id)).mappings().first() or {}
-
-
-def _bond(engine: Any, sender: str, recipient: str) -> int | None:
-    with engine.connect() as conn:
-        table = models.Bond.__table__  # type: ignore[attr-defined]
-        return conn.execute(
-            select(table.c.amount).where(table.c.sender == sender, table.c.recipient == recipient)
-        ).scalar()
 
 
 def _max_event_id(engine: Any) -> int:
@@ -65,13 +53,13 @@ def test_reorg__removes_a_deposit__db_equals_fresh_index(
     spec = devnet.spec(reorg_window=WINDOW, initial_block_range=4, concurrency=3)
     engine = fresh_engine(sqlite_url)
     sync_ok(engine, [spec])
-    assert _bond(engine, sender, recipient) == 5 * 10**18
+    assert bond_amount(engine, sender, recipient) == 5 * 10**18
 
     devnet.anvil.rpc("anvil_reorg", [depth, []])  # the last `depth` blocks are replaced by empty ones
     sync_ok(engine, [spec])
 
-    assert _bond(engine, sender, recipient) is None
-    assert _chain_row(engine, devnet.anvil.chain_id)["reorg_count"] == 1
+    assert bond_amount(engine, sender, recipient) is None
+    assert chain_row(engine, devnet.anvil.chain_id)["reorg_count"] == 1
     assert_matches_views(devnet, engine, touched)
     _assert_equals_fresh_index(devnet, engine, tmp_path, spec)
 
@@ -90,7 +78,7 @@ def test_reorg__replaces_a_deposit_with_another_event(
     spec = devnet.spec(reorg_window=WINDOW)
     engine = fresh_engine(url)
     sync_ok(engine, [spec])
-    assert _bond(engine, sender, recipient) == 3 * 10**18
+    assert bond_amount(engine, sender, recipient) == 3 * 10**18
 
     # Same depth, different history: the deposit goes to `other`, and the recipient sets a price instead.
     replacement = [
@@ -109,8 +97,8 @@ def test_reorg__replaces_a_deposit_with_another_event(
         new_ids = [i for i in reapplied if i > last_id]
     assert len(new_ids) == 2
 
-    assert _bond(engine, sender, recipient) is None
-    assert _bond(engine, sender, other) == 7
+    assert bond_amount(engine, sender, recipient) is None
+    assert bond_amount(engine, sender, other) == 7
     assert_matches_views(devnet, engine, touched)
     _assert_equals_fresh_index(devnet, engine, tmp_path, spec)
 
@@ -126,7 +114,7 @@ def test_reorg__deeper_than_window__stops_the_chain(devnet: Devnet, sqlite_url: 
     outcome = index_once(engine, [spec])
 
     assert isinstance(outcome["op"], ReorgTooDeep)
-    row = _chain_row(engine, devnet.anvil.chain_id)
+    row = chain_row(engine, devnet.anvil.chain_id)
     assert row["status"] == "stopped"
     assert f"reorg deeper than the {WINDOW}-block window" in row["error"]
     assert dump(engine, devnet.anvil.chain_id) == before  # nothing half-repaired
@@ -153,18 +141,18 @@ def test_reorg__while_following_the_head__repaired_live(
     async def scenario() -> dict[str, Any]:
         stop = asyncio.Event()
         task = asyncio.create_task(index_chains([spec], engine=engine, follow=True, stop=stop))
-        await wait_for(lambda: _chain_row(engine, chain_id).get("indexed_block_hash") == latest_hash())
+        await wait_for(lambda: chain_row(engine, chain_id).get("indexed_block_hash") == latest_hash())
         await asyncio.to_thread(devnet.send, devnet.deposits, sender, "deposit", cs(recipient), 10**18)
-        await wait_for(lambda: _bond(engine, sender, recipient) == 10**18)
+        await wait_for(lambda: bond_amount(engine, sender, recipient) == 10**18)
         await asyncio.to_thread(devnet.anvil.rpc, "anvil_reorg", [2, []])
-        await wait_for(lambda: _chain_row(engine, chain_id).get("indexed_block_hash") == latest_hash())
+        await wait_for(lambda: chain_row(engine, chain_id).get("indexed_block_hash") == latest_hash())
         stop.set()
         return await task
 
     outcome = asyncio.run(scenario())
     assert outcome == {"op": None}
-    assert _bond(engine, sender, recipient) is None
-    assert _chain_row(engine, chain_id)["reorg_count"] == 1
+    assert bond_amount(engine, sender, recipient) is None
+    assert chain_row(engine, chain_id)["reorg_count"] == 1
     touched.pairs.add((sender, recipient))
     assert_matches_views(devnet, engine, touched)
     _assert_equals_fresh_index(devnet, engine, tmp_path, spec)
