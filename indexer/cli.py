@@ -20,8 +20,8 @@ from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 
 from indexer import metrics
 from indexer.chain.rpc import RpcError
-from indexer.config import ConfigError, Settings, load_settings, resolve_chains
 from indexer.redact import RedactingFilter, redact_urls
+from indexer.settings.indexer import ConfigError, Settings, load_settings, resolve_chains
 from indexer.store import models
 from indexer.store.db import create_db_engine
 from indexer.store.lock import ChainLocked

@@ -1,6 +1,6 @@
 """`python -m indexer.api`: serve the read API and CCIP-read gateway (uvicorn with the limits of api/server.py).
 
-Settings come from the environment (`DM3_DATABASE_URL`, `DM3_API_*`, `DM3_GATEWAY_*`); see indexer/api/settings.py.
+Settings come from the environment (`DM3_DATABASE_URL`, `DM3_API_*`, `DM3_GATEWAY_*`); see indexer/settings/api.py.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from indexer.api.server import serve as serve_api
-from indexer.api.settings import ApiSettings
 from indexer.gateway.signer import GatewayKeyError
+from indexer.settings.api import ApiSettings
 
 
 @click.command("serve")

@@ -31,7 +31,7 @@ from indexer import signing
 from indexer.chain.rpc import RetryPolicy, RpcClient, RpcError
 from indexer.ens import node_hex
 from indexer.relayer import calls
-from indexer.relayer.settings import RelayerSettings, redact
+from indexer.settings.relayer import RelayerSettings, redact
 from indexer.store import models
 from indexer.store.relay_models import PENDING_STATES, RelayRequest, RelaySender, RelayTx
 

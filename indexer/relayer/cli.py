@@ -17,7 +17,7 @@ from indexer import metrics
 from indexer.chain.rpc import RetryPolicy, RpcClient, RpcError
 from indexer.relayer.lease import LeaseLost, SenderLocked
 from indexer.relayer.sender import Sender, SenderError
-from indexer.relayer.settings import RelayerKeyError, RelayerSettings, redact
+from indexer.settings.relayer import RelayerKeyError, RelayerSettings, redact
 from indexer.store.db import create_db_engine
 from indexer.store.migrate import upgrade
 

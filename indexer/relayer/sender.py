@@ -40,7 +40,7 @@ from sqlalchemy.engine import Connection, Engine
 from indexer.chain.rpc import RpcClient, RpcError
 from indexer.relayer import calls
 from indexer.relayer.lease import SenderLease
-from indexer.relayer.settings import RelayerSettings, redact
+from indexer.settings.relayer import RelayerSettings, redact
 from indexer.store.db import create_db_engine
 from indexer.store.relay_models import RelayRequest, RelaySender, RelayTx
 

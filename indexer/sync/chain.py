@@ -28,8 +28,8 @@ from sqlalchemy.engine import Engine
 from indexer import metrics
 from indexer.chain.abi import ContractKind
 from indexer.chain.rpc import BlockHeader, RpcClient, RpcError, RpcTransientError
-from indexer.config import ChainSpec
 from indexer.redact import redact_url, redact_urls
+from indexer.settings.indexer import ChainSpec
 from indexer.store.lock import ChainLock, ChainLocked, LeaseLost
 from indexer.store.retry import DatabaseUnavailable, retry_async
 from indexer.store.writer import Batch, ChainWriter, Tips

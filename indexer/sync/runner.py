@@ -10,7 +10,7 @@ from contextlib import ExitStack
 from sqlalchemy.engine import Engine
 
 from indexer.chain.rpc import RetryPolicy, RpcClient
-from indexer.config import ChainSpec
+from indexer.settings.indexer import ChainSpec
 from indexer.store.lock import ChainLock
 from indexer.store.retry import retry_sync
 from indexer.sync.chain import ChainIndexer, ProgressCallback

@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "indexer"))
 from indexer_support import Anvil, BackgroundIndexer, Devnet, contract_types, cs, free_port, fresh_engine
 
 from indexer.api.main import create_app
-from indexer.api.settings import ApiSettings
 from indexer.client import AsyncDm3Client, ChangeOut, Dm3Client, EligibilityCache
+from indexer.settings.api import ApiSettings
 
 CHAIN_ID = 31_011
 ETHER = 10**18

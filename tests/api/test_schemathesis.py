@@ -37,7 +37,6 @@ from schemathesis.specs.openapi.checks import (
 
 from indexer.api.deposits import encode_cursor
 from indexer.api.main import create_app
-from indexer.api.settings import ApiSettings
 from indexer.gateway.codec import (
     ADDR_COIN_SELECTOR,
     ADDR_SELECTOR,
@@ -49,7 +48,8 @@ from indexer.gateway.codec import (
     namehash,
 )
 from indexer.gateway.signer import GatewaySigner
-from indexer.relayer.settings import RelayChain, RelayerSettings
+from indexer.settings.api import ApiSettings
+from indexer.settings.relayer import RelayChain, RelayerSettings
 from indexer.store.models import (
     CHANGE_KINDS,
     AddrRecord,

@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from web3 import Web3
 
-from indexer.config import ChainConfig, ChainSpec, ContractConfig, resolve_chain
 from indexer.ens import node_hex
+from indexer.settings.indexer import ChainConfig, ChainSpec, ContractConfig, resolve_chain
 from indexer.store import models
 from indexer.store.db import create_db_engine
 from indexer.store.migrate import upgrade

@@ -181,8 +181,8 @@ def test_cli__status_and_errors(devnet: Devnet, tmp_path: Any) -> None:
 
 def test_config_file_and_deployment_file(devnet: Devnet, tmp_path: Any) -> None:
     """Addresses and start blocks from deployments/<ecosystem>-<network>.json; settings from a TOML file."""
-    from indexer.config import load_settings, resolve_chains
     from indexer.deployments import DeployedContract, Deployment, save_deployment
+    from indexer.settings.indexer import load_settings, resolve_chains
 
     deployment = Deployment(
         chain_id=devnet.anvil.chain_id,

@@ -8,8 +8,8 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from indexer.gateway.settings import GatewaySettings
-from indexer.relayer.settings import RelayerSettings
+from indexer.settings.gateway import GatewaySettings
+from indexer.settings.relayer import RelayerSettings
 from indexer.store.db import normalize_url
 
 
