@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from indexer.errors import UserError
 
-class DeployError(Exception):
+
+class DeployError(UserError):
     """A deployment cannot go ahead; the message is meant for the person running it."""
 
 

@@ -15,9 +15,10 @@ from pathlib import Path
 from web3 import HTTPProvider, Web3
 
 from indexer.devnet.chains import DEV_MNEMONIC, ChainSpec
+from indexer.errors import UserError
 
 
-class DevnetError(Exception):
+class DevnetError(UserError):
     """The devnet cannot be brought up or down; the message says why and what to do."""
 
 

@@ -1,6 +1,6 @@
 """The files the devnet leaves for the other services: the indexer's TOML config, an env file, the state file.
 
-- `dm3.toml`: `DM3_CONFIG` for `dm3-indexer` (`indexer.settings.indexer.Settings`): database, deployments dir, the L2s.
+- `dm3.toml`: `DM3_CONFIG` for `dm3-indexer` (`indexer.settings.indexer.IndexerSettings`): database, deployments dir, the L2s.
 - `dm3.env`: `KEY=value` lines for the indexer, the API and the gateway (`DM3_CONFIG`, `DM3_DATABASE_URL`,
   `DM3_GATEWAY_PRIVATE_KEY`, `DM3_GATEWAY_RESOLVERS`): `set -a; . .devnet/dm3.env; set +a`.
 - `devnet.json`: `DevnetState`, everything a demo or a test needs (RPC URLs, addresses, keys).

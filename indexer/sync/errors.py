@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from indexer.errors import UserError
 
-class SyncError(Exception):
+
+class SyncError(UserError):
     """Base class: a chain cannot continue."""
 
 

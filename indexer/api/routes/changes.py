@@ -27,7 +27,6 @@ from indexer.api.changes import (
     ChangeFeed,
     ChangeFilter,
     ChangesPage,
-    ChangesSettings,
     parse_change_id,
     parse_kinds,
     read_changes,
@@ -60,7 +59,7 @@ def change_feed(request: Request) -> ChangeFeed:
     state = request.app.state
     feed: ChangeFeed | None = getattr(state, "change_feed", None)
     if feed is None:
-        feed = state.change_feed = ChangeFeed(state.engine, ChangesSettings())
+        feed = state.change_feed = ChangeFeed(state.engine, state.settings.changes)
     return feed
 
 
