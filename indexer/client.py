@@ -52,6 +52,7 @@ from indexer.api.schemas import (
     RecipientResponse,
     StatusResponse,
 )
+from indexer.settings.api import DEFAULT_MAX_BATCH
 from indexer.signing import SIGNED_FUNCTIONS, sign, typed_data
 
 __all__ = [
@@ -74,7 +75,8 @@ __all__ = [
     "typed_data",
 ]
 
-BATCH_LIMIT = 1_000
+#: Pairs per `POST /v1/eligibility` request: the server's default limit (a server configured lower answers 413).
+BATCH_LIMIT = DEFAULT_MAX_BATCH
 #: The server sends a heartbeat every 15 s; a stream silent for this long is dead and is reopened.
 STREAM_READ_TIMEOUT = 45.0
 Model = TypeVar("Model", bound=BaseModel)
