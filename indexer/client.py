@@ -38,9 +38,9 @@ from tenacity import (
     wait_exponential,
 )
 
-from indexer.api.changes import ChangeOut, ChangesPage
 from indexer.api.errors import ApiError
 from indexer.api.names import parse_address, parse_name, parse_target
+from indexer.api.queries.changes import ChangeOut, ChangesPage
 from indexer.api.routes.relay import RelayAccepted, RelayConfig, RelayStatus
 from indexer.api.schemas import (
     BondOut,
@@ -680,7 +680,7 @@ class _PairState:
 
 
 def _eligible(state: _PairState | None, minimum: int) -> bool:
-    """The contract's rule (indexer.api.eligibility.decide): accepted, or open inbox, or bond >= min and no
+    """The contract's rule (indexer.api.queries.eligibility.decide): accepted, or open inbox, or bond >= min and no
     withdrawal pending."""
     if state is not None and state.accepted:
         return True

@@ -21,9 +21,9 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from indexer.api.eligibility import address_pair_eligibility
 from indexer.api.errors import ApiError
 from indexer.api.names import parse_target
+from indexer.api.queries.eligibility import address_pair_eligibility
 from indexer.api.schemas import MAX_CHAIN_ID, EligibilityResponse, Finality
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from indexer.api.chains import load_chains
-from indexer.api.eligibility import address_pair_eligibility, decide, eligibility, eligibility_many
 from indexer.api.names import parse_target
+from indexer.api.queries.eligibility import address_pair_eligibility, decide, eligibility, eligibility_many
+from indexer.api.queries.envelope import load_chains
 from indexer.gateway.codec import namehash
 from indexer.store.db import create_db_engine, snapshot_session
 from indexer.store.models import AddrRecord, Bond, MinDeposit, Name, finality_of

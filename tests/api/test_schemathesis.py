@@ -35,8 +35,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from indexer.api.deposits import encode_cursor
 from indexer.api.main import create_app
+from indexer.api.queries.deposits import encode_cursor
 from indexer.gateway.codec import (
     ADDR_COIN_SELECTOR,
     ADDR_SELECTOR,

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from indexer.api.chains import load_chains
 from indexer.api.deps import SessionDep, SettingsDep
+from indexer.api.queries.envelope import load_chains
 from indexer.api.schemas import ChainStatus, Health, Readiness, StatusResponse
 from indexer.redact import redact_urls
 from indexer.settings.api import ApiSettings

@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from indexer.api.chains import envelope, facts_finality, load_chains
 from indexer.api.errors import ApiError
+from indexer.api.queries.envelope import envelope, facts_finality, load_chains
 from indexer.api.schemas import Envelope, Finality
 from indexer.settings.api import ChangesSettings
 from indexer.store.db import snapshot_session

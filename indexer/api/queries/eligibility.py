@@ -29,10 +29,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
-from indexer.api.chains import ChainRow, ChainTips, at_least, envelope, facts_finality
 from indexer.api.errors import ApiError
 from indexer.api.names import Target, resolve_addresses
 from indexer.api.prepared import PreparedSelect, placeholders, values_rows
+from indexer.api.queries.envelope import ChainRow, ChainTips, at_least, envelope, facts_finality
 from indexer.api.schemas import ChainEligibility, EligibilityReason, EligibilityResponse, Finality
 from indexer.store.models import Bond, Chain, MinDeposit
 
