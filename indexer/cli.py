@@ -26,7 +26,7 @@ from indexer.store import models
 from indexer.store.db import create_db_engine
 from indexer.store.migrate import current_revision, upgrade
 from indexer.store.retry import retry_sync
-from indexer.sync.chain import Progress
+from indexer.sync.chain_indexer import Progress
 from indexer.sync.runner import index_chains
 
 log = logging.getLogger("indexer")

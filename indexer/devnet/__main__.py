@@ -12,7 +12,7 @@ import click
 
 from indexer.cli_errors import user_errors
 from indexer.devnet import services
-from indexer.devnet.chains import DEFAULT_BASE_PORT, DEFAULT_GATEWAY_PORT
+from indexer.devnet.constants import DEFAULT_BASE_PORT, DEFAULT_GATEWAY_PORT
 from indexer.devnet.core import DevnetOptions, down, load, status, up
 
 

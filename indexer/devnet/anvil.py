@@ -14,7 +14,7 @@ from pathlib import Path
 
 from web3 import HTTPProvider, Web3
 
-from indexer.devnet.chains import DEV_MNEMONIC, ChainSpec
+from indexer.devnet.constants import DEV_MNEMONIC, ChainSpec
 from indexer.errors import UserError
 
 

@@ -18,7 +18,7 @@ from indexer.deploy import plan
 from indexer.deploy.record import DeploymentRecord, load_record, record_path
 from indexer.deploy.web3_deployer import Web3Deployer, load_ape_artifacts, load_truffle_artifact
 from indexer.devnet import anvil, ens
-from indexer.devnet.chains import (
+from indexer.devnet.constants import (
     DEFAULT_BASE_PORT,
     DEFAULT_GATEWAY_PORT,
     DEPLOYER_INDEX,

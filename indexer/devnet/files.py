@@ -78,7 +78,7 @@ class DevnetState:
 
     def env(self) -> dict[str, str]:
         """The environment for the indexer, the API, the gateway and the relayers (what `dm3.env` holds)."""
-        from indexer.devnet.chains import RELAYER_INDEX, dev_account
+        from indexer.devnet.constants import RELAYER_INDEX, dev_account
 
         relay_chains = [
             {"chain_id": c.chain_id, "rpc_url": c.rpc_url, "batcher": c.contracts["RelayBatcher"]}

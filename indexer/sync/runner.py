@@ -13,7 +13,7 @@ from indexer.chain.rpc import RetryPolicy, RpcClient
 from indexer.settings.indexer import ChainSpec
 from indexer.store.lock import ChainLock
 from indexer.store.retry import retry_sync
-from indexer.sync.chain import ChainIndexer, ProgressCallback
+from indexer.sync.chain_indexer import ChainIndexer, ProgressCallback
 
 log = logging.getLogger(__name__)
 

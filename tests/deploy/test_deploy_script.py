@@ -18,7 +18,7 @@ from web3 import HTTPProvider, Web3
 from indexer import deployments as indexer_deployments
 from indexer.deploy.create2 import DEFAULT_SALT, PROXY
 from indexer.devnet import anvil
-from indexer.devnet.chains import ChainSpec, dev_account
+from indexer.devnet.constants import ChainSpec, dev_account
 
 NETWORK = "optimism:local:foundry"
 GATEWAY = "http://127.0.0.1:8080/ccip/{sender}/{data}.json"

@@ -20,7 +20,7 @@ from indexer.deploy.create2 import DEFAULT_SALT, PROXY
 from indexer.deploy.errors import CodeMismatch, DeployError, InvalidArgument, NoDeploymentProxy
 from indexer.deploy.web3_deployer import Web3Deployer, load_ape_artifacts
 from indexer.devnet import anvil
-from indexer.devnet.chains import ChainSpec, dev_account
+from indexer.devnet.constants import ChainSpec, dev_account
 from indexer.devnet.core import compile_contracts
 
 GATEWAY = "http://127.0.0.1:8080/ccip/{sender}/{data}.json"
