@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-Finality = Literal["latest", "safe", "finalized"]
+from indexer.store.types import Finality
 
 #: Chain ids are stored as BIGINT: a larger `chain_id` filter is a 422, never a database overflow.
 MAX_CHAIN_ID = 2**63 - 1

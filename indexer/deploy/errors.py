@@ -29,7 +29,7 @@ class RecordNotFound(DeployError):
     """No recorded deployment for the network, or not of the contract asked for."""
 
 
-class WrongChain(DeployError):
+class RecordChainMismatch(DeployError):
     """The record file belongs to another chain id than the one connected to."""
 
 

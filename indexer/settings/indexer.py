@@ -106,7 +106,7 @@ def load_settings(config_file: Path | str | None = None, **overrides: Any) -> In
 
 
 @dataclass(frozen=True)
-class ChainSpec:
+class IndexedChain:
     """A chain ready to index: config merged with its deployment file."""
 
     config: ChainConfig
@@ -136,7 +136,7 @@ class ChainSpec:
         return out
 
 
-def resolve_chain(chain: ChainConfig, deployments_dir: Path) -> ChainSpec:
+def resolve_chain(chain: ChainConfig, deployments_dir: Path) -> IndexedChain:
     """Fill a chain's contracts and parent name from its deployment file where the config leaves them out."""
     deployment = _deployment_for(chain, deployments_dir)
     registry, deposits, parent = chain.registry, chain.deposits, chain.parent_name
@@ -156,7 +156,7 @@ def resolve_chain(chain: ChainConfig, deployments_dir: Path) -> ChainSpec:
         raise ConfigError(
             f"chain {chain.name}: no contracts to index (set registry/deposits or a deployment file in {deployments_dir})"
         )
-    return ChainSpec(config=chain, registry=registry, deposits=deposits, parent_name=parent)
+    return IndexedChain(config=chain, registry=registry, deposits=deposits, parent_name=parent)
 
 
 def _deployment_for(chain: ChainConfig, deployments_dir: Path) -> deployments.Deployment | None:
@@ -189,7 +189,7 @@ def _load(path: Path) -> deployments.Deployment:
         raise ConfigError(f"deployment file {path}: {exc}") from exc
 
 
-def resolve_chains(settings: IndexerSettings) -> list[ChainSpec]:
+def resolve_chains(settings: IndexerSettings) -> list[IndexedChain]:
     if not settings.chains:
         raise ConfigError("no chains configured (DM3_CHAINS or `chains` in the DM3_CONFIG file)")
     return [resolve_chain(chain, settings.deployments_dir) for chain in settings.chains]

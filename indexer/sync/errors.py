@@ -21,7 +21,7 @@ class ReorgTooDeep(SyncError):
         self.window = window
 
 
-class WrongChain(SyncError):
+class NodeChainMismatch(SyncError):
     """The RPC endpoint serves a different chain id than configured."""
 
 

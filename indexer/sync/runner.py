@@ -10,7 +10,7 @@ from contextlib import ExitStack
 from sqlalchemy.engine import Engine
 
 from indexer.chain.rpc import RetryPolicy, RpcClient
-from indexer.settings.indexer import ChainSpec
+from indexer.settings.indexer import IndexedChain
 from indexer.store.lock import ChainLock
 from indexer.store.retry import retry_sync
 from indexer.sync.chain_indexer import ChainIndexer, ProgressCallback
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 async def index_chains(
-    specs: list[ChainSpec],
+    specs: list[IndexedChain],
     *,
     engine: Engine,
     follow: bool,

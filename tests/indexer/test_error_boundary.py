@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from indexer.chain.rpc import RpcError, RpcTimeout
 from indexer.cli_errors import Fail, user_errors
-from indexer.deploy.errors import DeployError, WrongChain
+from indexer.deploy.errors import DeployError, RecordChainMismatch
 from indexer.devnet.anvil import DevnetError
 from indexer.errors import Dm3Error, UserError
 from indexer.gateway.signer import GatewayKeyError
@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[2]
         RelayerKeyError,
         SenderError,
         DeployError,
-        WrongChain,
+        RecordChainMismatch,
         DevnetError,
     ],
 )
