@@ -171,7 +171,7 @@ def eligibility_many(
     known = [(s, r) for s, r in addressed if s is not None and r is not None]
     facts = load_facts(session, chain_ids=[c.chain_id for c in chains], pairs=known)
     return [
-        _answer(chains, facts, sender=s, recipient=r, addresses=a, min_finality=min_finality)
+        pair_answer(chains, facts, sender=s, recipient=r, addresses=a, min_finality=min_finality)
         for (s, r), a in zip(pairs, addressed, strict=True)
     ]
 
@@ -184,7 +184,7 @@ def eligibility(
     return eligibility_many(session, [(sender, recipient)], chains=chains, min_finality=min_finality)[0]
 
 
-def _answer(
+def pair_answer(
     chains: Sequence[ChainTips],
     facts: Facts,
     *,
@@ -193,6 +193,7 @@ def _answer(
     addresses: tuple[str | None, str | None],
     min_finality: Finality,
 ) -> EligibilityResponse:
+    """The answer for one pair from the facts already read (no SQL): per chain, then across chains."""
     sender_address, recipient_address = addresses
     if recipient_address is None or sender_address is None:
         return EligibilityResponse(
@@ -303,7 +304,7 @@ def address_pair_eligibility(
                 unlock_time=int(unlock) if unlock is not None else None,
                 block_number=block,
             )
-    return _answer(
+    return pair_answer(
         chains,
         facts,
         sender=sender,
