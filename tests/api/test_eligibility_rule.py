@@ -40,7 +40,9 @@ DECIDE_TABLE = [
 @pytest.mark.parametrize(("facts", "expected"), DECIDE_TABLE)
 def test_decide__table(facts, expected):
     min_deposit, bond, accepted, pending = facts
-    verdict = decide(PairFacts(min_deposit=min_deposit, bond=bond, accepted=accepted, withdrawal_pending=pending))
+    verdict = decide(
+        PairFacts(min_deposit=min_deposit, bond=bond, accepted=accepted, withdrawal_pending=pending)
+    )
     assert (verdict.eligible, verdict.reason, verdict.inbox_configured) == expected
 
 
@@ -174,7 +176,9 @@ def after(facts: Facts, kind: str, chain_id: int, value: int) -> tuple[Facts, di
 
 
 events = st.tuples(
-    st.sampled_from(["min_deposit", "deposit", "burn", "release", "withdrawal_request", "withdrawal", "text"]),
+    st.sampled_from(
+        ["min_deposit", "deposit", "burn", "release", "withdrawal_request", "withdrawal", "text"]
+    ),
     st.sampled_from(CHAIN_IDS),
     st.integers(0, 12),
     st.booleans(),  # a rollback of this event instead (the cache asks the API again)
