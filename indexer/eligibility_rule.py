@@ -16,8 +16,7 @@ set on Optimism must not be bypassed through Base.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal, Protocol, TypeVar
+from typing import Literal, NamedTuple, Protocol, TypeVar
 
 Reason = Literal[
     "accepted",  # the recipient released (accepted) this sender: eligible for good
@@ -31,28 +30,11 @@ Reason = Literal[
     "below_min_finality",  # the facts deciding the answer are not yet at the requested finality tier
 ]
 
-#: The two facts an answer can rest on: the recipient's minimum and the pair's bond.
-Fact = Literal["minimum", "bond"]
+Value = TypeVar("Value")
 
 
-@dataclass(frozen=True, slots=True)
-class PairFacts:
-    """What one chain holds about a (sender, recipient) pair. A missing bond is the zero bond."""
-
-    min_deposit: int | None = None  # None: the recipient never set a price here (the contract reads 0)
-    bond: int = 0
-    accepted: bool = False
-    withdrawal_pending: bool = False  # an unlock time is set
-
-    @property
-    def inbox_configured(self) -> bool:
-        """The recipient chose something on this chain: a price (even 0), or accepting this sender."""
-        return self.min_deposit is not None or self.accepted
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """One chain's answer."""
+class Verdict(NamedTuple):
+    """One chain's answer. (A named tuple: the API makes one per pair and chain on its hot path.)"""
 
     eligible: bool
     reason: Reason
@@ -62,36 +44,40 @@ class Verdict:
         """A delivery node that asked for a finality tier is never told "eligible" on the strength of facts a
         reorg could still undo: below the tier, an eligible answer becomes `below_min_finality`."""
         if self.eligible and not final_enough:
-            return Verdict(
-                eligible=False, reason="below_min_finality", inbox_configured=self.inbox_configured
-            )
+            return Verdict(False, "below_min_finality", self.inbox_configured)
         return self
 
 
-def decide(facts: PairFacts) -> Verdict:
-    """The contract's `is_eligible` view, with the reason behind the answer."""
-    configured = facts.inbox_configured
-    if facts.accepted:
-        return Verdict(eligible=True, reason="accepted", inbox_configured=configured)
-    if not facts.min_deposit:
-        return Verdict(eligible=True, reason="open_inbox", inbox_configured=configured)
-    if facts.bond == 0:
-        return Verdict(eligible=False, reason="no_deposit", inbox_configured=configured)
-    if facts.withdrawal_pending:
-        return Verdict(eligible=False, reason="withdrawal_pending", inbox_configured=configured)
-    if facts.bond >= facts.min_deposit:
-        return Verdict(eligible=True, reason="deposit", inbox_configured=configured)
-    return Verdict(eligible=False, reason="insufficient_deposit", inbox_configured=configured)
+def decide(*, min_deposit: int | None, bond: int, accepted: bool, withdrawal_pending: bool) -> Verdict:
+    """The contract's `is_eligible` view on one chain, with the reason behind the answer.
+
+    `min_deposit` None: the recipient never set a price on this chain (the contract reads 0, but the inbox is not
+    configured there). A missing bond is the zero bond; `withdrawal_pending`: an unlock time is set. The recipient
+    configured its inbox on this chain when it set a price (even 0) or accepted this sender.
+    """
+    configured = min_deposit is not None or accepted
+    if accepted:
+        return Verdict(True, "accepted", configured)
+    if not min_deposit:
+        return Verdict(True, "open_inbox", configured)
+    if bond == 0:
+        return Verdict(False, "no_deposit", configured)
+    if withdrawal_pending:
+        return Verdict(False, "withdrawal_pending", configured)
+    if bond >= min_deposit:
+        return Verdict(True, "deposit", configured)
+    return Verdict(False, "insufficient_deposit", configured)
 
 
-def deciding_facts(reason: Reason) -> tuple[Fact, ...]:
-    """The facts an answer rests on, so its finality is theirs: `accepted` rests on the bond alone, `open_inbox`
-    on the minimum alone, every other answer on both."""
+def deciding_facts(reason: Reason, *, minimum: Value, bond: Value) -> tuple[Value, ...]:
+    """Of something about each fact (its block, its row), what belongs to the facts the answer rests on, so its
+    finality is theirs: `accepted` rests on the bond alone, `open_inbox` on the minimum alone, every other answer
+    on both."""
     if reason == "accepted":
-        return ("bond",)
+        return (bond,)
     if reason == "open_inbox":
-        return ("minimum",)
-    return ("minimum", "bond")
+        return (minimum,)
+    return (minimum, bond)
 
 
 class ChainAnswer(Protocol):

@@ -131,27 +131,26 @@ def chain_eligibility(
 ) -> ChainEligibility:
     minimum = facts.minimums.get((chain.chain_id, recipient))
     bond = facts.bonds.get((chain.chain_id, sender, recipient))
-    pair = rule.PairFacts(
-        min_deposit=minimum[0] if minimum is not None else None,
-        bond=bond.amount if bond is not None else 0,
-        accepted=bond is not None and bond.accepted,
-        withdrawal_pending=bond is not None and bond.unlock_time is not None,
+    min_amount = minimum[0] if minimum is not None else None
+    amount = bond.amount if bond is not None else 0
+    accepted = bond is not None and bond.accepted
+    pending = bond is not None and bond.unlock_time is not None
+    verdict = rule.decide(min_deposit=min_amount, bond=amount, accepted=accepted, withdrawal_pending=pending)
+    deciding = rule.deciding_facts(
+        verdict.reason,
+        minimum=minimum[1] if minimum is not None else None,
+        bond=bond.block_number if bond is not None else None,
     )
-    verdict = rule.decide(pair)
-    blocks = {
-        "minimum": minimum[1] if minimum is not None else None,
-        "bond": bond.block_number if bond is not None else None,
-    }
-    tier = facts_finality(chain, *(blocks[fact] for fact in rule.deciding_facts(verdict.reason)))
+    tier = facts_finality(chain, *deciding)  # the blocks of the rows the answer rests on
     verdict = verdict.at_finality(final_enough=at_least(tier, min_finality))
     return ChainEligibility(
         eligible=verdict.eligible,
         reason=verdict.reason,
         inbox_configured=verdict.inbox_configured,
-        bond=str(pair.bond),
-        min_deposit=str(pair.min_deposit or 0),
-        accepted=pair.accepted,
-        withdrawal_pending=pair.withdrawal_pending,
+        bond=str(amount),
+        min_deposit=str(min_amount or 0),
+        accepted=accepted,
+        withdrawal_pending=pending,
         unlock_time=bond.unlock_time if bond is not None else None,
         envelope=envelope(chain, tier),
     )

@@ -165,12 +165,10 @@ class CachedPairs:
         recipient = pair[1]
         verdicts = [
             rule.decide(
-                rule.PairFacts(
-                    min_deposit=self._mins.get((cid, recipient)),
-                    bond=state.bond,
-                    accepted=state.accepted,
-                    withdrawal_pending=state.withdrawal_pending,
-                )
+                min_deposit=self._mins.get((cid, recipient)),
+                bond=state.bond,
+                accepted=state.accepted,
+                withdrawal_pending=state.withdrawal_pending,
             )
             for cid, state in self._pairs[pair].items()
         ]

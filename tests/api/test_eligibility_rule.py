@@ -13,7 +13,7 @@ from indexer.api.changes import ChangeOut
 from indexer.api.eligibility import BondFacts, Facts, pair_answer
 from indexer.api.names import parse_target
 from indexer.client.changes import CachedPairs
-from indexer.eligibility_rule import PairFacts, Verdict, across_chains, decide, deciding_facts
+from indexer.eligibility_rule import Verdict, across_chains, decide, deciding_facts
 
 MAX = 2**256 - 1
 
@@ -40,35 +40,31 @@ DECIDE_TABLE = [
 @pytest.mark.parametrize(("facts", "expected"), DECIDE_TABLE)
 def test_decide__table(facts, expected):
     min_deposit, bond, accepted, pending = facts
-    verdict = decide(
-        PairFacts(min_deposit=min_deposit, bond=bond, accepted=accepted, withdrawal_pending=pending)
-    )
+    verdict = decide(min_deposit=min_deposit, bond=bond, accepted=accepted, withdrawal_pending=pending)
     assert (verdict.eligible, verdict.reason, verdict.inbox_configured) == expected
 
 
 amounts = st.one_of(st.integers(0, 20), st.sampled_from([MAX - 1, MAX]))
-pair_facts = st.builds(
-    PairFacts,
-    min_deposit=st.none() | amounts,
-    bond=amounts,
-    accepted=st.booleans(),
-    withdrawal_pending=st.booleans(),
-)
 
 
 @settings(max_examples=400)
-@given(facts=pair_facts)
-def test_decide__is_the_contracts_is_eligible(facts):
+@given(
+    min_deposit=st.none() | amounts, bond=amounts, accepted=st.booleans(), withdrawal_pending=st.booleans()
+)
+def test_decide__is_the_contracts_is_eligible(min_deposit, bond, accepted, withdrawal_pending):
     """InboxDeposits.is_eligible: accepted, or min deposit 0, or (bond >= min deposit and no unlock time)."""
-    minimum = facts.min_deposit or 0
-    contract = facts.accepted or minimum == 0 or (facts.bond >= minimum and not facts.withdrawal_pending)
-    verdict = decide(facts)
+    minimum = min_deposit or 0
+    contract = accepted or minimum == 0 or (bond >= minimum and not withdrawal_pending)
+    verdict = decide(
+        min_deposit=min_deposit, bond=bond, accepted=accepted, withdrawal_pending=withdrawal_pending
+    )
     assert verdict.eligible == contract
     assert verdict.reason in (
         ("accepted", "open_inbox", "deposit")
         if contract
         else ("no_deposit", "withdrawal_pending", "insufficient_deposit")
     )
+    assert verdict.inbox_configured == (min_deposit is not None or accepted)
 
 
 @pytest.mark.parametrize(
@@ -83,7 +79,7 @@ def test_decide__is_the_contracts_is_eligible(facts):
     ],
 )
 def test_deciding_facts__table(reason, facts):
-    assert deciding_facts(reason) == facts
+    assert deciding_facts(reason, minimum="minimum", bond="bond") == facts
 
 
 @pytest.mark.parametrize(
