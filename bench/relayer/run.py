@@ -28,12 +28,9 @@ from sqlalchemy import select
 from web3 import Web3
 
 from bench.common import ROOT, stop_processes, update_readme_table, write_result
-
-sys.path.insert(0, str(ROOT / "tests" / "indexer"))
-
-from indexer_support import Contract, Devnet, free_port, fresh_engine, sync_ok
-
 from bench.freshness.run import TimedAnvil
+from harness.devnet import Contract, Devnet, free_port
+from harness.indexer import fresh_engine, sync_ok
 from indexer import signing
 from indexer.relayer import calls
 from indexer.store.relay_models import RelayRequest

@@ -6,11 +6,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from api_support import BASE_CHAIN_ID, GATEWAY_ACCOUNT, OP_CHAIN_ID, chain_row
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
+from harness.api import BASE_CHAIN_ID, GATEWAY_ACCOUNT, OP_CHAIN_ID, chain_row
 from indexer.api.main import create_app
 from indexer.api.settings import ApiSettings
 from indexer.gateway.settings import GatewaySettings

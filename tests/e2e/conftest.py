@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import (
+from eth_account import Account
+from web3 import Web3
+
+from harness.ens import (
     ENS_REGISTRY_ARTIFACT,
     EnsDevnet,
     Published,
@@ -17,9 +20,6 @@ from e2e_support import (
     ens_devnet,
     npm_artifact,
 )
-from eth_account import Account
-from web3 import Web3
-
 from indexer.dm3.profile import PROFILE_KEY
 
 # Fixed test keys (never funded outside the devnet), so failures are reproducible.

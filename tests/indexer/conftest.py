@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from indexer_support import Anvil, Devnet, contract_types
+
+from harness.devnet import Anvil, Devnet, contract_types
 
 
 @pytest.fixture(scope="session")

@@ -23,21 +23,13 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
 from fastapi.testclient import TestClient
-from fault_proxy import FaultProxy, Faults
-from indexer_support import (
-    PARENT,
-    BackgroundIndexer,
-    Devnet,
-    assert_matches_views,
-    dump,
-    fresh_engine,
-    run_scenario,
-    sync_ok,
-)
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 from test_indexer_process import CLI, _chain_json, _env, _wait_indexed
 
+from harness.devnet import PARENT, Devnet
+from harness.fault_proxy import FaultProxy, Faults
+from harness.indexer import BackgroundIndexer, assert_matches_views, dump, fresh_engine, run_scenario, sync_ok
 from indexer.api.main import create_app
 from indexer.api.settings import ApiSettings
 from indexer.chain.abi import DecodedLog

@@ -12,18 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fault_proxy import FaultProxy, Faults
-from indexer_support import (
-    Anvil,
-    Devnet,
-    assert_matches_views,
-    dump,
-    fresh_engine,
-    run_scenario,
-    sync_ok,
-)
 from sqlalchemy import select
 
+from harness.devnet import Anvil, Devnet
+from harness.fault_proxy import FaultProxy, Faults
+from harness.indexer import assert_matches_views, dump, fresh_engine, run_scenario, sync_ok
 from indexer.store import models
 from indexer.store.db import create_db_engine
 from indexer.store.lock import ChainLock

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from relayer_support import Anvil, Contract, Devnet, RelayEnv
 from web3 import Web3
 
+from harness.relayer import Anvil, Contract, Devnet, RelayEnv
 from indexer.store.db import create_db_engine  # noqa: F401  (keeps the import order of the suites alike)
 
 

@@ -1,5 +1,4 @@
-"""An ENS devnet for end-to-end resolution (imported as `e2e_support`: tests/ is not a package; the ENS benchmark
-imports it too): an L1 anvil with ENS's published ENSRegistry, our Dm3Resolver and ENS's reference
+"""An ENS devnet for end-to-end resolution (the e2e tests and the ENS benchmark use it): an L1 anvil with ENS's published ENSRegistry, our Dm3Resolver and ENS's reference
 OffchainResolver; an L2 anvil with a ProfileRegistry; the real indexer (`dm3-indexer sync`) and the real API +
 CCIP-read gateway (`python -m indexer.api`) as subprocesses; ethers v6 (indexer/devnet/resolve.mjs) and web3.py as
 clients. Everything runs on loopback, on free ports, so parallel sessions never collide."""
@@ -24,19 +23,19 @@ from eth_abi import decode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 
+from harness import devnet
+from harness.devnet import free_port
 from indexer.dm3.profile import signed_profile_record
 from indexer.gateway.codec import encode_dns_name, namehash
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "indexer"))
-import indexer_support  # noqa: E402  (the anvil launcher the indexer suite uses)
-from indexer_support import free_port  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 NODE = shutil.which("node") or "/usr/bin/node"
-RESOLVE_SCRIPT = Path(__file__).resolve().parents[2] / "indexer" / "devnet" / "resolve.mjs"
+RESOLVE_SCRIPT = ROOT / "indexer" / "devnet" / "resolve.mjs"
 # The console script installed with the package, next to this interpreter.
 DM3_INDEXER = Path(sys.executable).parent / "dm3-indexer"
 ENS_REGISTRY_ARTIFACT = ROOT / "node_modules/@ensdomains/ens/build/contracts/ENSRegistry.json"
@@ -77,8 +76,8 @@ def npm_artifact(path: Path) -> dict[str, Any]:
     return {"abi": artifact["abi"], "bytecode": artifact["bytecode"]}
 
 
-class Anvil(indexer_support.Anvil):
-    """The indexer suite's anvil launcher (free loopback port, automine), driven here through web3 with its
+class Anvil(devnet.Anvil):
+    """The harness's anvil launcher (free loopback port, automine), driven here through web3 with its
     unlocked dev accounts."""
 
     def __init__(self, *, chain_id: int) -> None:
@@ -115,7 +114,7 @@ class Anvil(indexer_support.Anvil):
         """Send a contract call as a transaction and return its receipt; a revert fails loudly."""
         return self.mined(call.transact({"from": sender or self.deployer}))
 
-    def mined(self, tx_hash: bytes) -> dict[str, Any]:
+    def mined(self, tx_hash: HexBytes) -> dict[str, Any]:
         receipt = dict(self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=20, poll_latency=0.01))
         if receipt["status"] != 1:
             raise RuntimeError(f"transaction {tx_hash.hex()} reverted")

@@ -1,4 +1,4 @@
-"""Support for the browser tests of the inbox app (imported as `webapp_support`; tests/ is not a package): one devnet for the module (L1 with ENS, three L2s with the dm3 contracts, the
+"""Support for the browser tests of the inbox app: one devnet for the module (L1 with ENS, three L2s with the dm3 contracts, the
 real indexer and API serving `/app`), Debian's chromium driven by Playwright, and a test wallet injected into the
 page that forwards every call to anvil's unlocked dev accounts, so every signature and transaction is real."""
 
@@ -26,7 +26,7 @@ from indexer.devnet import DevnetOptions, down, services, up
 from indexer.devnet.chains import dev_account
 from indexer.devnet.files import DevnetState
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
