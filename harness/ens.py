@@ -29,6 +29,7 @@ from web3.contract import Contract
 
 from harness import devnet
 from harness.devnet import free_port
+from harness.indexer import DM3_INDEXER
 from indexer.dm3.profile import signed_profile_record
 from indexer.gateway.codec import encode_dns_name, namehash
 
@@ -36,8 +37,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 NODE = shutil.which("node") or "/usr/bin/node"
 RESOLVE_SCRIPT = ROOT / "indexer" / "devnet" / "resolve.mjs"
-# The console script installed with the package, next to this interpreter.
-DM3_INDEXER = Path(sys.executable).parent / "dm3-indexer"
 ENS_REGISTRY_ARTIFACT = ROOT / "node_modules/@ensdomains/ens/build/contracts/ENSRegistry.json"
 OFFCHAIN_RESOLVER_ARTIFACT = (
     ROOT
@@ -197,7 +196,7 @@ class EnsDevnet:
     def index(self) -> None:
         """`dm3-indexer sync`: backfill the L2 registry into the database up to the current head."""
         done = subprocess.run(
-            [str(DM3_INDEXER), "sync", "--no-progress"],
+            [DM3_INDEXER, "sync", "--no-progress"],
             cwd=self.workdir,
             env=self._env(),
             capture_output=True,

@@ -4,10 +4,15 @@ the oracle, in-process indexing (`dm3-indexer sync` and `run`) and canonical dat
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import random
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from eth_utils import keccak
@@ -260,6 +265,61 @@ def assert_matches_views(devnet: Devnet, engine: Engine, touched: Touched) -> No
                 unlock_time,
                 accepted,
             )
+
+
+# --- the dm3-indexer process ----------------------------------------------------------------------------------
+
+
+# The console script installed with the package, next to this interpreter.
+DM3_INDEXER = str(Path(sys.executable).parent / "dm3-indexer")
+
+
+def indexer_env(db_url: str, chains: list[dict[str, Any]]) -> dict[str, str]:
+    """The environment of a `dm3-indexer` process for `chains` (no DM3_ variable of the caller leaks in)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DM3_") and k != "DATABASE_URL"}
+    env.update(DM3_DATABASE_URL=db_url, DM3_CHAINS=json.dumps(chains), DM3_LOG_LEVEL="INFO")
+    return env
+
+
+def chain_json(devnet: Devnet, rpc_url: str, **extra: Any) -> dict[str, Any]:
+    """The devnet's chain as one entry of DM3_CHAINS, read through `rpc_url` (e.g. a fault proxy)."""
+    spec = devnet.spec()
+    return {
+        "name": spec.name,
+        "chain_id": spec.chain_id,
+        "rpc_url": rpc_url,
+        "parent_name": spec.parent_name,
+        "registry": {"address": spec.registry.address, "start_block": spec.registry.start_block},  # type: ignore[union-attr]
+        "deposits": {"address": spec.deposits.address, "start_block": spec.deposits.start_block},  # type: ignore[union-attr]
+        **extra,
+    }
+
+
+def indexed_block(db_url: str, chain_id: int) -> int | None:
+    """The indexed block of `chain_id` in the database at `db_url` (None before the schema or the row exists)."""
+    engine = create_db_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            table = models.Chain.__table__  # type: ignore[attr-defined]
+            return conn.execute(select(table.c.indexed_block).where(table.c.chain_id == chain_id)).scalar()
+    except Exception:  # schema not created yet
+        return None
+    finally:
+        engine.dispose()
+
+
+def wait_indexed(
+    db_url: str, chain_id: int, above: int, proc: subprocess.Popen[bytes], timeout: float = 60
+) -> int:
+    """Until `proc` has indexed past block `above`; fails if it exits or makes no progress in `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = indexed_block(db_url, chain_id)
+        if value is not None and value > above:
+            return value
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.02)
+    raise AssertionError("indexer made no progress")
 
 
 # --- indexing and dumps ----------------------------------------------------------------------------------------

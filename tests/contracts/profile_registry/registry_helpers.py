@@ -6,10 +6,7 @@ from functools import cache
 
 from ens.utils import normal_name_to_hash
 
-from indexer.signing import DOMAIN_NAMES
-
 PARENT = "op.dm3.eth"
-EIP712_NAME = DOMAIN_NAMES["ProfileRegistry"]
 COIN_TYPE_ETH = 60
 COIN_TYPE_DEFAULT = 0x80000000
 
