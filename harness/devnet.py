@@ -167,9 +167,12 @@ class Devnet:
         return resolve_chain(cfg, ROOT / "deployments")
 
 
-def contract_types(project: Any) -> dict[str, dict[str, Any]]:
+def contract_types(
+    project: Any, names: Sequence[str] = ("ProfileRegistry", "InboxDeposits", "Dm3Token")
+) -> dict[str, dict[str, Any]]:
+    """ABI and creation bytecode of the `names` contracts, from ape's build (the one every suite uses)."""
     out = {}
-    for name in ("ProfileRegistry", "InboxDeposits", "Dm3Token"):
+    for name in names:
         ct = project.get_contract(name).contract_type
         out[name] = {
             "abi": [item.model_dump(mode="json", by_alias=True) for item in ct.abi],

@@ -55,20 +55,6 @@ EXTENDED_RESOLVER_ID = bytes.fromhex("9061b923")
 ZERO_ADDRESS = "0x" + "00" * 20
 
 
-def compiled_types(
-    project: Any, names: tuple[str, ...] = ("ProfileRegistry", "Dm3Resolver")
-) -> dict[str, Any]:
-    """ABI and creation bytecode of our contracts, compiled by ape (the same build every suite uses)."""
-    out: dict[str, Any] = {}
-    for name in names:
-        contract_type = project.get_contract(name).contract_type
-        out[name] = {
-            "abi": [item.model_dump(mode="json", by_alias=True) for item in contract_type.abi],
-            "bytecode": contract_type.deployment_bytecode.bytecode,
-        }
-    return out
-
-
 def npm_artifact(path: Path) -> dict[str, Any]:
     """ABI and creation bytecode from one of ENS's published npm artifacts."""
     artifact = json.loads(path.read_text())

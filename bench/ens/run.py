@@ -25,10 +25,10 @@ from eth_account import Account
 from web3.exceptions import OffchainLookup
 
 from bench.common import update_readme_table, write_result
+from harness.devnet import contract_types
 from harness.ens import (
     EXTENDED_RESOLVER_ABI,
     EnsDevnet,
-    compiled_types,
     ens_devnet,
     run_ethers,
 )
@@ -206,7 +206,7 @@ def main(iterations: int) -> None:
     """Run the ENS resolution benchmark and write bench/results/ens.json and the bench/README.md table."""
     from ape import project
 
-    compiled = compiled_types(project)
+    compiled = contract_types(project, ("ProfileRegistry", "Dm3Resolver"))
     load_before = os.getloadavg()
     with (
         tempfile.TemporaryDirectory(prefix="dm3-bench-ens-") as tmp,

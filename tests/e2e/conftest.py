@@ -11,11 +11,11 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
+from harness.devnet import contract_types
 from harness.ens import (
     ENS_REGISTRY_ARTIFACT,
     EnsDevnet,
     Published,
-    compiled_types,
     dm3_profile_record,
     ens_devnet,
     npm_artifact,
@@ -29,7 +29,7 @@ BOB = Account.from_key("0x" + "b0" * 32)
 
 @pytest.fixture(scope="session")
 def compiled(project: Any) -> dict[str, Any]:
-    return compiled_types(project)
+    return contract_types(project, ("ProfileRegistry", "Dm3Resolver"))
 
 
 @pytest.fixture(scope="session")
