@@ -28,12 +28,10 @@ from web3 import Web3
 from web3.contract import Contract
 
 from harness import devnet
-from harness.devnet import free_port
+from harness.devnet import PARENT, ROOT, free_port
 from harness.indexer import DM3_INDEXER
 from indexer.dm3.profile import signed_profile_record
 from indexer.gateway.codec import encode_dns_name, namehash
-
-ROOT = Path(__file__).resolve().parents[1]
 
 NODE = shutil.which("node") or "/usr/bin/node"
 RESOLVE_SCRIPT = ROOT / "indexer" / "devnet" / "resolve.mjs"
@@ -46,7 +44,6 @@ OFFCHAIN_RESOLVER_ARTIFACT = (
 
 L1_CHAIN_ID = 31_337
 L2_CHAIN_ID = 10  # Optimism's chain id, as the devnet uses
-PARENT = "op.dm3.eth"
 # Test-only gateway key, never funded anywhere.
 GATEWAY_KEY = "0x" + "6b" * 32
 GATEWAY = Account.from_key(GATEWAY_KEY)

@@ -21,12 +21,12 @@ from eth_account.signers.local import LocalAccount
 from web3 import HTTPProvider, Web3
 from web3.contract import Contract
 
+from harness.devnet import ROOT
 from indexer.deploy.web3_deployer import load_ape_artifacts
 from indexer.devnet import DevnetOptions, down, services, up
 from indexer.devnet.chains import dev_account
 from indexer.devnet.files import DevnetState
 
-ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
