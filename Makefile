@@ -77,7 +77,7 @@ bench-api: setup
 	python -m bench.api.run
 
 bench-indexer: setup
-	python bench/indexer/run.py
+	python -m bench.indexer.run
 
 bench-relayer: setup
 	python -m bench.relayer.run

@@ -15,7 +15,7 @@ from eth_account.messages import encode_typed_data
 
 EIP712_VERSION = "1"
 DOMAIN_NAMES = {"ProfileRegistry": "dm3 ProfileRegistry", "InboxDeposits": "dm3 InboxDeposits"}
-_DOMAIN_FIELDS = [
+DOMAIN_FIELDS = [
     {"name": "name", "type": "string"},
     {"name": "version", "type": "string"},
     {"name": "chainId", "type": "uint256"},
@@ -161,7 +161,7 @@ def typed_data(
         raise ValueError(f"{function}: message lacks {', '.join(sorted(missing))}")
     return {
         "types": {
-            "EIP712Domain": _DOMAIN_FIELDS,
+            "EIP712Domain": DOMAIN_FIELDS,
             spec.primary_type: [{"name": name, "type": kind} for name, kind in spec.fields],
         },
         "primaryType": spec.primary_type,

@@ -3,7 +3,7 @@
 
     python -m bench.ens.run [--iterations 500]
 
-The stack is the end-to-end suite's devnet (tests/e2e/e2e_support.py): two anvils on loopback, ENS's
+The stack is the end-to-end suite's devnet (harness/ens.py): two anvils on loopback, ENS's
 ENSRegistry + our Dm3Resolver + ENS's OffchainResolver on L1, a ProfileRegistry on L2, `dm3-indexer sync` and
 `python -m indexer.api` (one uvicorn worker). Writes `bench/results/ens.json` and the table in `bench/README.md`.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -25,18 +24,14 @@ from eth_abi import decode, encode
 from eth_account import Account
 from web3.exceptions import OffchainLookup
 
-from bench.common import ROOT, update_readme_table, write_result
-
-# The end-to-end suite's devnet is test support (tests/ is not a package); import it from its directory.
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-from e2e_support import (
+from bench.common import update_readme_table, write_result
+from harness.devnet import contract_types
+from harness.ens import (
     EXTENDED_RESOLVER_ABI,
     EnsDevnet,
-    compiled_types,
     ens_devnet,
     run_ethers,
 )
-
 from indexer.gateway.codec import TEXT_SELECTOR, encode_dns_name, namehash
 
 NAME = "bench.op.dm3.eth"
@@ -211,7 +206,7 @@ def main(iterations: int) -> None:
     """Run the ENS resolution benchmark and write bench/results/ens.json and the bench/README.md table."""
     from ape import project
 
-    compiled = compiled_types(project)
+    compiled = contract_types(project, ("ProfileRegistry", "Dm3Resolver"))
     load_before = os.getloadavg()
     with (
         tempfile.TemporaryDirectory(prefix="dm3-bench-ens-") as tmp,

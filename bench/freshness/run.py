@@ -26,12 +26,8 @@ from typing import Any
 import click
 import httpx
 
-from bench.common import ROOT, stop_processes, update_readme_table, write_result
-
-sys.path.insert(0, str(ROOT / "tests" / "indexer"))
-
-from indexer_support import Anvil, Devnet, contract_types, free_port
-
+from bench.common import stop_processes, update_readme_table, write_result
+from harness.devnet import Anvil, Devnet, contract_types, free_port
 from indexer.client import Dm3Client
 
 TOKEN = 10**18
@@ -45,25 +41,9 @@ class TimedAnvil(Anvil):
     """anvil mining a block every `block_time` seconds (no automine), with 30 accounts."""
 
     def __init__(self, *, chain_id: int, block_time: float) -> None:
-        self.chain_id = chain_id
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        command = [
-            str(ROOT / "node_modules" / ".bin" / "anvil"),
-            "--port", str(self.port), "--chain-id", str(chain_id), "--silent",
-            "--accounts", str(SENDERS + ROUNDS), "--block-time", str(block_time),
-        ]  # fmt: skip
-        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.http = httpx.Client(timeout=30)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                self.rpc("eth_chainId")
-                return
-            except httpx.TransportError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError("anvil did not start") from None
-                time.sleep(0.05)
+        super().__init__(
+            chain_id=chain_id, accounts=SENDERS + ROUNDS, extra_args=["--block-time", str(block_time)]
+        )
 
     def receipt(self, tx: str) -> dict[str, Any]:
         deadline = time.monotonic() + 30

@@ -16,11 +16,11 @@ from typing import Any
 from ape import accounts, chain, networks, project
 from eth_abi import encode
 from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
 from bench.common import update_readme_table, write_result
 from bench.gas.ens import container
+from harness import signing
 
 # A 500-byte dm3 profile record, the size of a real `network.dm3.profile` data URI.
 PROFILE_VALUE = "data:application/json," + '{"profile":{' + "x" * (500 - 36) + "}}"
@@ -135,27 +135,6 @@ def registry_rows(deployer: Any, user: Any) -> list[Row]:
     return rows
 
 
-def sign_typed(account: Any, domain: dict[str, Any], types: dict[str, Any], message: dict[str, Any]) -> Any:
-    primary = next(iter(types))
-    signable = encode_typed_data(
-        full_message={
-            "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
-                **types,
-            },
-            "primaryType": primary,
-            "domain": domain,
-            "message": message,
-        }
-    )
-    return Account.sign_message(signable, account.private_key)
-
-
 def deposit_rows(deployer: Any, users: list[Any]) -> list[Row]:
     """InboxDeposits per operation against the targets of the deposits issue; the token against plain ERC-20."""
     sender, other, recipient, relayer = users
@@ -186,33 +165,24 @@ def deposit_rows(deployer: Any, users: list[Any]) -> list[Row]:
     permit_user = accounts.test_accounts[8]
     token.mint(permit_user, 100 * TOKEN, sender=deployer)
     deadline = chain.pending_timestamp + 3600
-    permit = sign_typed(
-        permit_user,
-        {"name": "dm3", "version": "1", "chainId": chain_id, "verifyingContract": token.address},
-        {
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ]
-        },
-        {
-            "owner": permit_user.address,
-            "spender": deposits.address,
-            "value": 10 * TOKEN,
-            "nonce": token.nonces(permit_user),
-            "deadline": deadline,
-        },
+    v, r, s = signing.sign_permit(
+        permit_user.private_key,
+        token=token,
+        name="dm3",
+        chain_id=chain_id,
+        owner=permit_user.address,
+        spender=deposits.address,
+        value=10 * TOKEN,
+        nonce=token.nonces(permit_user),
+        deadline=deadline,
     )
     receipt = deposits.deposit_with_permit(
         recipient,
         10 * TOKEN,
         deadline,
-        permit.v,
-        permit.r.to_bytes(32, "big"),
-        permit.s.to_bytes(32, "big"),
+        v,
+        r,
+        s,
         sender=permit_user,
     )
     row(
@@ -223,37 +193,18 @@ def deposit_rows(deployer: Any, users: list[Any]) -> list[Row]:
     )
 
     row("burn", gas(deposits.burn(sender, 1 * TOKEN, sender=recipient)), 45_000, BURN_NOTE)
-    domain = {
-        "name": "dm3 InboxDeposits",
-        "version": "1",
-        "chainId": chain_id,
-        "verifyingContract": deposits.address,
-    }
+    domain = signing.domain("InboxDeposits", chain_id=chain_id, verifying_contract=deposits.address)
 
     def relayed_burn() -> int:
-        signed = sign_typed(
-            recipient,
-            domain,
-            {
-                "Burn": [
-                    {"name": "sender", "type": "address"},
-                    {"name": "recipient", "type": "address"},
-                    {"name": "amount", "type": "uint256"},
-                    {"name": "nonce", "type": "uint256"},
-                    {"name": "deadline", "type": "uint256"},
-                ]
-            },
-            {
-                "sender": sender.address,
-                "recipient": recipient.address,
-                "amount": 1 * TOKEN,
-                "nonce": deposits.nonces(recipient),
-                "deadline": deadline,
-            },
-        )
-        receipt = deposits.burn_with_sig(
-            sender, recipient, 1 * TOKEN, deadline, signed.signature, sender=relayer
-        )
+        message = {
+            "sender": sender.address,
+            "recipient": recipient.address,
+            "amount": 1 * TOKEN,
+            "nonce": deposits.nonces(recipient),
+            "deadline": deadline,
+        }
+        signature = signing.sign_write(recipient.private_key, "Burn", message, domain=domain)
+        receipt = deposits.burn_with_sig(sender, recipient, 1 * TOKEN, deadline, signature, sender=relayer)
         return gas(receipt)
 
     row(

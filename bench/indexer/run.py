@@ -1,7 +1,7 @@
 """Indexer throughput: generate >=100,000 real contract events over >=2,000 blocks on anvil, then cold-backfill
 them into SQLite and PostgreSQL. Writes events/s, blocks/s and peak RSS to bench/results/indexer.json.
 
-    make bench-indexer    # or: python bench/indexer/run.py [--blocks 2000] [--txs-per-block 34] [--postgres URL | --no-postgres]
+    make bench-indexer    # or: python -m bench.indexer.run [--blocks 2000] [--txs-per-block 34] [--postgres URL | --no-postgres]
 
 Each block holds `txs-per-block` transactions, alternately a registration (NameRegistered + Transfer) and a
 ~300-byte text record written to the sender's address name (TextChanged), plus, every tenth block, a deposit
@@ -24,8 +24,6 @@ from typing import Any
 from bench.common import machine, update_readme_table
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "indexer"))
-sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results" / "indexer.json"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -56,7 +54,8 @@ def table(results: dict[str, Any]) -> str:
 def generate(blocks: int, per_block: int) -> dict[str, Any]:
     from ape import project
     from ens.utils import normal_name_to_hash
-    from indexer_support import Anvil, Devnet, contract_types
+
+    from harness.devnet import Anvil, Devnet, contract_types
 
     anvil = Anvil(chain_id=31_337_001)
     net = Devnet(anvil, contract_types(project))

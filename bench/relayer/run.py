@@ -28,12 +28,9 @@ from sqlalchemy import select
 from web3 import Web3
 
 from bench.common import ROOT, stop_processes, update_readme_table, write_result
-
-sys.path.insert(0, str(ROOT / "tests" / "indexer"))
-
-from indexer_support import Contract, Devnet, free_port, fresh_engine, sync_ok
-
 from bench.freshness.run import TimedAnvil
+from harness.devnet import Contract, Devnet, contract_types, free_port
+from harness.indexer import fresh_engine, sync_ok
 from indexer import signing
 from indexer.relayer import calls
 from indexer.store.relay_models import RelayRequest
@@ -47,19 +44,6 @@ API_WORKERS = 2  # one per core of this 2-core machine
 POLL_INTERVAL = 0.1  # the relayer looks for work and receipts ten times per block
 TARGETS = {"accepted_per_s": 300, "p99_blocks": 3, "batched_ratio": 0.7}
 RELAYER_KEY = "0x" + "5e" * 32
-
-
-def compiled_types() -> dict[str, dict[str, Any]]:
-    from ape import project
-
-    out = {}
-    for name in ("ProfileRegistry", "InboxDeposits", "Dm3Token", "RelayBatcher"):
-        ct = project.get_contract(name).contract_type
-        out[name] = {
-            "abi": [item.model_dump(mode="json", by_alias=True) for item in ct.abi],
-            "bytecode": ct.deployment_bytecode.bytecode,
-        }
-    return out
 
 
 def deploy_batcher(devnet: Devnet, compiled: dict[str, dict[str, Any]]) -> Contract:
@@ -246,7 +230,9 @@ def gas_rows(devnet: Devnet, batcher: Contract, chain_id: int) -> list[dict[str,
 
 def main() -> None:
     load_before = os.getloadavg()
-    compiled = compiled_types()
+    from ape import project
+
+    compiled = contract_types(project, ("ProfileRegistry", "InboxDeposits", "Dm3Token", "RelayBatcher"))
     python = sys.executable
     with tempfile.TemporaryDirectory(prefix="dm3-bench-relayer-") as tmp:
         anvil = TimedAnvil(chain_id=31_337_015, block_time=BLOCK_TIME)

@@ -222,7 +222,7 @@ def decode_data(spec: EventSpec, data: bytes) -> dict[str, Any]:
     """Decode a log's data for the few ABI types our events use, without eth_abi's generic machinery.
 
     Roughly 20x faster than ``eth_abi.decode`` here, which matters at 10k+ events/s. Same results: a property test
-    compares both on random encodings (tests/indexer/test_abi.py). Anything unexpected (padding, bounds, UTF-8)
+    compares both on random encodings (tests/chain/test_event_abi.py). Anything unexpected (padding, bounds, UTF-8)
     raises ``_NotCanonical`` and the caller falls back to eth_abi.
     """
     size = len(data)

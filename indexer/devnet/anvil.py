@@ -34,6 +34,24 @@ def anvil_binary(project_root: Path) -> str:
     raise DevnetError("anvil not found: run `make setup` (npm installs @foundry-rs/anvil) or set DM3_ANVIL")
 
 
+def command(
+    project_root: Path, *, port: int, chain_id: int, accounts: int = 10, extra_args: Sequence[str] = ()
+) -> list[str]:
+    """The one anvil command line of this project: the devnet, the tests and the benchmarks all start anvil with
+    it (loopback only, the dev mnemonic, 10,000 ETH per account, the cancun hardfork the contracts target)."""
+    return [
+        anvil_binary(project_root),
+        "--host", "127.0.0.1",
+        "--port", str(port),
+        "--chain-id", str(chain_id),
+        "--mnemonic", DEV_MNEMONIC,
+        "--accounts", str(accounts),
+        "--balance", "10000",
+        "--hardfork", "cancun",
+        *extra_args,
+    ]  # fmt: skip
+
+
 def pid_file(state_dir: Path, chain: DevnetChain) -> Path:
     return state_dir / f"anvil-{chain.ecosystem}.pid"
 
@@ -86,20 +104,10 @@ def start(
         )
     log_path = log_file(state_dir, chain)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    command = [
-        anvil_binary(project_root),
-        "--host", "127.0.0.1",
-        "--port", str(chain.port),
-        "--chain-id", str(chain.chain_id),
-        "--mnemonic", DEV_MNEMONIC,
-        "--accounts", "10",
-        "--balance", "10000",
-        "--hardfork", "cancun",
-        *extra_args,
-    ]  # fmt: skip
+    argv = command(project_root, port=chain.port, chain_id=chain.chain_id, extra_args=extra_args)
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
         )
     pid_file(state_dir, chain).write_text(f"{process.pid}\n")
     deadline = time.monotonic() + timeout

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,10 +20,8 @@ import httpx
 import pytest
 import uvicorn
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "indexer"))
-
-from indexer_support import Anvil, BackgroundIndexer, Devnet, contract_types, cs, free_port, fresh_engine
-
+from harness.devnet import Anvil, Devnet, contract_types, cs, free_port
+from harness.indexer import BackgroundIndexer, fresh_engine
 from indexer.api.main import create_app
 from indexer.client import AsyncDm3Client, ChangeOut, Dm3Client, EligibilityCache
 from indexer.settings.api import ApiSettings

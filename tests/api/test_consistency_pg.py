@@ -22,17 +22,14 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "indexer"))
-
-from indexer_support import ROOT, Anvil, Devnet, contract_types, cs, free_port, fresh_engine
-
+from harness.devnet import ROOT, Anvil, Devnet, contract_types, cs, free_port
+from harness.indexer import fresh_engine
 from indexer.sync.runner import index_chains
 
 CHAIN_ID = 31_337_010

@@ -6,10 +6,8 @@ dm3 profile published with one transaction on an address name, and the CCIP gate
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,11 +17,9 @@ from eth_account.messages import encode_defunct
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "indexer"))
-
-from api_support import GATEWAY_ACCOUNT
-from indexer_support import PARENT, Anvil, Devnet, contract_types, cs, fresh_engine, sync_ok
-
+from harness.api import GATEWAY_ACCOUNT
+from harness.devnet import PARENT, Anvil, Devnet, contract_types, cs
+from harness.indexer import fresh_engine, sync_ok
 from indexer.api.main import create_app
 from indexer.dm3.profile import canonical_json, profile_creation_message
 from indexer.gateway.codec import RESOLVE_SELECTOR, TEXT_SELECTOR, encode_dns_name, namehash

@@ -8,8 +8,8 @@ single-pair fast path (two addresses), the routed GET (a name or `chain_id`), an
 from __future__ import annotations
 
 import pytest
-from api_support import BASE_CHAIN_ID, OP_CHAIN_ID
 
+from harness.api import BASE_CHAIN_ID, OP_CHAIN_ID
 from indexer.store.models import Bond, MinDeposit
 
 pytestmark = pytest.mark.usefixtures("chains")

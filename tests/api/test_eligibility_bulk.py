@@ -7,12 +7,12 @@ import random
 from collections.abc import Iterator
 
 import pytest
-from api_support import BASE_CHAIN_ID, OP_CHAIN_ID, chain_row
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from harness.api import BASE_CHAIN_ID, OP_CHAIN_ID, chain_row
 from indexer.api.names import parse_target
 from indexer.api.queries.eligibility import address_pair_eligibility, eligibility, eligibility_many
 from indexer.api.queries.envelope import load_chains

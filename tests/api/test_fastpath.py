@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
-from api_support import BASE_CHAIN_ID, OP_CHAIN_ID, chain_row
 from eth_utils import to_checksum_address
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness.api import BASE_CHAIN_ID, OP_CHAIN_ID, chain_row
 from indexer.api import fastpath
 from indexer.api.main import create_app
 from indexer.store.models import Bond, MinDeposit

@@ -8,8 +8,8 @@ import base64
 import json
 
 import pytest
-from api_support import chain_row
 
+from harness.api import chain_row
 from indexer.api.queries.changes import MAX_CHANGE_ID
 from indexer.api.queries.deposits import encode_cursor
 from indexer.store.models import Bond

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from api_support import OP_CHAIN_ID
 from ens.utils import normal_name_to_hash
 
+from harness.api import OP_CHAIN_ID
 from indexer.ens import (
     DEFAULT_EVM_COIN_TYPE,
     ETH_COIN_TYPE,

@@ -4,8 +4,8 @@ PostgreSQL: placeholders, uint256 coin types and the ENSIP-19 default fallback a
 from __future__ import annotations
 
 import pytest
-from api_support import OP_CHAIN_ID
 
+from harness.api import OP_CHAIN_ID
 from indexer.ens import DEFAULT_EVM_COIN_TYPE, ETH_COIN_TYPE, namehash
 from indexer.store.models import AddrRecord, Name
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from api_support import BASE_CHAIN_ID, OP_CHAIN_ID, chain_row
 
+from harness.api import BASE_CHAIN_ID, OP_CHAIN_ID, chain_row
 from indexer.gateway.codec import namehash
 from indexer.store.models import AddrRecord, Bond, BondHistory, MinDeposit, Name, PrimaryName, TextRecord
 

@@ -23,7 +23,6 @@ from typing import Any
 
 import pytest
 import schemathesis
-from api_support import BASE_CHAIN_ID, GATEWAY_ACCOUNT, OP_CHAIN_ID, RESOLVER, chain_row
 from eth_abi import encode
 from eth_utils import to_checksum_address
 from hypothesis import strategies as st
@@ -35,6 +34,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from harness.api import BASE_CHAIN_ID, GATEWAY_ACCOUNT, OP_CHAIN_ID, RESOLVER, chain_row
 from indexer.api.main import create_app
 from indexer.api.queries.deposits import encode_cursor
 from indexer.gateway.codec import (

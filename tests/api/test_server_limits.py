@@ -18,8 +18,8 @@ from contextlib import contextmanager
 import httpx
 import pytest
 import uvicorn
-from api_support import OP_CHAIN_ID
 
+from harness.api import OP_CHAIN_ID
 from indexer.api.main import create_app
 from indexer.api.server import uvicorn_options
 from indexer.settings.api import ApiSettings

@@ -53,3 +53,63 @@ def proxy_account(accounts: Any) -> Any:
     account = accounts[PROXY]
     account.balance += 10**20
     return account
+
+
+# The named accounts of every contract suite, one table (ape's test accounts, each with a private key):
+#   0 owner (the registry suite calls it deployer) | 1-3 alice, bob, carol (the deposits suite's senders)
+#   4-5 the deposits suite's recipients | 6 relayer | 7 stranger (owns nothing, may do nothing)
+
+
+@pytest.fixture(scope="session")
+def owner(accounts: Any) -> Any:
+    return accounts[0]
+
+
+@pytest.fixture(scope="session")
+def deployer(owner: Any) -> Any:
+    return owner
+
+
+@pytest.fixture(scope="session")
+def alice(accounts: Any) -> Any:
+    return accounts[1]
+
+
+@pytest.fixture(scope="session")
+def bob(accounts: Any) -> Any:
+    return accounts[2]
+
+
+@pytest.fixture(scope="session")
+def carol(accounts: Any) -> Any:
+    return accounts[3]
+
+
+@pytest.fixture(scope="session")
+def senders(accounts: Any) -> Any:
+    return accounts[1:4]
+
+
+@pytest.fixture(scope="session")
+def sender(senders: Any) -> Any:
+    return senders[0]
+
+
+@pytest.fixture(scope="session")
+def recipients(accounts: Any) -> Any:
+    return accounts[4:6]
+
+
+@pytest.fixture(scope="session")
+def recipient(recipients: Any) -> Any:
+    return recipients[0]
+
+
+@pytest.fixture(scope="session")
+def relayer(accounts: Any) -> Any:
+    return accounts[6]
+
+
+@pytest.fixture(scope="session")
+def stranger(accounts: Any) -> Any:
+    return accounts[7]

@@ -8,18 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import (
+from eth_account import Account
+from web3 import Web3
+
+from harness.devnet import contract_types
+from harness.ens import (
     ENS_REGISTRY_ARTIFACT,
     EnsDevnet,
     Published,
-    compiled_types,
     dm3_profile_record,
     ens_devnet,
     npm_artifact,
 )
-from eth_account import Account
-from web3 import Web3
-
 from indexer.dm3.profile import PROFILE_KEY
 
 # Fixed test keys (never funded outside the devnet), so failures are reproducible.
@@ -29,7 +29,7 @@ BOB = Account.from_key("0x" + "b0" * 32)
 
 @pytest.fixture(scope="session")
 def compiled(project: Any) -> dict[str, Any]:
-    return compiled_types(project)
+    return contract_types(project, ("ProfileRegistry", "Dm3Resolver"))
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,11 @@ ethers v6 (indexer/devnet/resolve.mjs) and web3.py find `op.dm3.eth`'s resolver 
 from __future__ import annotations
 
 import pytest
-from e2e_support import (
+from eth_abi import encode
+from web3 import Web3
+from web3.exceptions import ContractLogicError, MultipleFailedRequests
+
+from harness.ens import (
     GATEWAY,
     EnsDevnet,
     Published,
@@ -17,10 +21,6 @@ from e2e_support import (
     resolve_with_web3,
     run_ethers,
 )
-from eth_abi import encode
-from web3 import Web3
-from web3.exceptions import ContractLogicError, MultipleFailedRequests
-
 from indexer.dm3.profile import PROFILE_KEY, ProfileRecord, check_profile_signature, parse_profile_record
 from indexer.gateway.codec import ADDR_SELECTOR, MULTICALL_SELECTOR, TEXT_SELECTOR, namehash
 

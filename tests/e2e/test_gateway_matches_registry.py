@@ -13,12 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
-from e2e_support import EnsDevnet, resolve_with_web3, run_ethers
 from eth_abi import decode, encode
 from eth_account import Account
 from requests.exceptions import HTTPError
 from web3 import Web3
 
+from harness.ens import EnsDevnet, resolve_with_web3, run_ethers
 from indexer.ens import DEFAULT_EVM_COIN_TYPE
 from indexer.gateway.codec import (
     ADDR_COIN_SELECTOR,

@@ -6,22 +6,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from relayer_support import Anvil, Contract, Devnet, RelayEnv
 from web3 import Web3
 
+from harness.devnet import contract_types
+from harness.relayer import Anvil, Contract, Devnet, RelayEnv
 from indexer.store.db import create_db_engine  # noqa: F401  (keeps the import order of the suites alike)
 
 
 @pytest.fixture(scope="session")
 def compiled(project: Any) -> dict[str, dict[str, Any]]:
-    out = {}
-    for name in ("ProfileRegistry", "InboxDeposits", "Dm3Token", "RelayBatcher", "MockERC1271Wallet"):
-        ct = project.get_contract(name).contract_type
-        out[name] = {
-            "abi": [item.model_dump(mode="json", by_alias=True) for item in ct.abi],
-            "bytecode": ct.deployment_bytecode.bytecode,
-        }
-    return out
+    return contract_types(
+        project, ("ProfileRegistry", "InboxDeposits", "Dm3Token", "RelayBatcher", "MockERC1271Wallet")
+    )
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ import subprocess
 import sys
 
 import pytest
-from relayer_support import RELAYER_KEY, ROOT
+
+from harness.relayer import RELAYER_KEY, ROOT
 
 BATCHER = "0x" + "11" * 20
 

@@ -9,8 +9,9 @@ import time
 from typing import Any
 
 import pytest
-from relayer_support import RelayEnv, user, wait_exit
 from web3 import Web3
+
+from harness.relayer import RelayEnv, user, wait_exit
 
 POINTS = ("after_sign", "before_broadcast", "after_broadcast", "before_settle")
 

@@ -7,9 +7,9 @@ import time
 from typing import Any
 
 import pytest
-from relayer_support import FAR, RelayEnv, user
 from web3 import Web3
 
+from harness.relayer import FAR, RelayEnv, user
 from indexer.ens import namehash
 
 NODE_CAROL = namehash("carol.op.dm3.eth")

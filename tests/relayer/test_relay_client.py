@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 import uvicorn
-from relayer_support import RelayEnv, free_port, user, wait_exit
 
+from harness.relayer import RelayEnv, free_port, user, wait_exit
 from indexer.api.main import create_app
 from indexer.client import AsyncDm3Client, Dm3ApiError, Dm3Client
 from indexer.ens import namehash

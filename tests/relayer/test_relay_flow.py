@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from eth_abi import encode as abi_encode
-from relayer_support import RelayEnv, user
 from web3 import Web3
 
+from harness.relayer import RelayEnv, user
 from indexer.ens import namehash
 
 

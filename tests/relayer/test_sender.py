@@ -7,10 +7,10 @@ import time
 from typing import Any
 
 import pytest
-from relayer_support import RelayEnv, user
 from sqlalchemy import text
 from web3 import Web3
 
+from harness.relayer import RelayEnv, user
 from indexer.relayer import calls
 from indexer.relayer.lease import LeaseLost, SenderLease, SenderLocked
 

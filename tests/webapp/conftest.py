@@ -1,3 +1,3 @@
-"""Fixtures of the inbox app's browser tests (defined in webapp_support)."""
+"""Fixtures of the inbox app's browser tests (defined in harness.webapp)."""
 
-from webapp_support import browser_context, devnet, open_app  # noqa: F401
+from harness.webapp import browser_context, devnet, open_app  # noqa: F401

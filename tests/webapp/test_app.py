@@ -14,8 +14,8 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import to_checksum_address
-from webapp_support import OP, TOKEN, account, connect, screenshot
 
+from harness.webapp import OP, TOKEN, account, connect, screenshot
 from indexer.dm3.profile import PROFILE_KEY, canonical_json, profile_creation_message
 from indexer.gateway.codec import namehash
 
@@ -324,7 +324,7 @@ def test_gasless__relayer_quota_says_when_and_offers_a_transaction(devnet, open_
     page.get_by_label("Gasless: I sign, the relayer sends it").check()
     for _ in range(
         20
-    ):  # until the relayer's quota for this account (12 here, see webapp_support) answers 429
+    ):  # until the relayer's quota for this account (12 here, see harness.webapp) answers 429
         page.locator(f"#price-input-{OP}").fill("1")
         page.locator(f"[data-chain='{OP}']").get_by_role("button", name="Set price").click()
         state, text = status_of(page, f"#price-status-{OP}")

@@ -40,16 +40,6 @@ EthCall = Callable[..., tuple[bool, bytes]]
 
 
 @pytest.fixture(scope="session")
-def owner(accounts: Any) -> Any:
-    return accounts[0]
-
-
-@pytest.fixture(scope="session")
-def stranger(accounts: Any) -> Any:
-    return accounts[1]
-
-
-@pytest.fixture(scope="session")
 def gateway() -> Gateway:
     """The signer both deployed resolvers trust."""
     return make_gateway("dm3 resolver test signer 1")

@@ -7,52 +7,9 @@ from typing import Any
 
 import pytest
 
-from .deposits_helpers import (
-    BURN_TYPES,
-    COOLDOWN,
-    FUNDS,
-    MAX_UINT256,
-    PERMIT_TYPES,
-    RELEASE_TYPES,
-    SIGNED_TYPES,
-    sign,
-    typed_data,
-)
+from harness import signing
 
-
-@pytest.fixture(scope="session")
-def owner(accounts):
-    return accounts[0]
-
-
-@pytest.fixture(scope="session")
-def senders(accounts):
-    return accounts[1:4]
-
-
-@pytest.fixture(scope="session")
-def sender(senders):
-    return senders[0]
-
-
-@pytest.fixture(scope="session")
-def recipients(accounts):
-    return accounts[4:6]
-
-
-@pytest.fixture(scope="session")
-def recipient(recipients):
-    return recipients[0]
-
-
-@pytest.fixture(scope="session")
-def relayer(accounts):
-    return accounts[6]
-
-
-@pytest.fixture(scope="session")
-def stranger(accounts):
-    return accounts[7]
+from .deposits_helpers import COOLDOWN, FUNDS, MAX_UINT256
 
 
 @pytest.fixture(scope="session")
@@ -78,12 +35,7 @@ def chain_id(chain) -> int:
 
 @pytest.fixture(scope="session")
 def domain(deposits, chain_id) -> dict[str, Any]:
-    return {
-        "name": "dm3 InboxDeposits",
-        "version": "1",
-        "chainId": chain_id,
-        "verifyingContract": deposits.address,
-    }
+    return signing.domain("InboxDeposits", chain_id=chain_id, verifying_contract=deposits.address)
 
 
 @pytest.fixture(scope="session")
@@ -105,8 +57,7 @@ def sign_burn(domain) -> Callable[..., bytes]:
             "nonce": nonce,
             "deadline": deadline,
         }
-        data = typed_data(primary="Burn", types=BURN_TYPES, domain=domain_override or domain, message=message)
-        return sign(private_key, data)
+        return signing.sign_write(private_key, "Burn", message, domain=domain_override or domain)
 
     return _sign
 
@@ -123,10 +74,7 @@ def sign_release(domain) -> Callable[..., bytes]:
         domain_override: dict[str, Any] | None = None,
     ) -> bytes:
         message = {"sender": str(sender), "recipient": str(recipient), "nonce": nonce, "deadline": deadline}
-        data = typed_data(
-            primary="Release", types=RELEASE_TYPES, domain=domain_override or domain, message=message
-        )
-        return sign(private_key, data)
+        return signing.sign_write(private_key, "Release", message, domain=domain_override or domain)
 
     return _sign
 
@@ -136,9 +84,7 @@ def sign_signed(domain) -> Callable[..., bytes]:
     """Signs any signed call of InboxDeposits: `sign_signed(key, "Withdraw", sender=..., ..., nonce=, deadline=)`."""
 
     def _sign(private_key: str, primary: str, **message: Any) -> bytes:
-        message = {key: str(value) if hasattr(value, "address") else value for key, value in message.items()}
-        data = typed_data(primary=primary, types=SIGNED_TYPES[primary], domain=domain, message=message)
-        return sign(private_key, data)
+        return signing.sign_write(private_key, primary, message, domain=domain)
 
     return _sign
 
@@ -158,18 +104,18 @@ def sign_permit(chain_id) -> Callable[..., tuple[int, bytes, bytes]]:
         deadline: int,
         version: str = "1",
     ) -> tuple[int, bytes, bytes]:
-        domain = {"name": name, "version": version, "chainId": chain_id, "verifyingContract": token.address}
-        message = {
-            "owner": str(owner),
-            "spender": str(spender),
-            "value": value,
-            "nonce": token.nonces(owner),
-            "deadline": deadline,
-        }
-        signature = sign(
-            private_key, typed_data(primary="Permit", types=PERMIT_TYPES, domain=domain, message=message)
+        return signing.sign_permit(
+            private_key,
+            token=token,
+            name=name,
+            version=version,
+            chain_id=chain_id,
+            owner=owner,
+            spender=spender,
+            value=value,
+            nonce=token.nonces(owner),
+            deadline=deadline,
         )
-        return signature[64], signature[:32], signature[32:64]
 
     return _sign
 

@@ -6,37 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 
-from .registry_helpers import PARENT, name_node, typed_data
+from harness import signing
+
+from .registry_helpers import PARENT, name_node
 
 Signer = Callable[..., bytes]
-
-
-@pytest.fixture(scope="session")
-def deployer(accounts):
-    return accounts[0]
-
-
-@pytest.fixture(scope="session")
-def alice(accounts):
-    return accounts[1]
-
-
-@pytest.fixture(scope="session")
-def bob(accounts):
-    return accounts[2]
-
-
-@pytest.fixture(scope="session")
-def carol(accounts):
-    return accounts[3]
-
-
-@pytest.fixture(scope="session")
-def relayer(accounts):
-    return accounts[4]
 
 
 @pytest.fixture(scope="session")
@@ -63,13 +38,12 @@ def sign(chain, registry) -> Signer:
         chain_id: int | None = None,
         verifying_contract: str | None = None,
     ) -> bytes:
-        data = typed_data(
-            primary_type,
-            message,
+        domain = signing.domain(
+            "ProfileRegistry",
             chain_id=chain.chain_id if chain_id is None else chain_id,
             verifying_contract=registry.address if verifying_contract is None else verifying_contract,
         )
-        return bytes(Account.sign_message(encode_typed_data(full_message=data), private_key).signature)
+        return signing.sign_write(private_key, primary_type, message, domain=domain)
 
     return _sign
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import ape
 import pytest
 
-from .registry_helpers import EIP712_NAME, EIP712_VERSION, PARENT, namehash
+from indexer.signing import DOMAIN_NAMES, EIP712_VERSION
+
+from .registry_helpers import PARENT, namehash
 
 
 def test_constructor__parent_nodes__are_the_ens_namehashes(registry):
@@ -47,7 +49,7 @@ def test_constructor__eip712_domain__follows_eip5267(registry, chain):
     fields, name, version, chain_id, verifying_contract, salt, extensions = registry.eip712Domain()
 
     assert fields == b"\x0f"
-    assert (name, version) == (EIP712_NAME, EIP712_VERSION)
+    assert (name, version) == (DOMAIN_NAMES["ProfileRegistry"], EIP712_VERSION)
     assert chain_id == chain.chain_id
     assert verifying_contract == registry.address
     assert salt == b"\x00" * 32

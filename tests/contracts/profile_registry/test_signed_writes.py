@@ -14,7 +14,9 @@ from typing import Any
 import ape
 import pytest
 
-from .registry_helpers import TYPES, address_node, name_node
+from harness.signing import BY_PRIMARY_TYPE
+
+from .registry_helpers import address_node, name_node
 
 CONTRACT_SOURCE = Path(__file__).resolve().parents[3] / "contracts" / "ProfileRegistry.vy"
 IPFS = bytes.fromhex("e3010170122029f2d17be6139079dc48696d1f582a8530eb9805b561eda517e22a892c7e3f1f")
@@ -349,5 +351,4 @@ def test_erc1271__owner_key_signature__cannot_be_replayed_for_the_wallet(
 def test_type_strings__are_the_ones_documented_in_the_contract(write):
     # The valid-signature tests prove these structs are what the contract hashes; this proves the NatSpec
     # that clients read documents the same strings.
-    fields = ",".join(f"{kind} {name}" for name, kind in TYPES[write.primary_type])
-    assert f"{write.primary_type}({fields})" in CONTRACT_SOURCE.read_text()
+    assert BY_PRIMARY_TYPE[write.primary_type].type_string in CONTRACT_SOURCE.read_text()

@@ -1,5 +1,4 @@
-"""An ENS devnet for end-to-end resolution (imported as `e2e_support`: tests/ is not a package; the ENS benchmark
-imports it too): an L1 anvil with ENS's published ENSRegistry, our Dm3Resolver and ENS's reference
+"""An ENS devnet for end-to-end resolution (the e2e tests and the ENS benchmark use it): an L1 anvil with ENS's published ENSRegistry, our Dm3Resolver and ENS's reference
 OffchainResolver; an L2 anvil with a ProfileRegistry; the real indexer (`dm3-indexer sync`) and the real API +
 CCIP-read gateway (`python -m indexer.api`) as subprocesses; ethers v6 (indexer/devnet/resolve.mjs) and web3.py as
 clients. Everything runs on loopback, on free ports, so parallel sessions never collide."""
@@ -24,21 +23,18 @@ from eth_abi import decode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 
+from harness import devnet
+from harness.devnet import PARENT, ROOT, free_port
+from harness.indexer import DM3_INDEXER
 from indexer.dm3.profile import signed_profile_record
 from indexer.gateway.codec import encode_dns_name, namehash
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "indexer"))
-import indexer_support  # noqa: E402  (the anvil launcher the indexer suite uses)
-from indexer_support import free_port  # noqa: E402
-
 NODE = shutil.which("node") or "/usr/bin/node"
-RESOLVE_SCRIPT = Path(__file__).resolve().parents[2] / "indexer" / "devnet" / "resolve.mjs"
-# The console script installed with the package, next to this interpreter.
-DM3_INDEXER = Path(sys.executable).parent / "dm3-indexer"
+RESOLVE_SCRIPT = ROOT / "indexer" / "devnet" / "resolve.mjs"
 ENS_REGISTRY_ARTIFACT = ROOT / "node_modules/@ensdomains/ens/build/contracts/ENSRegistry.json"
 OFFCHAIN_RESOLVER_ARTIFACT = (
     ROOT
@@ -48,7 +44,6 @@ OFFCHAIN_RESOLVER_ARTIFACT = (
 
 L1_CHAIN_ID = 31_337
 L2_CHAIN_ID = 10  # Optimism's chain id, as the devnet uses
-PARENT = "op.dm3.eth"
 # Test-only gateway key, never funded anywhere.
 GATEWAY_KEY = "0x" + "6b" * 32
 GATEWAY = Account.from_key(GATEWAY_KEY)
@@ -57,28 +52,14 @@ EXTENDED_RESOLVER_ID = bytes.fromhex("9061b923")
 ZERO_ADDRESS = "0x" + "00" * 20
 
 
-def compiled_types(
-    project: Any, names: tuple[str, ...] = ("ProfileRegistry", "Dm3Resolver")
-) -> dict[str, Any]:
-    """ABI and creation bytecode of our contracts, compiled by ape (the same build every suite uses)."""
-    out: dict[str, Any] = {}
-    for name in names:
-        contract_type = project.get_contract(name).contract_type
-        out[name] = {
-            "abi": [item.model_dump(mode="json", by_alias=True) for item in contract_type.abi],
-            "bytecode": contract_type.deployment_bytecode.bytecode,
-        }
-    return out
-
-
 def npm_artifact(path: Path) -> dict[str, Any]:
     """ABI and creation bytecode from one of ENS's published npm artifacts."""
     artifact = json.loads(path.read_text())
     return {"abi": artifact["abi"], "bytecode": artifact["bytecode"]}
 
 
-class Anvil(indexer_support.Anvil):
-    """The indexer suite's anvil launcher (free loopback port, automine), driven here through web3 with its
+class Anvil(devnet.Anvil):
+    """The harness's anvil launcher (free loopback port, automine), driven here through web3 with its
     unlocked dev accounts."""
 
     def __init__(self, *, chain_id: int) -> None:
@@ -115,7 +96,7 @@ class Anvil(indexer_support.Anvil):
         """Send a contract call as a transaction and return its receipt; a revert fails loudly."""
         return self.mined(call.transact({"from": sender or self.deployer}))
 
-    def mined(self, tx_hash: bytes) -> dict[str, Any]:
+    def mined(self, tx_hash: HexBytes) -> dict[str, Any]:
         receipt = dict(self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=20, poll_latency=0.01))
         if receipt["status"] != 1:
             raise RuntimeError(f"transaction {tx_hash.hex()} reverted")
@@ -198,7 +179,7 @@ class EnsDevnet:
     def index(self) -> None:
         """`dm3-indexer sync`: backfill the L2 registry into the database up to the current head."""
         done = subprocess.run(
-            [str(DM3_INDEXER), "sync", "--no-progress"],
+            [DM3_INDEXER, "sync", "--no-progress"],
             cwd=self.workdir,
             env=self._env(),
             capture_output=True,

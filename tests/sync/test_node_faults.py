@@ -9,21 +9,20 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from fault_proxy import FaultProxy
-from indexer_support import (
+
+from harness.devnet import Devnet, cs
+from harness.fault_proxy import FaultProxy
+from harness.indexer import (
     BackgroundIndexer,
-    Devnet,
     Touched,
     assert_matches_views,
     bond_amount,
     chain_row,
-    cs,
     dump,
     fresh_engine,
     run_scenario,
     sync_ok,
 )
-
 from indexer.api.main import create_app
 from indexer.settings.api import ApiSettings
 

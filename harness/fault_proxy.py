@@ -201,10 +201,10 @@ class FaultProxy:
         if method == "eth_getLogs" and self.faults.range_limit is not None:
             start, end = int(params[0]["fromBlock"], 16), int(params[0]["toBlock"], 16)
             if end - start + 1 > self.faults.range_limit:
-                style = self.rng.choice(["alchemy", "infura", "generic", "size"])
-                self.counts[f"range_{style}"] += 1
+                refusal = self.rng.choice(["alchemy", "infura", "generic", "size"])
+                self.counts[f"range_{refusal}"] += 1
                 last = hex(start + self.faults.range_limit - 1)
-                if style == "alchemy":
+                if refusal == "alchemy":
                     return error(
                         {
                             "code": -32602,
@@ -214,7 +214,7 @@ class FaultProxy:
                             f"parameters, this block range should work: [{hex(start)}, {last}]",
                         }
                     )
-                if style == "infura":
+                if refusal == "infura":
                     return error(
                         {
                             "code": -32005,
@@ -222,7 +222,7 @@ class FaultProxy:
                             "data": {"from": hex(start), "limit": 10000, "to": last},
                         }
                     )
-                if style == "generic":
+                if refusal == "generic":
                     return error({"code": -32000, "message": "block range is too large"})
                 return error({"code": -32000, "message": "response size exceeded"})
         if lagging:

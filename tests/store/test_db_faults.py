@@ -23,21 +23,23 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
 from fastapi.testclient import TestClient
-from fault_proxy import FaultProxy, Faults
-from indexer_support import (
-    PARENT,
-    BackgroundIndexer,
-    Devnet,
-    assert_matches_views,
-    dump,
-    fresh_engine,
-    run_scenario,
-    sync_ok,
-)
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
-from test_indexer_process import CLI, _chain_json, _env, _wait_indexed
 
+from harness.devnet import PARENT, Devnet
+from harness.fault_proxy import FaultProxy, Faults
+from harness.indexer import (
+    DM3_INDEXER,
+    BackgroundIndexer,
+    assert_matches_views,
+    chain_json,
+    dump,
+    fresh_engine,
+    indexer_env,
+    run_scenario,
+    sync_ok,
+    wait_indexed,
+)
 from indexer.api.main import create_app
 from indexer.chain.abi import DecodedLog
 from indexer.ens import namehash
@@ -118,7 +120,7 @@ def slow_proxy(devnet: Devnet) -> Iterator[FaultProxy]:
 
 
 def _slow_chain(devnet: Devnet, proxy: FaultProxy) -> dict[str, Any]:
-    return _chain_json(devnet, proxy.url, initial_block_range=1, max_block_range=1, concurrency=1)
+    return chain_json(devnet, proxy.url, initial_block_range=1, max_block_range=1, concurrency=1)
 
 
 # --- the fence -------------------------------------------------------------------------------------------------
@@ -207,16 +209,16 @@ def test_pg_terminate__lock_lost__one_writer_at_a_time(
     chain = _slow_chain(devnet, slow_proxy)
     admin = _admin()
     a = subprocess.Popen(
-        [CLI, "run", "--no-progress"],
-        env=_env(_named(pg_url, "dm3a"), [chain]),
+        [DM3_INDEXER, "run", "--no-progress"],
+        env=indexer_env(_named(pg_url, "dm3a"), [chain]),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    _wait_indexed(pg_url, devnet.anvil.chain_id, devnet.registry.block + 10, a)
+    wait_indexed(pg_url, devnet.anvil.chain_id, devnet.registry.block + 10, a)
     assert _terminate(admin, "dm3a") >= 2  # the writer's and the lock's connections at least
     b = subprocess.Popen(
-        [CLI, "run", "--no-progress"],
-        env=_env(_named(pg_url, "dm3b"), [chain]),
+        [DM3_INDEXER, "run", "--no-progress"],
+        env=indexer_env(_named(pg_url, "dm3b"), [chain]),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -232,7 +234,7 @@ def test_pg_terminate__lock_lost__one_writer_at_a_time(
     else:
         assert "another process took over" in loser_err or "connection holding its lock was lost" in loser_err
         assert "so this process stops indexing it" in loser_err, loser_err
-    _wait_indexed(pg_url, devnet.anvil.chain_id, devnet.anvil.block_number() - 1, survivor, timeout=120)
+    wait_indexed(pg_url, devnet.anvil.chain_id, devnet.anvil.block_number() - 1, survivor, timeout=120)
     rc, err = _stop(survivor)
     assert rc == 0, err
     admin.dispose()
@@ -245,12 +247,12 @@ def test_pg_burst_of_terminated_connections__retried__equals_fresh_index(
     touched = run_scenario(devnet, seed=82, steps=60)
     admin = _admin()
     proc = subprocess.Popen(
-        [CLI, "sync", "--no-progress"],
-        env=_env(_named(pg_url, "dm3burst"), [_slow_chain(devnet, slow_proxy)]),
+        [DM3_INDEXER, "sync", "--no-progress"],
+        env=indexer_env(_named(pg_url, "dm3burst"), [_slow_chain(devnet, slow_proxy)]),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    _wait_indexed(pg_url, devnet.anvil.chain_id, devnet.registry.block + 5, proc)
+    wait_indexed(pg_url, devnet.anvil.chain_id, devnet.registry.block + 5, proc)
     killed = 0
     for _ in range(8):
         killed += _terminate(admin, "dm3burst")
@@ -270,12 +272,12 @@ def test_pg_sigterm_with_dead_connections__exits_0(
     run_scenario(devnet, seed=83, steps=30)
     admin = _admin()
     proc = subprocess.Popen(
-        [CLI, "run", "--no-progress"],
-        env=_env(_named(pg_url, "dm3term"), [_slow_chain(devnet, slow_proxy)]),
+        [DM3_INDEXER, "run", "--no-progress"],
+        env=indexer_env(_named(pg_url, "dm3term"), [_slow_chain(devnet, slow_proxy)]),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    _wait_indexed(pg_url, devnet.anvil.chain_id, devnet.registry.block + 5, proc)
+    wait_indexed(pg_url, devnet.anvil.chain_id, devnet.registry.block + 5, proc)
     _terminate(admin, "dm3term")
     rc, err = _stop(proc)
     assert rc == 0, err
@@ -317,7 +319,7 @@ def fresh_schemas() -> Iterator[Any]:
 def test_two_indexers_started_together__one_runs_the_other_is_refused(
     devnet: Devnet, backend: str, tmp_path: Any, request: Any
 ) -> None:
-    chain = _chain_json(devnet, devnet.anvil.url)
+    chain = chain_json(devnet, devnet.anvil.url)
     for attempt in range(3):
         if backend == "sqlite":
             url = f"sqlite:///{tmp_path}/race-{attempt}.db"
@@ -325,8 +327,8 @@ def test_two_indexers_started_together__one_runs_the_other_is_refused(
             url = request.getfixturevalue("fresh_schemas")()
         procs = [
             subprocess.Popen(
-                [CLI, "run", "--no-progress"],
-                env=_env(url, [chain]),
+                [DM3_INDEXER, "run", "--no-progress"],
+                env=indexer_env(url, [chain]),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
             )
@@ -340,7 +342,7 @@ def test_two_indexers_started_together__one_runs_the_other_is_refused(
         rc, err = _stop(loser)
         assert rc == 1 and "is already being indexed" in err, err
         assert "Traceback" not in err and "database is locked" not in err, err
-        _wait_indexed(url, devnet.anvil.chain_id, devnet.anvil.block_number() - 1, winner)
+        wait_indexed(url, devnet.anvil.chain_id, devnet.anvil.block_number() - 1, winner)
         rc, err = _stop(winner)
         assert rc == 0 and "Traceback" not in err, err
 

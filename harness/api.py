@@ -1,4 +1,4 @@
-"""Constants and row builders shared by the API tests (imported as `api_support`: tests/ is not a package)."""
+"""Constants and row builders shared by the API tests."""
 
 from __future__ import annotations
 

@@ -10,8 +10,8 @@ import time
 import httpx
 import pytest
 import uvicorn
-from api_support import OP_CHAIN_ID, chain_row
 
+from harness.api import OP_CHAIN_ID, chain_row
 from indexer.api.main import create_app
 from indexer.client import AsyncDm3Client, Dm3ApiError, Dm3Client
 from indexer.ens import namehash

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from indexer_support import Devnet, assert_matches_views, fresh_engine, run_scenario, sync_ok
 
+from harness.devnet import Devnet
+from harness.indexer import assert_matches_views, fresh_engine, run_scenario, sync_ok
 from indexer.store.models import Event
 from indexer.store.writer import count_rows
 

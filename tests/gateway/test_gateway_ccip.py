@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from api_support import GATEWAY_ACCOUNT, OP_CHAIN_ID, RESOLVER
 from eth_abi import decode, encode
 from eth_keys import keys
 
+from harness.api import GATEWAY_ACCOUNT, OP_CHAIN_ID, RESOLVER
 from indexer.gateway.codec import (
     ADDR_COIN_SELECTOR,
     ADDR_SELECTOR,

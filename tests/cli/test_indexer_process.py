@@ -3,76 +3,27 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
-import time
-from pathlib import Path
 from typing import Any
 
 import pytest
-from fault_proxy import FaultProxy, Faults
-from indexer_support import (
-    Anvil,
-    Devnet,
+
+from harness.devnet import Anvil, Devnet
+from harness.fault_proxy import FaultProxy, Faults
+from harness.indexer import (
+    DM3_INDEXER,
     assert_matches_views,
+    chain_json,
     dump,
     fresh_engine,
+    indexer_env,
     run_scenario,
     sync_ok,
+    wait_indexed,
 )
-from sqlalchemy import select
-
-from indexer.store import models
 from indexer.store.db import create_db_engine
 from indexer.store.lock import ChainLock
-
-CLI = str(Path(sys.executable).parent / "dm3-indexer")
-
-
-def _env(db_url: str, chains: list[dict[str, Any]]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DM3_") and k != "DATABASE_URL"}
-    env.update(DM3_DATABASE_URL=db_url, DM3_CHAINS=json.dumps(chains), DM3_LOG_LEVEL="INFO")
-    return env
-
-
-def _chain_json(devnet: Devnet, rpc_url: str, **extra: Any) -> dict[str, Any]:
-    spec = devnet.spec()
-    return {
-        "name": spec.name,
-        "chain_id": spec.chain_id,
-        "rpc_url": rpc_url,
-        "parent_name": spec.parent_name,
-        "registry": {"address": spec.registry.address, "start_block": spec.registry.start_block},  # type: ignore[union-attr]
-        "deposits": {"address": spec.deposits.address, "start_block": spec.deposits.start_block},  # type: ignore[union-attr]
-        **extra,
-    }
-
-
-def _indexed(db_url: str, chain_id: int) -> int | None:
-    engine = create_db_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            table = models.Chain.__table__  # type: ignore[attr-defined]
-            return conn.execute(select(table.c.indexed_block).where(table.c.chain_id == chain_id)).scalar()
-    except Exception:  # schema not created yet
-        return None
-    finally:
-        engine.dispose()
-
-
-def _wait_indexed(
-    db_url: str, chain_id: int, above: int, proc: subprocess.Popen[bytes], timeout: float = 60
-) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = _indexed(db_url, chain_id)
-        if value is not None and value > above:
-            return value
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.02)
-    raise AssertionError("indexer made no progress")
 
 
 @pytest.fixture
@@ -88,17 +39,17 @@ def test_sigkill_mid_backfill__restart__equals_uninterrupted_run(
     touched = run_scenario(devnet, seed=61, steps=80)
     head = devnet.anvil.block_number()
     url = f"sqlite:///{tmp_path}/crash.db"
-    env = _env(
-        url, [_chain_json(devnet, slow_proxy.url, initial_block_range=1, max_block_range=1, concurrency=1)]
+    env = indexer_env(
+        url, [chain_json(devnet, slow_proxy.url, initial_block_range=1, max_block_range=1, concurrency=1)]
     )
 
-    proc = subprocess.Popen([CLI, "sync"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    reached = _wait_indexed(url, devnet.anvil.chain_id, devnet.registry.block + 10, proc)
+    proc = subprocess.Popen([DM3_INDEXER, "sync"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reached = wait_indexed(url, devnet.anvil.chain_id, devnet.registry.block + 10, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
     assert reached < head, "the backfill finished before the kill: the test proves nothing"
 
-    done = subprocess.run([CLI, "sync"], env=env, capture_output=True, timeout=120)
+    done = subprocess.run([DM3_INDEXER, "sync"], env=env, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()
 
     clean = fresh_engine(f"sqlite:///{tmp_path}/clean.db")
@@ -113,21 +64,21 @@ def test_sigterm_mid_backfill__stops_cleanly_then_resumes(
 ) -> None:
     run_scenario(devnet, seed=62, steps=60)
     url = f"sqlite:///{tmp_path}/term.db"
-    env = _env(
-        url, [_chain_json(devnet, slow_proxy.url, initial_block_range=1, max_block_range=1, concurrency=2)]
+    env = indexer_env(
+        url, [chain_json(devnet, slow_proxy.url, initial_block_range=1, max_block_range=1, concurrency=2)]
     )
 
     proc = subprocess.Popen(
-        [CLI, "run", "--no-progress"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [DM3_INDEXER, "run", "--no-progress"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    _wait_indexed(url, devnet.anvil.chain_id, devnet.registry.block + 5, proc)
+    wait_indexed(url, devnet.anvil.chain_id, devnet.registry.block + 5, proc)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err.decode()
     assert b"stopping after the current batch" in err
     assert b"Traceback" not in err
 
-    done = subprocess.run([CLI, "sync"], env=env, capture_output=True, timeout=120)
+    done = subprocess.run([DM3_INDEXER, "sync"], env=env, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()
     clean = fresh_engine(f"sqlite:///{tmp_path}/clean.db")
     sync_ok(clean, [devnet.spec()])
@@ -139,8 +90,8 @@ def test_second_writer__gets_a_clear_error(devnet: Devnet, tmp_path: Any, backen
     url = f"sqlite:///{tmp_path}/lock.db" if backend == "sqlite" else request.getfixturevalue("pg_url")
     engine = fresh_engine(url)
     with ChainLock(engine, devnet.anvil.chain_id):
-        env = _env(url, [_chain_json(devnet, devnet.anvil.url)])
-        result = subprocess.run([CLI, "sync"], env=env, capture_output=True, timeout=60)
+        env = indexer_env(url, [chain_json(devnet, devnet.anvil.url)])
+        result = subprocess.run([DM3_INDEXER, "sync"], env=env, capture_output=True, timeout=60)
     assert result.returncode == 1
     err = result.stderr.decode()
     assert "is already being indexed" in err, err
@@ -150,31 +101,35 @@ def test_second_writer__gets_a_clear_error(devnet: Devnet, tmp_path: Any, backen
 
 def test_cli__status_and_errors(devnet: Devnet, tmp_path: Any) -> None:
     url = f"sqlite:///{tmp_path}/cli.db"
-    env = _env(url, [_chain_json(devnet, devnet.anvil.url)])
+    env = indexer_env(url, [chain_json(devnet, devnet.anvil.url)])
     assert (
-        subprocess.run([CLI, "sync", "--no-progress"], env=env, capture_output=True, timeout=60).returncode
+        subprocess.run(
+            [DM3_INDEXER, "sync", "--no-progress"], env=env, capture_output=True, timeout=60
+        ).returncode
         == 0
     )
-    status = subprocess.run([CLI, "status", "--json"], env=env, capture_output=True, timeout=60)
+    status = subprocess.run([DM3_INDEXER, "status", "--json"], env=env, capture_output=True, timeout=60)
     rows = json.loads(status.stdout)
     assert rows[0]["chain_id"] == devnet.anvil.chain_id
     assert rows[0]["status"] == "live"
     assert rows[0]["indexed_block"] == devnet.anvil.block_number()
 
     bad_rpc = subprocess.run(
-        [CLI, "sync"],
-        env=_env(url, [_chain_json(devnet, "http://127.0.0.1:1", rpc_retries=2)]),
+        [DM3_INDEXER, "sync"],
+        env=indexer_env(url, [chain_json(devnet, "http://127.0.0.1:1", rpc_retries=2)]),
         capture_output=True,
         timeout=120,
     )
     assert (
         bad_rpc.returncode == 1 and b"cannot reach" in bad_rpc.stderr and b"Traceback" not in bad_rpc.stderr
     )
-    wrong_chain = dict(_chain_json(devnet, devnet.anvil.url), chain_id=999)
-    result = subprocess.run([CLI, "sync"], env=_env(url, [wrong_chain]), capture_output=True, timeout=60)
+    wrong_chain = dict(chain_json(devnet, devnet.anvil.url), chain_id=999)
+    result = subprocess.run(
+        [DM3_INDEXER, "sync"], env=indexer_env(url, [wrong_chain]), capture_output=True, timeout=60
+    )
     assert result.returncode == 1 and b"serves chain id" in result.stderr
     bad_config = subprocess.run(
-        [CLI, "status"], env={**env, "DM3_CHAINS": '[{"name": 1}]'}, capture_output=True
+        [DM3_INDEXER, "status"], env={**env, "DM3_CHAINS": '[{"name": 1}]'}, capture_output=True
     )
     assert bad_config.returncode == 1 and b"invalid configuration" in bad_config.stderr
 

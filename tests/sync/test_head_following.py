@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fault_proxy import FaultProxy
-from indexer_support import BackgroundIndexer, Devnet, bond_amount, cs, fresh_engine
-
+from harness.devnet import Devnet, cs
+from harness.fault_proxy import FaultProxy
+from harness.indexer import BackgroundIndexer, bond_amount, fresh_engine
 from indexer.sync.heads import BlockPace, derive_ws_url
 
 

@@ -1,4 +1,4 @@
-"""Support for the browser tests of the inbox app (imported as `webapp_support`; tests/ is not a package): one devnet for the module (L1 with ENS, three L2s with the dm3 contracts, the
+"""Support for the browser tests of the inbox app: one devnet for the module (L1 with ENS, three L2s with the dm3 contracts, the
 real indexer and API serving `/app`), Debian's chromium driven by Playwright, and a test wallet injected into the
 page that forwards every call to anvil's unlocked dev accounts, so every signature and transaction is real."""
 
@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -21,12 +20,12 @@ from eth_account.signers.local import LocalAccount
 from web3 import HTTPProvider, Web3
 from web3.contract import Contract
 
+from harness.devnet import ROOT, free_port_block
 from indexer.deploy.web3_deployer import load_ape_artifacts
 from indexer.devnet import DevnetOptions, down, services, up
 from indexer.devnet.constants import dev_account
 from indexer.devnet.files import DevnetState
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -53,25 +52,6 @@ def _require_browser() -> None:
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
-
-
-def _free_port_block(size: int) -> int:
-    for _ in range(50):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            base = int(sock.getsockname()[1])
-        if base + size <= 65535 and all(_free(base + i) for i in range(size)):
-            return base
-    raise RuntimeError("no block of free ports")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 @dataclass
@@ -152,11 +132,11 @@ class AppDevnet:
 def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppDevnet]:
     _require_browser()
     directory = tmp_path_factory.mktemp("webapp-devnet")
-    api_port = _free_port_block(1)
+    api_port = free_port_block(1)
     options = DevnetOptions(
         project_root=ROOT,
         state_dir=directory,
-        base_port=_free_port_block(4),
+        base_port=free_port_block(4),
         gateway_port=api_port,
         database_url=f"sqlite:///{directory / 'dm3.db'}",
     )

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from indexer_support import Devnet, cs, fresh_engine, sync_ok
 from sqlalchemy import select
 
+from harness.devnet import Devnet, cs
+from harness.indexer import fresh_engine, sync_ok
 from indexer.store import models
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import ape
 import pytest
 from ape.exceptions import ContractLogicError
-from api_support import GATEWAY_ACCOUNT, OP_CHAIN_ID
 from eth_abi import decode, encode
 from eth_utils import keccak
 from ethpm_types import ContractType
 
+from harness.api import GATEWAY_ACCOUNT, OP_CHAIN_ID
 from indexer.gateway.codec import ADDR_COIN_SELECTOR, TEXT_SELECTOR, encode_dns_name, namehash
 from indexer.gateway.signer import GatewaySigner
 from indexer.store.models import TextRecord

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fault_proxy import FaultProxy, Faults
-from indexer_support import Devnet, dump, fresh_engine, run_scenario, sync_ok
 
+from harness.devnet import Devnet
+from harness.fault_proxy import FaultProxy, Faults
+from harness.indexer import dump, fresh_engine, run_scenario, sync_ok
 from indexer.chain.rpc import (
     RpcBlockUnavailable,
     RpcRangeTooLarge,

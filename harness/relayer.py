@@ -1,4 +1,4 @@
-"""Test support for the relayer suite (imported as `relayer_support`): one anvil with the dm3 contracts and the
+"""Test support for the relayer suite and benchmark: one anvil with the dm3 contracts and the
 RelayBatcher, an indexed database, the API app with the relay routes, and the sender in-process or as a process."""
 
 from __future__ import annotations
@@ -8,19 +8,18 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from web3 import Web3
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "indexer"))
-from indexer_support import ROOT, Anvil, Contract, Devnet, free_port, fresh_engine, sync_ok
-
+from harness.devnet import ROOT, Anvil, Contract, Devnet, free_port
+from harness.indexer import fresh_engine, sync_ok
 from indexer import signing
 from indexer.api.main import create_app
 from indexer.chain.rpc import RpcClient
@@ -65,7 +64,7 @@ class RelayEnv:
         self.settings = RelayerSettings(
             database_url=db_url,
             chains=[RelayChain(chain_id=self.chain_id, rpc_url=self.anvil.url, batcher=batcher.address)],
-            private_key=RELAYER_KEY,
+            private_key=SecretStr(RELAYER_KEY),
             **{"poll_interval": 0.05, "deadline_margin": 5, **limits},
         )
         self.spec = devnet.spec()

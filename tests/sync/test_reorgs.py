@@ -7,20 +7,19 @@ import time
 from typing import Any
 
 import pytest
-from indexer_support import (
-    Devnet,
+from sqlalchemy import func, select
+
+from harness.devnet import Devnet, cs
+from harness.indexer import (
     assert_matches_views,
     bond_amount,
     chain_row,
-    cs,
     dump,
     fresh_engine,
     index_once,
     run_scenario,
     sync_ok,
 )
-from sqlalchemy import func, select
-
 from indexer.store import models
 from indexer.sync.errors import ReorgTooDeep
 from indexer.sync.runner import index_chains

@@ -1,195 +1,31 @@
-"""Test support for the indexer suite: anvil subprocesses, contract deployment with plain JSON-RPC, a seeded
-random scenario, the contracts' views as the oracle, in-process indexing and canonical database dumps."""
+"""The indexer side of the test harness: a seeded random scenario of contract writes, the contracts' views as
+the oracle, in-process indexing (`dm3-indexer sync` and `run`) and canonical database dumps."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import random
-import socket
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-from eth_abi import encode as abi_encode
 from eth_utils import keccak
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from web3 import Web3
 
+from harness.devnet import PARENT, Anvil, Devnet, cs
 from indexer.ens import node_hex
-from indexer.settings.indexer import ChainConfig, ContractConfig, IndexedChain, resolve_chain
+from indexer.settings.indexer import IndexedChain
 from indexer.store import models
 from indexer.store.db import create_db_engine
 from indexer.store.migrate import upgrade
 from indexer.sync.runner import index_chains
-
-ROOT = Path(__file__).resolve().parents[2]
-ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
-PARENT = "op.dm3.eth"
-GAS = 2_000_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class RpcFailed(RuntimeError):
-    pass
-
-
-class Anvil:
-    """An anvil node on a free loopback port (automine on)."""
-
-    def __init__(self, *, chain_id: int) -> None:
-        self.chain_id = chain_id
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [
-                str(ANVIL),
-                "--port",
-                str(self.port),
-                "--chain-id",
-                str(chain_id),
-                "--silent",
-                "--accounts",
-                "10",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.http = httpx.Client(timeout=30)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                self.rpc("eth_chainId")
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError("anvil did not start") from None
-                time.sleep(0.05)
-
-    def rpc(self, method: str, params: list[Any] | None = None) -> Any:
-        body = self.http.post(
-            self.url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}
-        )
-        data = body.json()
-        if data.get("error"):
-            raise RpcFailed(f"{method}: {data['error']}")
-        return data["result"]
-
-    def block_number(self) -> int:
-        return int(self.rpc("eth_blockNumber"), 16)
-
-    def receipt(self, tx: str) -> dict[str, Any]:
-        """The receipt of ``tx`` (anvil mines right after answering eth_sendTransaction, so poll briefly)."""
-        for _ in range(500):
-            receipt = self.rpc("eth_getTransactionReceipt", [tx])
-            if receipt is not None:
-                return dict(receipt)
-            time.sleep(0.002)
-        raise RpcFailed(f"no receipt for {tx}")
-
-    def mine(self, blocks: int = 1) -> None:
-        self.rpc("anvil_mine", [hex(blocks)])
-
-    def stop(self) -> None:
-        self.http.close()
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
-@dataclass
-class Contract:
-    name: str
-    address: str
-    block: int
-    w3c: Any  # web3 contract bound to the address (used to encode calls and decode views)
-
-    def data(self, fn: str, *args: Any) -> str:
-        return str(self.w3c.encode_abi(fn, list(args)))
-
-    def view(self, fn: str, *args: Any) -> Any:
-        return getattr(self.w3c.functions, fn)(*args).call()
-
-
-class Devnet:
-    """ProfileRegistry + Dm3Token + InboxDeposits deployed on one anvil; transactions sent unlocked."""
-
-    def __init__(
-        self, anvil: Anvil, contract_types: dict[str, dict[str, Any]], *, cooldown: int = 60
-    ) -> None:
-        self.anvil = anvil
-        self.types = contract_types
-        self.w3 = Web3(Web3.HTTPProvider(anvil.url))
-        self.accounts = [a.lower() for a in anvil.rpc("eth_accounts")]
-        self.deployer = self.accounts[0]
-        self.cooldown = cooldown
-        self.registry = self._deploy("ProfileRegistry", ["string"], [PARENT])
-        self.token = self._deploy("Dm3Token", ["address"], [self.deployer])
-        self.deposits = self._deploy(
-            "InboxDeposits", ["address", "uint256", "address"], [self.token.address, cooldown, self.deployer]
-        )
-
-    def _deploy(self, name: str, arg_types: list[str], args: list[Any]) -> Contract:
-        ct = self.types[name]
-        data = ct["bytecode"] + abi_encode(arg_types, args).hex()
-        tx = self.anvil.rpc(
-            "eth_sendTransaction", [{"from": self.deployer, "data": data, "gas": hex(10_000_000)}]
-        )
-        receipt = self.anvil.receipt(tx)
-        address = receipt["contractAddress"].lower()
-        w3c = self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=ct["abi"])
-        return Contract(name, address, int(receipt["blockNumber"], 16), w3c)
-
-    def tx_request(self, contract: Contract, sender: str, fn: str, *args: Any) -> dict[str, Any]:
-        return {"from": sender, "to": contract.address, "data": contract.data(fn, *args), "gas": hex(GAS)}
-
-    def send(self, contract: Contract, sender: str, fn: str, *args: Any) -> bool:
-        """Send and mine one transaction; True if it succeeded (reverts are mined and reported False)."""
-        tx = self.anvil.rpc("eth_sendTransaction", [self.tx_request(contract, sender, fn, *args)])
-        receipt = self.anvil.receipt(tx)
-        return bool(receipt["status"] == "0x1")
-
-    def fund(self, amount: int = 10**26 // 20) -> None:
-        for account in self.accounts:
-            assert self.send(self.token, self.deployer, "mint", Web3.to_checksum_address(account), amount)
-            assert self.send(
-                self.token, account, "approve", Web3.to_checksum_address(self.deposits.address), 2**256 - 1
-            )
-
-    def spec(self, *, name: str = "op", **overrides: Any) -> IndexedChain:
-        cfg = ChainConfig(
-            name=name,
-            chain_id=self.anvil.chain_id,
-            rpc_url=overrides.pop("rpc_url", self.anvil.url),
-            registry=ContractConfig(address=self.registry.address, start_block=self.registry.block),
-            deposits=ContractConfig(address=self.deposits.address, start_block=self.deposits.block),
-            parent_name=PARENT,
-            **overrides,
-        )
-        return resolve_chain(cfg, ROOT / "deployments")
-
-
-def contract_types(project: Any) -> dict[str, dict[str, Any]]:
-    out = {}
-    for name in ("ProfileRegistry", "InboxDeposits", "Dm3Token"):
-        ct = project.get_contract(name).contract_type
-        out[name] = {
-            "abi": [item.model_dump(mode="json", by_alias=True) for item in ct.abi],
-            "bytecode": ct.deployment_bytecode.bytecode,
-        }
-    return out
-
 
 # --- scenario --------------------------------------------------------------------------------------------------
 
@@ -212,10 +48,6 @@ class Touched:
 LABELS = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "x-1", "zz9"]
 KEYS = ["network.dm3.profile", "email", "url", "avatar", "com.github"]
 COINS = [60, 0, 2]
-
-
-def cs(address: str) -> str:
-    return Web3.to_checksum_address(address)
 
 
 def address_node(account: str) -> str:
@@ -277,12 +109,12 @@ def run_scenario(devnet: Devnet, *, seed: int, steps: int, touched: Touched | No
                 t.addrs.add((node, 60))
             elif action == "coin":
                 coin = rng.choice([0, 2])
-                value = b"" if rng.random() < 0.2 else rng.randbytes(rng.choice([20, 25, 34, 40]))
-                ok = devnet.send(reg, who, "setAddrForCoin", nb, coin, value)
+                raw = b"" if rng.random() < 0.2 else rng.randbytes(rng.choice([20, 25, 34, 40]))
+                ok = devnet.send(reg, who, "setAddrForCoin", nb, coin, raw)
                 t.addrs.add((node, coin))
             elif action == "contenthash":
-                value = b"" if rng.random() < 0.2 else b"\xe3\x01" + rng.randbytes(rng.choice([34, 40, 100]))
-                ok = devnet.send(reg, who, "setContenthash", nb, value)
+                raw = b"" if rng.random() < 0.2 else b"\xe3\x01" + rng.randbytes(rng.choice([34, 40, 100]))
+                ok = devnet.send(reg, who, "setContenthash", nb, raw)
                 t.contenthashes.add(node)
             else:  # transfer
                 ok = devnet.send(reg, who, "setOwner", nb, cs(rng.choice(users)))
@@ -435,6 +267,61 @@ def assert_matches_views(devnet: Devnet, engine: Engine, touched: Touched) -> No
             )
 
 
+# --- the dm3-indexer process ----------------------------------------------------------------------------------
+
+
+# The console script installed with the package, next to this interpreter.
+DM3_INDEXER = str(Path(sys.executable).parent / "dm3-indexer")
+
+
+def indexer_env(db_url: str, chains: list[dict[str, Any]]) -> dict[str, str]:
+    """The environment of a `dm3-indexer` process for `chains` (no DM3_ variable of the caller leaks in)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DM3_") and k != "DATABASE_URL"}
+    env.update(DM3_DATABASE_URL=db_url, DM3_CHAINS=json.dumps(chains), DM3_LOG_LEVEL="INFO")
+    return env
+
+
+def chain_json(devnet: Devnet, rpc_url: str, **extra: Any) -> dict[str, Any]:
+    """The devnet's chain as one entry of DM3_CHAINS, read through `rpc_url` (e.g. a fault proxy)."""
+    spec = devnet.spec()
+    return {
+        "name": spec.name,
+        "chain_id": spec.chain_id,
+        "rpc_url": rpc_url,
+        "parent_name": spec.parent_name,
+        "registry": {"address": spec.registry.address, "start_block": spec.registry.start_block},  # type: ignore[union-attr]
+        "deposits": {"address": spec.deposits.address, "start_block": spec.deposits.start_block},  # type: ignore[union-attr]
+        **extra,
+    }
+
+
+def indexed_block(db_url: str, chain_id: int) -> int | None:
+    """The indexed block of `chain_id` in the database at `db_url` (None before the schema or the row exists)."""
+    engine = create_db_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            table = models.Chain.__table__  # type: ignore[attr-defined]
+            return conn.execute(select(table.c.indexed_block).where(table.c.chain_id == chain_id)).scalar()
+    except Exception:  # schema not created yet
+        return None
+    finally:
+        engine.dispose()
+
+
+def wait_indexed(
+    db_url: str, chain_id: int, above: int, proc: subprocess.Popen[bytes], timeout: float = 60
+) -> int:
+    """Until `proc` has indexed past block `above`; fails if it exits or makes no progress in `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = indexed_block(db_url, chain_id)
+        if value is not None and value > above:
+            return value
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.02)
+    raise AssertionError("indexer made no progress")
+
+
 # --- indexing and dumps ----------------------------------------------------------------------------------------
 
 
@@ -479,11 +366,8 @@ def dump(engine: Engine, chain_id: int) -> dict[str, Any]:
             cols = [c for c in table.c if c.name != "id"]
             result = conn.execute(select(*cols).where(table.c.chain_id == chain_id))
             out[table.name] = sorted((tuple(sorted(dict(r).items())) for r in result.mappings()), key=repr)
-        chain = (
-            conn.execute(select(models.Chain.__table__).where(models.Chain.__table__.c.chain_id == chain_id))
-            .mappings()
-            .one()
-        )  # type: ignore[attr-defined]
+        chains = models.Chain.__table__  # type: ignore[attr-defined]
+        chain = conn.execute(select(chains).where(chains.c.chain_id == chain_id)).mappings().one()
         out["checkpoint"] = (chain["indexed_block"], chain["indexed_block_hash"])
     return out
 

@@ -1,0 +1,3 @@
+"""Fixtures of the dm3-indexer process tests: anvil nodes, deployed contracts, SQLite URLs (harness.fixtures)."""
+
+from harness.fixtures import anvil, compiled, devnet, sqlite_url  # noqa: F401
