@@ -76,6 +76,7 @@ exports: (
     pausable.paused,
     eip712_domain_separator.eip712Domain,
     signed_calls.nonces,
+    signed_calls.DOMAIN_SEPARATOR,
 )
 
 
@@ -625,16 +626,6 @@ def total_active() -> uint256:
     """
     totals: uint256 = self._owed_pending
     return (totals & _MAX_AMOUNT) - (totals >> _HIGH_SHIFT)
-
-
-@external
-@view
-def DOMAIN_SEPARATOR() -> bytes32:
-    """
-    @notice The EIP-712 domain separator of signed burns and releases.
-    @return bytes32 The separator for the current chain.
-    """
-    return eip712_domain_separator._domain_separator_v4()
 
 
 @internal

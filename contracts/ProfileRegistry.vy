@@ -78,6 +78,7 @@ initializes: ens_names
 exports: (
     eip712_domain_separator.eip712Domain,
     signed_calls.nonces,
+    signed_calls.DOMAIN_SEPARATOR,
 )
 
 
