@@ -61,7 +61,9 @@ def test_constructor__domain_separator__is_the_eip712_hash_of_the_domain(registr
         encode(
             ["bytes32", "bytes32", "bytes32", "uint256", "address"],
             [
-                keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak(
+                    text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+                ),
                 keccak(text=EIP712_NAME),
                 keccak(text=EIP712_VERSION),
                 chain.chain_id,
