@@ -123,9 +123,9 @@ def _use_signature(signer: address, deadline: uint256, signature: Bytes[65], str
     assert block.timestamp <= deadline, concat(_PREFIX, ": signature expired")
     digest: bytes32 = eip712_domain_separator._hash_typed_data_v4(struct_hash)
     if self._recovered(digest, signature, length) != signer:
-        assert signature_checker._is_valid_signature_now(signer, digest, signature), concat(
-            _PREFIX, ": invalid signature"
-        )
+        # Not the signer's key: an ERC-1271 wallet, or a bad signature.
+        valid: bool = signature_checker._is_valid_signature_now(signer, digest, signature)
+        assert valid, concat(_PREFIX, ": invalid signature")
     self.nonces[signer] = unsafe_add(self.nonces[signer], 1)
 
 
