@@ -6,6 +6,7 @@ replayed, expired, for another chain, for another contract, by the wrong key and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 import ape
 import pytest
+from eth_utils import keccak
 
 from .registry_helpers import TYPES, address_node, name_node
 
@@ -385,3 +387,9 @@ def test_type_strings__are_the_ones_documented_in_the_contract(write):
     # that clients read documents the same strings.
     fields = ",".join(f"{kind} {name}" for name, kind in TYPES[write.primary_type])
     assert f"{write.primary_type}({fields})" in CONTRACT_SOURCE.read_text()
+
+
+def test_type_hash__exposed_and_equal_to_the_documented_string(registry, write):
+    fields = ",".join(f"{kind} {name}" for name, kind in TYPES[write.primary_type])
+    getter = re.sub(r"(?<!^)(?=[A-Z])", "_", write.primary_type).upper() + "_TYPEHASH"
+    assert getattr(registry, getter)() == keccak(text=f"{write.primary_type}({fields})")
