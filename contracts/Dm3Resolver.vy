@@ -31,24 +31,45 @@
 """
 
 
-from ethereum.ercs import IERC165
-from interfaces import IExtendedResolver
+################################################################
+#                          INTERFACES                          #
+################################################################
 
+
+from ethereum.ercs import IERC165
 implements: IERC165
+
+
+from interfaces import IExtendedResolver
 implements: IExtendedResolver
 
 
-from snekmate.auth import ownable
-from snekmate.auth import ownable_2step
-from snekmate.utils import ecdsa
+################################################################
+#                           MODULES                            #
+################################################################
 
+
+# @dev The owner (signers and URLs), moved in two steps.
+from snekmate.auth import ownable
 initializes: ownable
+
+
+from snekmate.auth import ownable_2step
 initializes: ownable_2step[ownable := ownable]
 
 
-# @dev Two-step ownership; `renounce_ownership` is deliberately not exported:
-# a resolver without an owner could never rotate a leaked gateway key.
+# @dev Recovery of the gateway's signature (stateless).
+from snekmate.utils import ecdsa
+
+
+################################################################
+#                           EXPORTS                            #
+################################################################
+
+
 exports: (
+    # Two-step ownership; `renounce_ownership` is deliberately not exported:
+    # a resolver without an owner could never rotate a leaked gateway key.
     ownable_2step.owner,
     ownable_2step.pending_owner,
     ownable_2step.transfer_ownership,
@@ -56,38 +77,71 @@ exports: (
 )
 
 
-# @dev Maximum length of a DNS-encoded name (DNS allows 255; ENS names can be longer).
+################################################################
+#                          CONSTANTS                           #
+################################################################
+
+
+# @notice Maximum length of a DNS-encoded name (DNS allows 255; ENS names can be longer).
 MAX_NAME_LENGTH: public(constant(uint256)) = 512
-# @dev Maximum length of the resolver calldata forwarded to the gateway.
+
+
+# @notice Maximum length of the resolver calldata forwarded to the gateway.
 MAX_DATA_LENGTH: public(constant(uint256)) = 4096
-# @dev Maximum length of a signed `result` (the ABI-encoded answer) that always fits:
+
+
+# @notice Maximum length of a signed `result` (the ABI-encoded answer) that always fits:
 # `response` is capped at `_MAX_RESPONSE_LENGTH`, sized for this `result` and a 65-byte `sig`.
 MAX_RESULT_LENGTH: public(constant(uint256)) = 8192
-# @dev Maximum length of one gateway URL.
+
+
+# @notice Maximum length of one gateway URL.
 MAX_URL_LENGTH: public(constant(uint256)) = 256
-# @dev Maximum number of gateway URLs.
+
+
+# @notice Maximum number of gateway URLs.
 MAX_URLS: public(constant(uint256)) = 8
-# @dev Maximum number of signers in one `add_signers`/`remove_signers` call or at deployment.
+
+
+# @notice Maximum number of signers in one `add_signers`/`remove_signers` call or at deployment.
 MAX_SIGNERS_PER_CALL: public(constant(uint256)) = 16
+
+
 # @dev `resolve(name, data)` calldata: selector, two offsets, two length words, both payloads padded.
 _MAX_REQUEST_LENGTH: constant(uint256) = 4 + 4 * 32 + MAX_NAME_LENGTH + MAX_DATA_LENGTH
+
+
 # @dev `abi.encode(bytes result, uint64 expires, bytes sig)`: three head words, two length
 # words, `result` and a 65-byte `sig` padded to whole words.
 _MAX_RESPONSE_LENGTH: constant(uint256) = 5 * 32 + MAX_RESULT_LENGTH + 96
 
+
 # @dev `resolve(bytes,bytes)`: the ENSIP-10 entry point and the gateway request.
 _RESOLVE_SELECTOR: constant(bytes4) = 0x9061b923
+
+
 # @dev `resolveWithProof(bytes,bytes)`: the EIP-3668 callback.
 _CALLBACK_SELECTOR: constant(bytes4) = 0xf4d4d2f8
+
+
 # @dev `OffchainLookup(address,string[],bytes,bytes4,bytes)`: the EIP-3668 error.
 _OFFCHAIN_LOOKUP_SELECTOR: constant(bytes4) = 0x556f1830
+
+
 # @dev EIP-165 `supportsInterface(bytes4)`.
 _ERC165_INTERFACE_ID: constant(bytes4) = 0x01ffc9a7
+
+
 # @dev ENSIP-10 `IExtendedResolver`.
 _EXTENDED_RESOLVER_INTERFACE_ID: constant(bytes4) = 0x9061b923
 
 
-# @dev Whether an address is a trusted gateway signer.
+################################################################
+#                           STORAGE                            #
+################################################################
+
+
+# @notice Whether an address is a trusted gateway signer.
 signers: public(HashMap[address, bool])
 
 
@@ -95,19 +149,32 @@ signers: public(HashMap[address, bool])
 _urls: DynArray[String[MAX_URL_LENGTH], MAX_URLS]
 
 
-# @dev Emitted when gateway signers are trusted (also at deployment).
+################################################################
+#                            EVENTS                            #
+################################################################
+
+
+# @notice Gateway signers are trusted (also at deployment).
+# @param signers The signers added.
 event SignersAdded:
     signers: DynArray[address, MAX_SIGNERS_PER_CALL]
 
 
-# @dev Emitted when gateway signers stop being trusted.
+# @notice Gateway signers stopped being trusted.
+# @param signers The signers removed.
 event SignersRemoved:
     signers: DynArray[address, MAX_SIGNERS_PER_CALL]
 
 
-# @dev Emitted when the gateway URL list is replaced (also at deployment).
+# @notice The gateway URL list was replaced (also at deployment).
+# @param urls The new URL templates.
 event UrlsChanged:
     urls: DynArray[String[MAX_URL_LENGTH], MAX_URLS]
+
+
+################################################################
+#                         CONSTRUCTOR                          #
+################################################################
 
 
 @deploy
@@ -133,8 +200,13 @@ def __init__(
     self._add_signers(signers)
 
 
-@view
+################################################################
+#                            VIEWS                             #
+################################################################
+
+
 @external
+@view
 def resolve(name: Bytes[MAX_NAME_LENGTH], data: Bytes[MAX_DATA_LENGTH]) -> Bytes[MAX_RESULT_LENGTH]:
     """
     @notice ENSIP-10 resolution: always reverts with EIP-3668 `OffchainLookup`.
@@ -160,8 +232,8 @@ def resolve(name: Bytes[MAX_NAME_LENGTH], data: Bytes[MAX_DATA_LENGTH]) -> Bytes
     )
 
 
-@view
 @external
+@view
 def resolveWithProof(
     response: Bytes[_MAX_RESPONSE_LENGTH], extraData: Bytes[_MAX_REQUEST_LENGTH]
 ) -> Bytes[_MAX_RESPONSE_LENGTH]:
@@ -208,8 +280,8 @@ def resolveWithProof(
     return slice(response, result_start, result_length)
 
 
-@pure
 @external
+@pure
 def makeSignatureHash(
     target: address,
     expires: uint64,
@@ -227,8 +299,8 @@ def makeSignatureHash(
     return self._signature_hash(target, expires, keccak256(request), keccak256(result))
 
 
-@view
 @external
+@view
 def urls() -> DynArray[String[MAX_URL_LENGTH], MAX_URLS]:
     """
     @notice The gateway URL templates, in the order clients try them.
@@ -237,8 +309,8 @@ def urls() -> DynArray[String[MAX_URL_LENGTH], MAX_URLS]:
     return self._urls
 
 
-@view
 @external
+@view
 def supportsInterface(interface_id: bytes4) -> bool:
     """
     @notice EIP-165.
@@ -246,6 +318,11 @@ def supportsInterface(interface_id: bytes4) -> bool:
     @return True for EIP-165 (0x01ffc9a7) and ENSIP-10 (0x9061b923), false otherwise.
     """
     return interface_id in [_ERC165_INTERFACE_ID, _EXTENDED_RESOLVER_INTERFACE_ID]
+
+
+################################################################
+#                       OWNER FUNCTIONS                        #
+################################################################
 
 
 @external
@@ -283,6 +360,11 @@ def set_urls(urls: DynArray[String[MAX_URL_LENGTH], MAX_URLS]):
     """
     ownable._check_owner()
     self._set_urls(urls)
+
+
+################################################################
+#                      INTERNAL FUNCTIONS                      #
+################################################################
 
 
 @internal

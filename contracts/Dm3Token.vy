@@ -18,6 +18,11 @@
 """
 
 
+################################################################
+#                          INTERFACES                          #
+################################################################
+
+
 from ethereum.ercs import IERC20
 implements: IERC20
 
@@ -26,6 +31,12 @@ from ethereum.ercs import IERC20Detailed
 implements: IERC20Detailed
 
 
+################################################################
+#                           MODULES                            #
+################################################################
+
+
+# @dev The owner, the only minter, moved in two steps.
 from snekmate.auth import ownable
 initializes: ownable
 
@@ -34,8 +45,14 @@ from snekmate.auth import ownable_2step
 initializes: ownable_2step[ownable := ownable]
 
 
+# @dev ERC-20 with EIP-2612 permit, burns and the EIP-712 domain "dm3", version "1".
 from snekmate.tokens import erc20
 initializes: erc20[ownable := ownable]
+
+
+################################################################
+#                           EXPORTS                            #
+################################################################
 
 
 exports: (
@@ -52,7 +69,8 @@ exports: (
     # Holder burns.
     erc20.burn,
     erc20.burn_from,
-    # EIP-2612 and EIP-5267.
+    # EIP-2612 signed approvals: the holder's next nonce, the domain
+    # separator and its EIP-5267 description.
     erc20.permit,
     erc20.nonces,
     erc20.DOMAIN_SEPARATOR,
@@ -66,8 +84,18 @@ exports: (
 )
 
 
-# @dev The most tokens that can exist at once: 100,000,000 with 18 decimals.
+################################################################
+#                          CONSTANTS                           #
+################################################################
+
+
+# @notice The most tokens that can exist at once: 100,000,000 with 18 decimals.
 CAP: public(constant(uint256)) = 100_000_000 * 10**18
+
+
+################################################################
+#                         CONSTRUCTOR                          #
+################################################################
 
 
 @deploy
@@ -89,6 +117,11 @@ def __init__(owner: address):
     erc20.is_minter[msg.sender] = False
     log erc20.RoleMinterChanged(minter=msg.sender, status=False)
     ownable_2step._transfer_ownership(owner)
+
+
+################################################################
+#                       OWNER FUNCTIONS                        #
+################################################################
 
 
 @external

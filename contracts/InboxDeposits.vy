@@ -45,9 +45,20 @@
 """
 
 
+################################################################
+#                          INTERFACES                          #
+################################################################
+
+
 from ethereum.ercs import IERC20
 
 
+################################################################
+#                           MODULES                            #
+################################################################
+
+
+# @dev The owner (pause, sweep), moved in two steps.
 from snekmate.auth import ownable
 initializes: ownable
 
@@ -56,72 +67,90 @@ from snekmate.auth import ownable_2step
 initializes: ownable_2step[ownable := ownable]
 
 
+# @dev The pause on new deposits.
 from snekmate.utils import pausable
 initializes: pausable
 
 
+# @dev The EIP-712 domain "dm3 InboxDeposits", version "1".
 from snekmate.utils import eip712_domain_separator
 initializes: eip712_domain_separator
 
 
+# @dev Nonces and the one signature check of every `..._with_sig` write.
 from modules import signed_calls
 initializes: signed_calls[eip712_domain_separator := eip712_domain_separator]
 
 
+################################################################
+#                           EXPORTS                            #
+################################################################
+
+
 exports: (
+    # Two-step ownership; `renounce_ownership` is our own (refused while paused).
     ownable.owner,
     ownable_2step.pending_owner,
     ownable_2step.transfer_ownership,
     ownable_2step.accept_ownership,
+    # The pause flag; `pause` and `unpause` are our own (owner only).
     pausable.paused,
-    eip712_domain_separator.eip712Domain,
+    # EIP-712 signed writes: the signer's next nonce, the domain separator
+    # and its EIP-5267 description.
     signed_calls.nonces,
+    signed_calls.DOMAIN_SEPARATOR,
+    eip712_domain_separator.eip712Domain,
 )
 
 
-# @dev The default cooldown used by the deploy scripts: 7 days.
+################################################################
+#                          CONSTANTS                           #
+################################################################
+
+
+# @notice The default cooldown used by the deploy scripts: 7 days.
 DEFAULT_COOLDOWN: public(constant(uint256)) = 7 * 86_400
 
 
-# @dev The longest cooldown the constructor accepts: 365 days.
+# @notice The longest cooldown the constructor accepts: 365 days.
 MAX_COOLDOWN: public(constant(uint256)) = 365 * 86_400
 
 
-# @dev Where burned tokens go when the token cannot burn them itself.
+# @notice Where burned tokens go when the token cannot burn them itself.
 DEAD: public(constant(address)) = 0x000000000000000000000000000000000000dEaD
 
 
-# @dev EIP-712 type hash of a signed burn.
+# @notice EIP-712 type hash of a signed burn.
 BURN_TYPEHASH: public(constant(bytes32)) = keccak256(
     "Burn(address sender,address recipient,uint256 amount,uint256 nonce,uint256 deadline)"
 )
 
 
-# @dev EIP-712 type hash of a signed release.
+# @notice EIP-712 type hash of a signed release.
 RELEASE_TYPEHASH: public(constant(bytes32)) = keccak256(
     "Release(address sender,address recipient,uint256 nonce,uint256 deadline)"
 )
 
 
-# @dev EIP-712 type hash of a signed price change.
+# @notice EIP-712 type hash of a signed price change.
 SET_MIN_DEPOSIT_TYPEHASH: public(constant(bytes32)) = keccak256(
     "SetMinDeposit(address recipient,uint256 amount,uint256 nonce,uint256 deadline)"
 )
 
 
-# @dev EIP-712 type hash of a signed deposit (tokens pulled from the sender, typically through a permit).
+# @notice EIP-712 type hash of a signed deposit (tokens pulled from the sender, typically through a permit).
 DEPOSIT_TYPEHASH: public(constant(bytes32)) = keccak256(
     "Deposit(address sender,address recipient,uint256 amount,uint256 nonce,uint256 deadline)"
 )
 
 
-# @dev EIP-712 type hash of a signed withdrawal request.
+# @notice EIP-712 type hash of a signed withdrawal request.
 REQUEST_WITHDRAWAL_TYPEHASH: public(constant(bytes32)) = keccak256(
     "RequestWithdrawal(address sender,address recipient,uint256 nonce,uint256 deadline)"
 )
 
 
-# @dev EIP-712 type hash of a signed withdrawal.
+# @notice EIP-712 type hash of a signed withdrawal.
 WITHDRAW_TYPEHASH: public(constant(bytes32)) = keccak256(
     "Withdraw(address sender,address recipient,address receiver,uint256 nonce,uint256 deadline)"
 )
@@ -157,22 +186,37 @@ _PERMIT_SELECTOR: constant(bytes4) = method_id(
 )
 
 
-# @dev The ERC-20 every bond is held in.
+################################################################
+#                          IMMUTABLES                          #
+################################################################
+
+
+# @notice The ERC-20 every bond is held in.
 TOKEN: public(immutable(address))
 
 
-# @dev Seconds between `request_withdrawal` and the earliest `withdraw`.
+# @notice Seconds between `request_withdrawal` and the earliest `withdraw`.
 COOLDOWN: public(immutable(uint256))
 
 
-# @dev A pair's bond, unpacked for readers.
+################################################################
+#                           STRUCTS                            #
+################################################################
+
+
+# @notice A pair's bond, unpacked for readers (`bonds`).
 struct Bond:
     amount: uint256
     unlock_time: uint256
     accepted: bool
 
 
-# @dev The deposit a stranger must hold to reach each recipient; 0 = open inbox.
+################################################################
+#                           STORAGE                            #
+################################################################
+
+
+# @notice The deposit a stranger must hold to reach each recipient; 0 = open inbox.
 min_deposit: public(HashMap[address, uint256])
 
 
@@ -185,13 +229,25 @@ _bonds: HashMap[address, HashMap[address, uint256]]
 _owed_pending: uint256
 
 
-# @dev A recipient set its price for strangers.
+################################################################
+#                            EVENTS                            #
+################################################################
+
+
+# @notice A recipient set its price for strangers.
+# @param recipient The inbox owner.
+# @param amount The new minimum deposit; 0 = open inbox.
 event MinDepositSet:
     recipient: indexed(address)
     amount: uint256
 
 
-# @dev A deposit or top-up; `bond` is the pair's total after it.
+# @notice A deposit or top-up.
+# @param sender The sender whose bond grew.
+# @param recipient The inbox the bond is for.
+# @param payer The account the tokens came from (the sender).
+# @param amount The tokens added.
+# @param bond The pair's bond after it.
 event Deposited:
     sender: indexed(address)
     recipient: indexed(address)
@@ -200,7 +256,11 @@ event Deposited:
     bond: uint256
 
 
-# @dev The recipient burned `amount` of the bond; `bond` is what remains.
+# @notice The recipient burned part or all of a bond.
+# @param sender The sender whose bond was burned.
+# @param recipient The recipient who burned it.
+# @param amount The tokens destroyed.
+# @param bond What remains of the bond.
 event Burned:
     sender: indexed(address)
     recipient: indexed(address)
@@ -208,14 +268,21 @@ event Burned:
     bond: uint256
 
 
-# @dev The recipient accepted the sender for good; `bond` is withdrawable at once.
+# @notice The recipient accepted the sender for good.
+# @param sender The sender accepted.
+# @param recipient The recipient who accepted.
+# @param bond The bond, withdrawable at once from now on.
 event Released:
     sender: indexed(address)
     recipient: indexed(address)
     bond: uint256
 
 
-# @dev The sender started the cooldown; `withdraw` works from `unlock_time` on.
+# @notice The sender started the cooldown on a bond.
+# @param sender The sender.
+# @param recipient The inbox the bond is for.
+# @param bond The bond amount.
+# @param unlock_time When `withdraw` starts to work (and burns stop).
 event WithdrawalRequested:
     sender: indexed(address)
     recipient: indexed(address)
@@ -223,7 +290,11 @@ event WithdrawalRequested:
     unlock_time: uint256
 
 
-# @dev The sender took the whole bond out to `receiver`.
+# @notice The sender took the whole bond out.
+# @param sender The sender.
+# @param recipient The inbox the bond was for.
+# @param receiver Where the tokens went.
+# @param amount The tokens sent.
 event Withdrawn:
     sender: indexed(address)
     recipient: indexed(address)
@@ -231,10 +302,17 @@ event Withdrawn:
     amount: uint256
 
 
-# @dev The owner swept tokens that were sent here outside any bond.
+# @notice The owner swept tokens that were sent here outside any bond.
+# @param receiver Where the tokens went.
+# @param amount The tokens sent.
 event ExcessSwept:
     receiver: indexed(address)
     amount: uint256
+
+
+################################################################
+#                         CONSTRUCTOR                          #
+################################################################
 
 
 @deploy
@@ -260,6 +338,11 @@ def __init__(token: address, cooldown: uint256, owner: address):
     pausable.__init__()
     eip712_domain_separator.__init__("dm3 InboxDeposits", "1")
     signed_calls.__init__("deposits")
+
+
+################################################################
+#                         USER WRITES                          #
+################################################################
 
 
 @external
@@ -302,9 +385,7 @@ def deposit(recipient: address, amount: uint256):
     @param recipient The inbox the bond is for.
     @param amount The tokens to add.
     """
-    bond: uint256 = self._record_deposit(msg.sender, recipient, amount)
-    self._pull(msg.sender, amount)
-    log Deposited(sender=msg.sender, recipient=recipient, payer=msg.sender, amount=amount, bond=bond)
+    self._deposit(msg.sender, recipient, amount, False, 0, 0, empty(bytes32), empty(bytes32))
 
 
 @external
@@ -324,10 +405,7 @@ def deposit_with_permit(
     @param r The permit signature's `r`.
     @param s The permit signature's `s`.
     """
-    bond: uint256 = self._record_deposit(msg.sender, recipient, amount)
-    self._permit(msg.sender, amount, deadline, v, r, s)
-    self._pull(msg.sender, amount)
-    log Deposited(sender=msg.sender, recipient=recipient, payer=msg.sender, amount=amount, bond=bond)
+    self._deposit(msg.sender, recipient, amount, True, deadline, v, r, s)
 
 
 @external
@@ -365,10 +443,7 @@ def deposit_with_sig(
         signature,
         keccak256(abi_encode(DEPOSIT_TYPEHASH, sender, recipient, amount, signed_calls.nonces[sender], deadline)),
     )
-    bond: uint256 = self._record_deposit(sender, recipient, amount)
-    self._permit(sender, amount, deadline, v, r, s)
-    self._pull(sender, amount)
-    log Deposited(sender=sender, recipient=recipient, payer=sender, amount=amount, bond=bond)
+    self._deposit(sender, recipient, amount, True, deadline, v, r, s)
 
 
 @external
@@ -511,6 +586,11 @@ def withdraw_with_sig(
     self._withdraw(sender, recipient, receiver)
 
 
+################################################################
+#                       OWNER FUNCTIONS                        #
+################################################################
+
+
 @external
 def pause():
     """
@@ -556,6 +636,11 @@ def sweep_excess(receiver: address):
     excess: uint256 = unsafe_sub(held, owed)
     self._push(receiver, excess)
     log ExcessSwept(receiver=receiver, amount=excess)
+
+
+################################################################
+#                            VIEWS                             #
+################################################################
 
 
 @external
@@ -627,20 +712,15 @@ def total_active() -> uint256:
     return (totals & _MAX_AMOUNT) - (totals >> _HIGH_SHIFT)
 
 
-@external
-@view
-def DOMAIN_SEPARATOR() -> bytes32:
-    """
-    @notice The EIP-712 domain separator of signed burns and releases.
-    @return bytes32 The separator for the current chain.
-    """
-    return eip712_domain_separator._domain_separator_v4()
+################################################################
+#                      INTERNAL FUNCTIONS                      #
+################################################################
 
 
 @internal
 def _set_min_deposit(recipient: address, amount: uint256):
     """
-    @notice Records and announces a recipient's price.
+    @dev Records and announces a recipient's price.
     @param recipient The inbox owner (already authenticated).
     @param amount The minimum bond; 0 = open inbox.
     """
@@ -651,7 +731,7 @@ def _set_min_deposit(recipient: address, amount: uint256):
 @internal
 def _request_withdrawal(sender: address, recipient: address):
     """
-    @notice Starts the cooldown on the pair's bond.
+    @dev Starts the cooldown on the pair's bond.
     @param sender The sender (already authenticated).
     @param recipient The inbox the bond is for.
     """
@@ -670,7 +750,7 @@ def _request_withdrawal(sender: address, recipient: address):
 @internal
 def _withdraw(sender: address, recipient: address, receiver: address):
     """
-    @notice Sends the pair's whole bond to `receiver` and clears the request.
+    @dev Sends the pair's whole bond to `receiver` and clears the request.
     @param sender The sender (already authenticated).
     @param recipient The inbox the bond is for.
     @param receiver Where the tokens go.
@@ -696,9 +776,9 @@ def _withdraw(sender: address, recipient: address, receiver: address):
 @internal
 def _permit(owner: address, amount: uint256, deadline: uint256, v: uint8, r: bytes32, s: bytes32):
     """
-    @notice Tries an EIP-2612 permit for exactly `amount` and accepts its failure when the allowance
-            already covers `amount` (anyone can submit a signed permit first; that must not make the
-            deposit fail).
+    @dev Tries an EIP-2612 permit for exactly `amount` and accepts its failure when the allowance
+         already covers `amount` (anyone can submit a signed permit first; that must not make the
+         deposit fail).
     @param owner The token holder who signed the permit.
     @param amount The permit's value.
     @param deadline The permit's deadline.
@@ -716,9 +796,39 @@ def _permit(owner: address, amount: uint256, deadline: uint256, v: uint8, r: byt
 
 
 @internal
+def _deposit(
+    sender: address,
+    recipient: address,
+    amount: uint256,
+    with_permit: bool,
+    deadline: uint256,
+    v: uint8,
+    r: bytes32,
+    s: bytes32,
+):
+    """
+    @dev A deposit by an authenticated sender, who also pays: books it, tries
+         the permit when there is one, pulls the tokens, announces it.
+    @param sender The sender (caller or signer).
+    @param recipient The inbox the bond is for.
+    @param amount The tokens to add.
+    @param with_permit Whether to try the EIP-2612 permit `(deadline, v, r, s)`.
+    @param deadline The permit's deadline.
+    @param v The permit signature's `v`.
+    @param r The permit signature's `r`.
+    @param s The permit signature's `s`.
+    """
+    bond: uint256 = self._record_deposit(sender, recipient, amount)
+    if with_permit:
+        self._permit(sender, amount, deadline, v, r, s)
+    self._pull(sender, amount)
+    log Deposited(sender=sender, recipient=recipient, payer=sender, amount=amount, bond=bond)
+
+
+@internal
 def _record_deposit(sender: address, recipient: address, amount: uint256) -> uint256:
     """
-    @notice Checks a deposit and books it (effects before the token call).
+    @dev Checks a deposit and books it (effects before the token call).
     @param sender The sender (and payer).
     @param recipient The inbox.
     @param amount The tokens to add.
@@ -743,7 +853,7 @@ def _record_deposit(sender: address, recipient: address, amount: uint256) -> uin
 @internal
 def _burn(sender: address, recipient: address, amount: uint256):
     """
-    @notice Takes `amount` out of the pair's bond and destroys it.
+    @dev Takes `amount` out of the pair's bond and destroys it.
     @param sender The sender.
     @param recipient The recipient (already authenticated).
     @param amount The tokens to destroy.
@@ -764,7 +874,7 @@ def _burn(sender: address, recipient: address, amount: uint256):
 @internal
 def _release(sender: address, recipient: address):
     """
-    @notice Marks the pair accepted for good.
+    @dev Marks the pair accepted for good.
     @param sender The sender.
     @param recipient The recipient (already authenticated).
     """
@@ -778,7 +888,7 @@ def _release(sender: address, recipient: address):
 @internal
 def _pull(payer: address, amount: uint256):
     """
-    @notice Moves `amount` from `payer` in and refuses tokens that deliver less (or more).
+    @dev Moves `amount` from `payer` in and refuses tokens that deliver less (or more).
     @param payer The holder paying.
     @param amount The tokens owed.
     """
@@ -790,7 +900,7 @@ def _pull(payer: address, amount: uint256):
 @internal
 def _push(receiver: address, amount: uint256):
     """
-    @notice Sends `amount` to `receiver`; tokens that return nothing count as success.
+    @dev Sends `amount` to `receiver`; tokens that return nothing count as success.
     @param receiver The receiver.
     @param amount The tokens to send.
     """
@@ -800,8 +910,8 @@ def _push(receiver: address, amount: uint256):
 @internal
 def _destroy(amount: uint256):
     """
-    @notice Destroys `amount` of the tokens held: the token's own `burn(uint256)` when it has one
-            that burns exactly `amount` from this contract, else a transfer to `DEAD`.
+    @dev Destroys `amount` of the tokens held: the token's own `burn(uint256)` when it has one
+         that burns exactly `amount` from this contract, else a transfer to `DEAD`.
     @dev A token whose `burn` changes the balance by anything but `amount` is refused, so
          "burned" tokens can never stay here and be swept as excess.
     @param amount The tokens to destroy.
@@ -820,7 +930,7 @@ def _destroy(amount: uint256):
 @view
 def _take_out(amount: uint256, pending: bool) -> uint256:
     """
-    @notice The live totals after `amount` of one bond left it (burned or withdrawn).
+    @dev The live totals after `amount` of one bond left it (burned or withdrawn).
     @dev `amount` <= the bond <= owed, and <= pending when the bond was pending: no borrows.
     @param amount The tokens leaving the bond.
     @param pending Whether the bond had a withdrawal request outstanding.

@@ -55,30 +55,52 @@
 """
 
 
-from ethereum.ercs import IERC165
+################################################################
+#                          INTERFACES                          #
+################################################################
 
+
+from ethereum.ercs import IERC165
 implements: IERC165
 
 
-from snekmate.utils import eip712_domain_separator
+################################################################
+#                           MODULES                            #
+################################################################
 
+
+# @dev The EIP-712 domain "dm3 ProfileRegistry", version "1".
+from snekmate.utils import eip712_domain_separator
 initializes: eip712_domain_separator
 
 
+# @dev Nonces and the one signature check of every `...WithSig` write.
 from modules import signed_calls
-
 initializes: signed_calls[eip712_domain_separator := eip712_domain_separator]
 
 
+# @dev Label rules, namehash, address-name labels, coin types.
 from modules import ens_names
-
 initializes: ens_names
 
 
+################################################################
+#                           EXPORTS                            #
+################################################################
+
+
 exports: (
-    eip712_domain_separator.eip712Domain,
+    # EIP-712 signed writes: the signer's next nonce, the domain separator
+    # and its EIP-5267 description.
     signed_calls.nonces,
+    signed_calls.DOMAIN_SEPARATOR,
+    eip712_domain_separator.eip712Domain,
 )
+
+
+################################################################
+#                          CONSTANTS                           #
+################################################################
 
 
 # @dev EIP-712 domain name and version.
@@ -86,30 +108,50 @@ _EIP712_NAME: constant(String[50]) = "dm3 ProfileRegistry"
 _EIP712_VERSION: constant(String[20]) = "1"
 
 
-# @dev EIP-712 type hashes of the signed writes (type strings in the contract
-# NatSpec above).
-_REGISTER_TYPEHASH: constant(bytes32) = keccak256(
+# @notice EIP-712 type hash of a signed `register`.
+REGISTER_TYPEHASH: public(constant(bytes32)) = keccak256(
     "Register(address signer,string label,address owner,uint256 nonce,uint256 deadline)"
 )
-_SET_OWNER_TYPEHASH: constant(bytes32) = keccak256(
+
+
+# @notice EIP-712 type hash of a signed `setOwner`.
+SET_OWNER_TYPEHASH: public(constant(bytes32)) = keccak256(
     "SetOwner(address signer,bytes32 node,address owner,uint256 nonce,uint256 deadline)"
 )
-_SET_APPROVAL_FOR_ALL_TYPEHASH: constant(bytes32) = keccak256(
+
+
+# @notice EIP-712 type hash of a signed `setApprovalForAll`.
+SET_APPROVAL_FOR_ALL_TYPEHASH: public(constant(bytes32)) = keccak256(
     "SetApprovalForAll(address signer,address operator,bool approved,uint256 nonce,uint256 deadline)"
 )
-_SET_TEXT_TYPEHASH: constant(bytes32) = keccak256(
+
+
+# @notice EIP-712 type hash of a signed `setText`.
+SET_TEXT_TYPEHASH: public(constant(bytes32)) = keccak256(
     "SetText(address signer,bytes32 node,string key,string value,uint256 nonce,uint256 deadline)"
 )
-_SET_ADDR_TYPEHASH: constant(bytes32) = keccak256(
+
+
+# @notice EIP-712 type hash of a signed `setAddr`.
+SET_ADDR_TYPEHASH: public(constant(bytes32)) = keccak256(
     "SetAddr(address signer,bytes32 node,address a,uint256 nonce,uint256 deadline)"
 )
-_SET_ADDR_FOR_COIN_TYPEHASH: constant(bytes32) = keccak256(
+
+
+# @notice EIP-712 type hash of a signed `setAddrForCoin`.
+SET_ADDR_FOR_COIN_TYPEHASH: public(constant(bytes32)) = keccak256(
     "SetAddrForCoin(address signer,bytes32 node,uint256 coinType,bytes a,uint256 nonce,uint256 deadline)"
 )
-_SET_CONTENTHASH_TYPEHASH: constant(bytes32) = keccak256(
+
+
+# @notice EIP-712 type hash of a signed `setContenthash`.
+SET_CONTENTHASH_TYPEHASH: public(constant(bytes32)) = keccak256(
     "SetContenthash(address signer,bytes32 node,bytes hash,uint256 nonce,uint256 deadline)"
 )
-_SET_PRIMARY_NAME_TYPEHASH: constant(bytes32) = keccak256(
+
+
+# @notice EIP-712 type hash of a signed `setPrimaryName`.
+SET_PRIMARY_NAME_TYPEHASH: public(constant(bytes32)) = keccak256(
     "SetPrimaryName(address signer,string name,uint256 nonce,uint256 deadline)"
 )
 
@@ -120,10 +162,16 @@ _ADDR_LABEL_HASH: constant(bytes32) = keccak256("addr")
 
 # @dev ENSIP-9 coin type of Ethereum, served by `addr(node)`.
 _COIN_TYPE_ETH: constant(uint256) = ens_names.COIN_TYPE_ETH
+
+
 # @dev ENSIP-19 default EVM coin type (chain id 0).
 _COIN_TYPE_DEFAULT: constant(uint256) = ens_names.COIN_TYPE_DEFAULT
+
+
 # @dev Marker in `_addresses` for an address longer than 31 bytes.
 _LONG_ADDRESS: constant(uint256) = 255
+
+
 # @dev `_addresses` word of a 20-byte address: its length in the lowest byte.
 _EVM_ADDRESS_LENGTH: constant(uint256) = 20
 
@@ -136,6 +184,11 @@ _TEXT_INTERFACE_ID: constant(bytes4) = 0x59D1D43C
 _CONTENTHASH_INTERFACE_ID: constant(bytes4) = 0xBC1C58D1
 
 
+################################################################
+#                          IMMUTABLES                          #
+################################################################
+
+
 # @dev The parent name, e.g. "op.dm3.eth".
 _PARENT_NAME: immutable(String[255])
 
@@ -146,6 +199,11 @@ PARENT_NODE: public(immutable(bytes32))
 
 # @notice ENS namehash of `addr.<parent>`, the parent of every address name.
 ADDR_NODE: public(immutable(bytes32))
+
+
+################################################################
+#                           STORAGE                            #
+################################################################
 
 
 # @dev Owner of each node; zero for a name never registered or an address
@@ -178,9 +236,18 @@ _contenthashes: HashMap[bytes32, Bytes[512]]
 _primary_names: HashMap[address, String[255]]
 
 
+################################################################
+#                            EVENTS                            #
+################################################################
+
+
 # @notice A name came into existence: by `register` (parent = `PARENT_NODE`)
-#         or by the first write to an address name (parent = `ADDR_NODE`,
-#         label = the 40 lowercase hex digits of `owner`).
+#         or by the first write to an address name (parent = `ADDR_NODE`).
+# @param node The new name's node.
+# @param parent `PARENT_NODE` or `ADDR_NODE`.
+# @param owner The first owner.
+# @param label The label: as registered, or the 40 lowercase hex digits of
+#        `owner` for an address name.
 event NameRegistered:
     node: indexed(bytes32)
     parent: indexed(bytes32)
@@ -188,21 +255,31 @@ event NameRegistered:
     label: String[255]
 
 
-# @notice The owner of `node` changed; also emitted right after
+# @notice The owner of a node changed; also emitted right after
 #         `NameRegistered` with the first owner (ENS registry shape).
+# @param node The node.
+# @param owner The new owner.
 event Transfer:
     node: indexed(bytes32)
     owner: address
 
 
-# @notice `owner` approved or revoked `operator` for the records of all its names.
+# @notice An owner approved or revoked an operator for the records of all
+#         its names.
+# @param owner The approving owner.
+# @param operator The operator.
+# @param approved Whether the operator may now write.
 event ApprovalForAll:
     owner: indexed(address)
     operator: indexed(address)
     approved: bool
 
 
-# @notice A text record was set; an empty value deletes it.
+# @notice A text record was set; an empty value deletes it (ENS shape).
+# @param node The node.
+# @param indexedKey The key again, as a topic (its keccak256).
+# @param key The key.
+# @param value The new value.
 event TextChanged:
     node: indexed(bytes32)
     indexedKey: indexed(String[256])
@@ -212,28 +289,42 @@ event TextChanged:
 
 # @notice The coin type 60 address was set; always emitted right after
 #         `AddressChanged(node, 60, ...)`, as ENS does.
+# @param node The node.
+# @param a The new address; zero when the record was deleted.
 event AddrChanged:
     node: indexed(bytes32)
     a: address
 
 
 # @notice The address for a coin type was set; empty bytes delete it.
+# @param node The node.
+# @param coinType The ENSIP-9/ENSIP-11 coin type.
+# @param newAddress The address in the coin's binary format.
 event AddressChanged:
     node: indexed(bytes32)
     coinType: uint256
     newAddress: Bytes[128]
 
 
-# @notice The contenthash was set; empty bytes delete it.
+# @notice The ENSIP-7 contenthash was set; empty bytes delete it.
+# @param node The node.
+# @param hash The new contenthash.
 event ContenthashChanged:
     node: indexed(bytes32)
     hash: Bytes[512]
 
 
-# @notice `account` set its primary (reverse) name; empty clears it.
+# @notice An account set its primary (reverse) name; empty clears it.
+# @param account The account.
+# @param name The new primary name.
 event PrimaryNameChanged:
     account: indexed(address)
     name: String[255]
+
+
+################################################################
+#                         CONSTRUCTOR                          #
+################################################################
 
 
 @deploy
@@ -252,32 +343,9 @@ def __init__(parent_name: String[255]):
     ADDR_NODE = keccak256(concat(PARENT_NODE, _ADDR_LABEL_HASH))
 
 
-@external
-@view
-def parent_name() -> String[255]:
-    """
-    @notice The parent name every registered name sits under.
-    @return String The parent name, e.g. "op.dm3.eth".
-    """
-    return _PARENT_NAME
-
-
-@external
-@view
-def supportsInterface(interfaceID: bytes4) -> bool:
-    """
-    @notice EIP-165: ERC-165 itself and the ENS resolver profiles served here
-            (addr, addr by coin type, text, contenthash).
-    @param interfaceID The 4-byte interface identifier.
-    @return bool Whether the interface is supported.
-    """
-    return interfaceID in [
-        _ERC165_INTERFACE_ID,
-        _ADDR_INTERFACE_ID,
-        _ADDRESS_INTERFACE_ID,
-        _TEXT_INTERFACE_ID,
-        _CONTENTHASH_INTERFACE_ID,
-    ]
+################################################################
+#                         USER WRITES                          #
+################################################################
 
 
 @external
@@ -316,7 +384,7 @@ def registerWithSig(
         signature,
         keccak256(
             abi_encode(
-                _REGISTER_TYPEHASH, signer, keccak256(label), owner, signed_calls.nonces[signer], deadline
+                REGISTER_TYPEHASH, signer, keccak256(label), owner, signed_calls.nonces[signer], deadline
             )
         ),
     )
@@ -351,7 +419,7 @@ def setOwnerWithSig(
         signer,
         deadline,
         signature,
-        keccak256(abi_encode(_SET_OWNER_TYPEHASH, signer, node, owner, signed_calls.nonces[signer], deadline)),
+        keccak256(abi_encode(SET_OWNER_TYPEHASH, signer, node, owner, signed_calls.nonces[signer], deadline)),
     )
     self._set_owner(node, owner, signer)
 
@@ -387,7 +455,7 @@ def setApprovalForAllWithSig(
         signature,
         keccak256(
             abi_encode(
-                _SET_APPROVAL_FOR_ALL_TYPEHASH, signer, operator, approved, signed_calls.nonces[signer], deadline
+                SET_APPROVAL_FOR_ALL_TYPEHASH, signer, operator, approved, signed_calls.nonces[signer], deadline
             )
         ),
     )
@@ -403,9 +471,7 @@ def setText(node: bytes32, key: String[256], text_value: String[4096]):
     @param key The key, at most 256 bytes, e.g. "network.dm3.profile".
     @param text_value The value, at most 4096 bytes; empty deletes the record.
     """
-    self._authorise(node, msg.sender)
-    self._texts[node][key] = text_value
-    log TextChanged(node=node, indexedKey=key, key=key, value=text_value)
+    self._set_text(node, key, text_value, msg.sender)
 
 
 @external
@@ -433,7 +499,7 @@ def setTextWithSig(
         signature,
         keccak256(
             abi_encode(
-                _SET_TEXT_TYPEHASH,
+                SET_TEXT_TYPEHASH,
                 signer,
                 node,
                 keccak256(key),
@@ -443,9 +509,7 @@ def setTextWithSig(
             )
         ),
     )
-    self._authorise(node, signer)
-    self._texts[node][key] = text_value
-    log TextChanged(node=node, indexedKey=key, key=key, value=text_value)
+    self._set_text(node, key, text_value, signer)
 
 
 @external
@@ -457,8 +521,7 @@ def setAddr(node: bytes32, a: address):
     @param node The node; the caller must be authorised for it.
     @param a The address.
     """
-    self._authorise(node, msg.sender)
-    self._set_addr(node, a)
+    self._set_addr(node, a, msg.sender)
 
 
 @external
@@ -476,10 +539,9 @@ def setAddrWithSig(node: bytes32, a: address, signer: address, deadline: uint256
         signer,
         deadline,
         signature,
-        keccak256(abi_encode(_SET_ADDR_TYPEHASH, signer, node, a, signed_calls.nonces[signer], deadline)),
+        keccak256(abi_encode(SET_ADDR_TYPEHASH, signer, node, a, signed_calls.nonces[signer], deadline)),
     )
-    self._authorise(node, signer)
-    self._set_addr(node, a)
+    self._set_addr(node, a, signer)
 
 
 @external
@@ -496,8 +558,7 @@ def setAddrForCoin(node: bytes32, coinType: uint256, a: Bytes[128]):
     @param a The address in the coin's binary format, at most 128 bytes;
            empty deletes the record.
     """
-    self._authorise(node, msg.sender)
-    self._set_addr_for_coin(node, coinType, a)
+    self._set_addr_for_coin(node, coinType, a, msg.sender)
 
 
 @external
@@ -525,7 +586,7 @@ def setAddrForCoinWithSig(
         signature,
         keccak256(
             abi_encode(
-                _SET_ADDR_FOR_COIN_TYPEHASH,
+                SET_ADDR_FOR_COIN_TYPEHASH,
                 signer,
                 node,
                 coinType,
@@ -535,8 +596,7 @@ def setAddrForCoinWithSig(
             )
         ),
     )
-    self._authorise(node, signer)
-    self._set_addr_for_coin(node, coinType, a)
+    self._set_addr_for_coin(node, coinType, a, signer)
 
 
 @external
@@ -546,9 +606,7 @@ def setContenthash(node: bytes32, hash: Bytes[512]):
     @param node The node; the caller must be authorised for it.
     @param hash The contenthash, at most 512 bytes; empty deletes it.
     """
-    self._authorise(node, msg.sender)
-    self._contenthashes[node] = hash
-    log ContenthashChanged(node=node, hash=hash)
+    self._set_contenthash(node, hash, msg.sender)
 
 
 @external
@@ -569,12 +627,10 @@ def setContenthashWithSig(
         deadline,
         signature,
         keccak256(
-            abi_encode(_SET_CONTENTHASH_TYPEHASH, signer, node, keccak256(hash), signed_calls.nonces[signer], deadline)
+            abi_encode(SET_CONTENTHASH_TYPEHASH, signer, node, keccak256(hash), signed_calls.nonces[signer], deadline)
         ),
     )
-    self._authorise(node, signer)
-    self._contenthashes[node] = hash
-    log ContenthashChanged(node=node, hash=hash)
+    self._set_contenthash(node, hash, signer)
 
 
 @external
@@ -602,10 +658,43 @@ def setPrimaryNameWithSig(name: String[255], signer: address, deadline: uint256,
         deadline,
         signature,
         keccak256(
-            abi_encode(_SET_PRIMARY_NAME_TYPEHASH, signer, keccak256(name), signed_calls.nonces[signer], deadline)
+            abi_encode(SET_PRIMARY_NAME_TYPEHASH, signer, keccak256(name), signed_calls.nonces[signer], deadline)
         ),
     )
     self._set_primary_name(signer, name)
+
+
+################################################################
+#                            VIEWS                             #
+################################################################
+
+
+@external
+@view
+def parent_name() -> String[255]:
+    """
+    @notice The parent name every registered name sits under.
+    @return String The parent name, e.g. "op.dm3.eth".
+    """
+    return _PARENT_NAME
+
+
+@external
+@view
+def supportsInterface(interfaceID: bytes4) -> bool:
+    """
+    @notice EIP-165: ERC-165 itself and the ENS resolver profiles served here
+            (addr, addr by coin type, text, contenthash).
+    @param interfaceID The 4-byte interface identifier.
+    @return bool Whether the interface is supported.
+    """
+    return interfaceID in [
+        _ERC165_INTERFACE_ID,
+        _ADDR_INTERFACE_ID,
+        _ADDRESS_INTERFACE_ID,
+        _TEXT_INTERFACE_ID,
+        _CONTENTHASH_INTERFACE_ID,
+    ]
 
 
 @external
@@ -732,6 +821,11 @@ def __default__() -> Bytes[192]:
     return abi_encode(self._address_for_coin(node, coin_type))
 
 
+################################################################
+#                      INTERNAL FUNCTIONS                      #
+################################################################
+
+
 @internal
 def _register(label: String[255], owner: address) -> bytes32:
     """
@@ -814,25 +908,45 @@ def _authorise(node: bytes32, account: address):
 
 
 @internal
-def _set_addr(node: bytes32, a: address):
+def _set_text(node: bytes32, key: String[256], text_value: String[4096], writer: address):
     """
-    @dev Stores a coin type 60 address and emits ENS's two events.
+    @dev Stores a text record for an authorised writer.
+    @param node The node.
+    @param key The key.
+    @param text_value The value; empty deletes the record.
+    @param writer The account writing (caller or signer); see `_authorise`.
+    """
+    self._authorise(node, writer)
+    self._texts[node][key] = text_value
+    log TextChanged(node=node, indexedKey=key, key=key, value=text_value)
+
+
+@internal
+def _set_addr(node: bytes32, a: address, writer: address):
+    """
+    @dev Stores a coin type 60 address for an authorised writer and emits
+         ENS's two events.
     @param node The node.
     @param a The address.
+    @param writer The account writing (caller or signer); see `_authorise`.
     """
+    self._authorise(node, writer)
     self._addresses[node][_COIN_TYPE_ETH] = (convert(a, uint256) << 96) | _EVM_ADDRESS_LENGTH
     log AddressChanged(node=node, coinType=_COIN_TYPE_ETH, newAddress=concat(convert(a, bytes20), b""))
     log AddrChanged(node=node, a=a)
 
 
 @internal
-def _set_addr_for_coin(node: bytes32, coin_type: uint256, a: Bytes[128]):
+def _set_addr_for_coin(node: bytes32, coin_type: uint256, a: Bytes[128], writer: address):
     """
-    @dev Stores a coin address (packed in one slot when at most 31 bytes).
+    @dev Stores a coin address for an authorised writer (packed in one slot
+         when at most 31 bytes).
     @param node The node.
     @param coin_type The coin type.
     @param a The address bytes; empty deletes the record.
+    @param writer The account writing (caller or signer); see `_authorise`.
     """
+    self._authorise(node, writer)
     length: uint256 = len(a)
     if length != 0 and length != _EVM_ADDRESS_LENGTH:
         assert not ens_names._is_evm_coin_type(coin_type), "registry: evm address must be 20 bytes"
@@ -847,6 +961,19 @@ def _set_addr_for_coin(node: bytes32, coin_type: uint256, a: Bytes[128]):
     if coin_type == _COIN_TYPE_ETH:
         # 20 bytes or none (then the zero address, as ENS emits).
         log AddrChanged(node=node, a=convert(head >> 96, address))
+
+
+@internal
+def _set_contenthash(node: bytes32, hash: Bytes[512], writer: address):
+    """
+    @dev Stores a contenthash for an authorised writer.
+    @param node The node.
+    @param hash The ENSIP-7 contenthash; empty deletes it.
+    @param writer The account writing (caller or signer); see `_authorise`.
+    """
+    self._authorise(node, writer)
+    self._contenthashes[node] = hash
+    log ContenthashChanged(node=node, hash=hash)
 
 
 @internal

@@ -19,28 +19,51 @@
 """
 
 
-# @dev The most writes in one batch.
+################################################################
+#                          CONSTANTS                           #
+################################################################
+
+
+# @notice The most writes in one batch.
 MAX_CALLS: public(constant(uint256)) = 16
 
 
-# @dev The largest calldata of one write in a batch: every signed deposit write (~300-420 bytes)
+# @notice The largest calldata of one write in a batch: every signed deposit write (~300-420 bytes)
 # and a `setTextWithSig` of up to ~1,100 bytes of key and value fit; a larger record is sent on
 # its own. Vyper copies the whole batch into memory, so memory (and its gas, quadratic) grows
 # with MAX_CALLS x MAX_CALLDATA: at 16 x 1,536 bytes it costs ~3.7k gas per batch.
 MAX_CALLDATA: public(constant(uint256)) = 1_536
 
 
-# @dev One write: the contract and its calldata.
+################################################################
+#                           STRUCTS                            #
+################################################################
+
+
+# @notice One write: the contract and its calldata.
 struct Call:
     target: address
     data: Bytes[MAX_CALLDATA]
 
 
-# @notice A batch was carried: bit `i` of `failed` is set when write `i` reverted.
+################################################################
+#                            EVENTS                            #
+################################################################
+
+
+# @notice A batch was carried.
+# @param relayer The account that sent it.
+# @param calls The number of writes in it.
+# @param failed The writes that reverted: bit `i` is set when write `i` did.
 event BatchRelayed:
     relayer: indexed(address)
     calls: uint256
     failed: uint256
+
+
+################################################################
+#                         USER WRITES                          #
+################################################################
 
 
 @external

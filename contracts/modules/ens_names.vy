@@ -11,6 +11,11 @@
 """
 
 
+################################################################
+#                          CONSTANTS                           #
+################################################################
+
+
 # @notice ENSIP-9 coin type of Ethereum.
 COIN_TYPE_ETH: constant(uint256) = 60
 
@@ -40,8 +45,18 @@ _LOW_8_OF_32: constant(uint256) = (2**8 - 1) * _LANES_32
 _LOW_4_OF_16: constant(uint256) = (2**4 - 1) * _LANES_16
 
 
+################################################################
+#                          IMMUTABLES                          #
+################################################################
+
+
 # @dev The revert-reason prefix of the using contract, e.g. "registry".
 _PREFIX: immutable(String[16])
+
+
+################################################################
+#                         CONSTRUCTOR                          #
+################################################################
 
 
 @deploy
@@ -51,6 +66,11 @@ def __init__(prefix: String[16]):
     @param prefix The using contract's revert-reason prefix, without the colon.
     """
     _PREFIX = prefix
+
+
+################################################################
+#                      INTERNAL FUNCTIONS                      #
+################################################################
 
 
 @internal

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ape
 import pytest
+from eth_abi import encode
+from eth_utils import keccak
 
 from indexer.signing import DOMAIN_NAMES, EIP712_VERSION
 
@@ -54,6 +56,24 @@ def test_constructor__eip712_domain__follows_eip5267(registry, chain):
     assert verifying_contract == registry.address
     assert salt == b"\x00" * 32
     assert extensions == []
+
+
+def test_constructor__domain_separator__is_the_eip712_hash_of_the_domain(registry, chain):
+    expected = keccak(
+        encode(
+            ["bytes32", "bytes32", "bytes32", "uint256", "address"],
+            [
+                keccak(
+                    text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+                ),
+                keccak(text=DOMAIN_NAMES["ProfileRegistry"]),
+                keccak(text=EIP712_VERSION),
+                chain.chain_id,
+                registry.address,
+            ],
+        )
+    )
+    assert registry.DOMAIN_SEPARATOR() == expected
 
 
 @pytest.mark.parametrize(

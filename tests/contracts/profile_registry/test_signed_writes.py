@@ -6,6 +6,7 @@ replayed, expired, for another chain, for another contract, by the wrong key and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 import ape
 import pytest
+from eth_utils import keccak
 
 from harness.signing import BY_PRIMARY_TYPE
 
@@ -21,6 +23,7 @@ from .registry_helpers import address_node, name_node
 CONTRACT_SOURCE = Path(__file__).resolve().parents[3] / "contracts" / "ProfileRegistry.vy"
 IPFS = bytes.fromhex("e3010170122029f2d17be6139079dc48696d1f582a8530eb9805b561eda517e22a892c7e3f1f")
 OP = 0x80000000 | 10
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
 @dataclass(frozen=True)
@@ -289,6 +292,39 @@ def test_signed_write__malformed_signature__reverts(registry, alice, relayer, al
         registry.setTextWithSig(alice_name, "k", "v", alice, deadline, b"\x00" * 65, sender=relayer)
 
 
+def test_signed_write__high_s_signature__reverts(registry, sign, alice, relayer, alice_name, deadline):
+    # The malleable twin of a valid signature (s -> n - s, v flipped) is refused, with snekmate's reason.
+    args = [alice_name, "k", "v"]
+    signature = _signed(WRITES[3], sign, alice.private_key, alice.address, args, 0, deadline)
+    s = int.from_bytes(signature[32:64], "big")
+    twin = signature[:32] + (SECP256K1_N - s).to_bytes(32, "big") + bytes([55 - signature[64]])
+
+    with ape.reverts("ecdsa: invalid signature `s` value"):
+        _send(registry, WRITES[3], args, alice.address, deadline, twin, relayer)
+    assert registry.nonces(alice) == 0
+
+
+@pytest.mark.parametrize(
+    "blob",
+    [b"\xff" * 65, b"\x00" * 65, b"\x00" * 64, b"\x01" * 64],
+    ids=["high-s", "zero-65", "zero-64", "no-point-64"],
+)
+def test_erc1271__signature_that_is_not_ecdsa__checked_by_the_wallet(
+    project, registry, deployer, relayer, deadline, blob
+):
+    # ECDSA is tried first; bytes that do not recover (which snekmate's recovery would revert on) must still
+    # reach the wallet's isValidSignature, and only the wallet's answer decides.
+    wallet = deployer.deploy(project.BlobWallet, blob)
+    args = ["wallet.op.dm3.eth"]
+
+    with ape.reverts("registry: invalid signature"):
+        _send(registry, WRITES[7], args, wallet.address, deadline, blob[:-1] + b"\x02", relayer)
+    _send(registry, WRITES[7], args, wallet.address, deadline, blob, relayer)
+
+    assert registry.primaryName(wallet) == "wallet.op.dm3.eth"
+    assert registry.nonces(wallet) == 1
+
+
 @pytest.fixture
 def wallet(project, deployer, alice):
     """A contract wallet that accepts alice's key."""
@@ -352,3 +388,9 @@ def test_type_strings__are_the_ones_documented_in_the_contract(write):
     # The valid-signature tests prove these structs are what the contract hashes; this proves the NatSpec
     # that clients read documents the same strings.
     assert BY_PRIMARY_TYPE[write.primary_type].type_string in CONTRACT_SOURCE.read_text()
+
+
+def test_type_hash__exposed_and_equal_to_the_documented_string(registry, write):
+    type_string = BY_PRIMARY_TYPE[write.primary_type].type_string
+    getter = re.sub(r"(?<!^)(?=[A-Z])", "_", write.primary_type).upper() + "_TYPEHASH"
+    assert getattr(registry, getter)() == keccak(text=type_string)
