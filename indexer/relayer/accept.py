@@ -471,6 +471,7 @@ class RelayService:
                 raise Refused(f"simulation: the write would fail: {failure}")
         else:
             gas_limit = gas_with_margin(int(results[1], 16), bound=call.gas_limit)
+        queued_at = datetime.now(UTC)  # the request's `created_at`: when it is queued, just before its 202
         row = {
             "id": uuid.uuid4().hex,
             "chain_id": chain_id,
@@ -484,8 +485,8 @@ class RelayService:
             "gas_limit": gas_limit,
             "client": client,
             "state": "queued",
-            "created_at": now,
-            "updated_at": now,
+            "created_at": queued_at,
+            "updated_at": queued_at,
         }
         try:
             await run_in_threadpool(self._insert, row)  # a write may wait for SQLite's lock: not on the loop
