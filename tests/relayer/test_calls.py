@@ -82,3 +82,20 @@ def test_signable_message__the_bytes_of_encode_typed_data(
         )
     other = signing.signable_message(function, message, chain_id=chain_id + 1, verifying_contract=contract)
     assert other.header != full.header and other.body == full.body
+
+
+def test_batch_outcomes__a_revert_is_returned_the_other_answers_kept(anvil: Any) -> None:
+    """The accept path's one round trip: a call the node refuses comes back as its error, in its place."""
+    import asyncio
+
+    from indexer.chain.rpc import RpcClient, RpcError
+
+    async def run() -> list[Any]:
+        async with RpcClient(anvil.url, chain="test") as rpc:
+            # a call to a precompile with bad input reverts; eth_chainId answers
+            bad = {"to": "0x0000000000000000000000000000000000000008", "data": "0x01"}
+            return await rpc.batch_outcomes([("eth_chainId", []), ("eth_estimateGas", [bad, "latest"])])
+
+    chain, failed = asyncio.run(run())
+    assert int(chain, 16) == anvil.chain_id
+    assert isinstance(failed, RpcError)
