@@ -14,12 +14,15 @@ On loopback, an anvil mining a block every second, the dm3 contracts and the Rel
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,14 +36,14 @@ from harness.devnet import Contract, Devnet, contract_types, free_port
 from harness.indexer import fresh_engine, sync_ok
 from indexer import signing
 from indexer.relayer import calls
-from indexer.store.relay_models import RelayRequest
+from indexer.store.relay_models import RelayRequest, RelayTx
 
 ACCEPT_REQUESTS = 1_500
 ACCEPT_CONCURRENCY = 32
 STEADY_RATE = 100
 STEADY_SECONDS = 20
 BLOCK_TIME = 1.0
-API_WORKERS = 2  # one per core of this 2-core machine
+API_WORKERS = int(os.environ.get("BENCH_RELAYER_API_WORKERS", "2"))  # one per core of this 2-core machine
 POLL_INTERVAL = 0.1  # the relayer looks for work and receipts ten times per block
 TARGETS = {"accepted_per_s": 300, "p99_blocks": 3, "batched_ratio": 0.7}
 RELAYER_KEY = "0x" + "5e" * 32
@@ -73,7 +76,7 @@ def primary_body(chain_id: int, registry: str, key: Any, name: str) -> dict[str,
 
 
 def wait_http(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # two workers importing everything on a loaded machine
     while time.monotonic() < deadline:
         assert proc.poll() is None, "the service exited"
         try:
@@ -85,8 +88,10 @@ def wait_http(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"{url} did not answer")
 
 
-async def post_all(url: str, bodies: list[dict[str, Any]], concurrency: int) -> tuple[float, list[str], int]:
-    ids: list[str] = []
+async def post_all(
+    url: str, bodies: list[dict[str, Any]], concurrency: int
+) -> tuple[float, dict[str, float], int]:
+    ids: dict[str, float] = {}  # id -> wall time its 202 arrived
     refused = 0
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     for body in bodies:
@@ -96,9 +101,13 @@ async def post_all(url: str, bodies: list[dict[str, Any]], concurrency: int) -> 
         nonlocal refused
         while not queue.empty():
             body = queue.get_nowait()
-            response = await client.post(url, json=body)
+            try:
+                response = await client.post(url, json=body)
+            except httpx.HTTPError:  # counted with the refusals (the run reports how many)
+                refused += 1
+                continue
             if response.status_code == 202:
-                ids.append(response.json()["id"])
+                ids[response.json()["id"]] = time.time()
             else:
                 refused += 1
 
@@ -109,8 +118,8 @@ async def post_all(url: str, bodies: list[dict[str, Any]], concurrency: int) -> 
         return time.perf_counter() - started, ids, refused
 
 
-async def post_steady(url: str, bodies: list[dict[str, Any]], rate: int) -> tuple[list[str], int]:
-    ids: list[str] = []
+async def post_steady(url: str, bodies: list[dict[str, Any]], rate: int) -> tuple[dict[str, float], int]:
+    ids: dict[str, float] = {}  # id -> wall time its 202 arrived
     refused = 0
 
     async def one(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
@@ -121,7 +130,7 @@ async def post_steady(url: str, bodies: list[dict[str, Any]], rate: int) -> tupl
             refused += 1
             return
         if response.status_code == 202:
-            ids.append(response.json()["id"])
+            ids[response.json()["id"]] = time.time()
         else:
             refused += 1
 
@@ -142,13 +151,40 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def latencies(engine: Any, ids: list[str], timeout: float = 60) -> tuple[list[float], dict[str, int]]:
-    table = RelayRequest.__table__  # type: ignore[attr-defined]
+def _epoch(moment: datetime | None) -> float:
+    assert moment is not None
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def latencies(
+    engine: Any, ids: dict[str, float], timeout: float = 60
+) -> tuple[dict[str, list[float]], dict[str, int]]:
+    """Once every request is mined, failed or expired (or `timeout`): per mined request, in seconds, 202 -> mined
+    on the services' clocks (`created_at`, written when the request is queued just before its 202, to the relayer
+    recording the receipt), the same from the 202's arrival at the load generator (late when the generator itself
+    is starved of CPU), and the stages: queued -> its transaction signed and bound, signed -> broadcast,
+    broadcast -> receipt recorded."""
+    requests = RelayRequest.__table__  # type: ignore[attr-defined]
+    txs = RelayTx.__table__  # type: ignore[attr-defined]
     wanted = set(ids)
     deadline = time.monotonic() + timeout
     while True:
         with engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(select(table).where(table.c.id.in_(wanted))).mappings()]
+            rows = [
+                dict(r)
+                for r in conn.execute(
+                    select(
+                        requests.c.id,
+                        requests.c.state,
+                        requests.c.created_at,
+                        requests.c.updated_at,
+                        txs.c.created_at.label("signed_at"),
+                        txs.c.sent_at,
+                    )
+                    .select_from(requests.outerjoin(txs, txs.c.tx_hash == requests.c.tx_hash))
+                    .where(requests.c.id.in_(wanted))
+                ).mappings()
+            ]
         states: dict[str, int] = {}
         for row in rows:
             states[row["state"]] = states.get(row["state"], 0) + 1
@@ -157,9 +193,75 @@ def latencies(engine: Any, ids: list[str], timeout: float = 60) -> tuple[list[fl
         if time.monotonic() > deadline:
             break
         time.sleep(0.5)
-    return [
-        (r["updated_at"] - r["created_at"]).total_seconds() for r in rows if r["state"] == "mined"
-    ], states
+    out: dict[str, list[float]] = {
+        "queued_to_mined": [],
+        "client_202_to_mined": [],
+        "queued": [],
+        "broadcast": [],
+        "chain": [],
+    }
+    for row in rows:
+        if row["state"] != "mined":
+            continue
+        accepted, mined = ids[row["id"]], _epoch(row["updated_at"])
+        signed, sent = _epoch(row["signed_at"]), _epoch(row["sent_at"])
+        queued = _epoch(row["created_at"])
+        out["queued_to_mined"].append(mined - queued)
+        out["client_202_to_mined"].append(mined - accepted)
+        out["queued"].append(signed - queued)
+        out["broadcast"].append(sent - signed)
+        out["chain"].append(mined - sent)
+    return out, states
+
+
+def _descendants(pid: int) -> list[int]:
+    out = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            for child in (task / "children").read_text().split():
+                out += _descendants(int(child))
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its live descendants (Linux /proc)."""
+    total = 0
+    for each in _descendants(pid):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds each component used between `start()` and `stop()`: the API (uvicorn and its workers), the
+    relayer, anvil, and this load generator."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.started: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        return {
+            **{name: cpu_seconds(pid) for name, pid in self.pids.items()},
+            "load generator": time.process_time(),
+        }
+
+    def start(self) -> None:
+        self.started = self._now()
+
+    def stop(self) -> dict[str, float]:
+        return {name: round(value - self.started[name], 2) for name, value in self._now().items()}
+
+
+def spread(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p99": None, "max": None}
+    return {
+        "p50": round(percentile(values, 50), 3),
+        "p99": round(percentile(values, 99), 3),
+        "max": round(max(values), 3),
+    }
 
 
 def gas_rows(devnet: Devnet, batcher: Contract, chain_id: int) -> list[dict[str, Any]]:
@@ -325,18 +427,26 @@ def main() -> None:
                     8,
                 )
             )
+            meter = CpuMeter({"API": procs[1].pid, "relayer": procs[0].pid, "anvil": anvil.proc.pid})
+            meter.start()
             elapsed, accepted_ids, refused = asyncio.run(post_all(url, accept_bodies, ACCEPT_CONCURRENCY))
+            accept_cpu = meter.stop()
             rate = len(accepted_ids) / elapsed
             print(
-                f"accepted {len(accepted_ids)} in {elapsed:.2f} s: {rate:.0f}/s ({refused} refused)",
+                f"accepted {len(accepted_ids)} in {elapsed:.2f} s: {rate:.0f}/s ({refused} refused); "
+                f"CPU s {accept_cpu}",
                 flush=True,
             )
             _, accept_states = latencies(engine, accepted_ids, timeout=120)
+            meter.start()
             steady_ids, steady_refused = asyncio.run(post_steady(url, steady_bodies, STEADY_RATE))
-            values, steady_states = latencies(engine, steady_ids, timeout=120)
+            steady_cpu = meter.stop()
+            timings, steady_states = latencies(engine, steady_ids, timeout=120)
+            values = timings["queued_to_mined"]
             p50, p99 = percentile(values, 50), percentile(values, 99)
             print(
-                f"202 -> mined at {STEADY_RATE}/s: p50 {p50:.2f} s, p99 {p99:.2f} s; states {steady_states}",
+                f"202 -> mined at {STEADY_RATE}/s: p50 {p50:.2f} s, p99 {p99:.2f} s; states {steady_states}; "
+                f"stages { ({k: spread(v) for k, v in timings.items()}) }; CPU s {steady_cpu}",
                 flush=True,
             )
         finally:
@@ -344,6 +454,8 @@ def main() -> None:
             anvil.stop()
     result = {
         "block_time_s": BLOCK_TIME,
+        "api_workers": API_WORKERS,
+        "poll_interval_s": POLL_INTERVAL,
         "accept": {
             "requests": ACCEPT_REQUESTS,
             "concurrency": ACCEPT_CONCURRENCY,
@@ -352,6 +464,10 @@ def main() -> None:
             "seconds": round(elapsed, 3),
             "accepted_per_s": round(rate, 1),
             "then": accept_states,
+            "cpu_s": accept_cpu,
+            "cpu_ms_per_request": {
+                name: round(1000 * value / max(len(accepted_ids), 1), 2) for name, value in accept_cpu.items()
+            },
         },
         "steady": {
             "rate_per_s": STEADY_RATE,
@@ -364,6 +480,8 @@ def main() -> None:
             "p50_blocks": round(p50 / BLOCK_TIME, 2),
             "p99_blocks": round(p99 / BLOCK_TIME, 2),
             "max_s": round(max(values), 3) if values else None,
+            "stages_s": {name: spread(v) for name, v in timings.items()},
+            "cpu_s": steady_cpu,
         },
         "gas": gas,
         "targets": TARGETS,

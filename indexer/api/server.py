@@ -214,13 +214,26 @@ def uvicorn_options(settings: ApiSettings, *, log_level: str) -> dict[str, Any]:
     }
 
 
+#: Seconds a worker process may take to answer the supervisor's health ping (see `serve`).
+WORKER_HEALTHCHECK_TIMEOUT = 60
+
+
 def serve(settings: ApiSettings, *, host: str, port: int, workers: int, log_level: str) -> None:
     """Run the API until SIGINT/SIGTERM: in this process, or in `workers` worker processes."""
     options = uvicorn_options(settings, log_level=log_level)
     if workers > 1:
         # Each worker builds its app from the environment, as this process did (`settings` was only checked).
+        # The supervisor kills a worker that does not answer its ping within `timeout_worker_healthcheck`
+        # (uvicorn's default 5 s): on a loaded machine a starting worker importing its modules took longer, and
+        # every worker was killed and restarted in a loop, never serving.
         uvicorn.run(
-            "indexer.api.main:create_app", factory=True, host=host, port=port, workers=workers, **options
+            "indexer.api.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT,
+            **options,
         )
         return
     from indexer.api.main import create_app

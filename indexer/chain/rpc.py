@@ -238,6 +238,15 @@ class RpcClient:
 
     async def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
         """Several calls in one HTTP request; results in call order. Any error fails (and retries) the batch."""
+        return await self._batch(calls, keep_errors=False)
+
+    async def batch_outcomes(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+        """Several calls in one HTTP request; in call order, each call's result or, when the node answered that
+        call with an error retrying will not fix (a revert, say), that :class:`RpcError`. Transient errors still
+        retry the batch, and raise when the retries are spent."""
+        return await self._batch(calls, keep_errors=True)
+
+    async def _batch(self, calls: Sequence[tuple[str, Sequence[Any]]], *, keep_errors: bool) -> list[Any]:
         if not calls:
             return []
         label = calls[0][0] if len({m for m, _ in calls}) == 1 else "batch"
@@ -259,9 +268,21 @@ class RpcClient:
                     f"{label}: batch answer has {len(body) if isinstance(body, list) else '?'} items"
                 )
             by_id = {item.get("id"): item for item in body}
-            return [self._result(by_id.get(first + i, {}), calls[i][0]) for i in range(len(calls))]
+            return [
+                self._outcome(by_id.get(first + i, {}), calls[i][0], keep_errors) for i in range(len(calls))
+            ]
 
         return list(await self._with_retries(attempt))
+
+    def _outcome(self, body: Any, method: str, keep_errors: bool) -> Any:
+        try:
+            return self._result(body, method)
+        except RpcTransientError:
+            raise
+        except RpcError as error:
+            if keep_errors:
+                return error
+            raise
 
     def _result(self, body: Any, method: str) -> Any:
         if not isinstance(body, dict):

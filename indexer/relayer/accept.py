@@ -7,13 +7,17 @@
 3. quotas (signer, client IP, pending requests of the signer);
 4. authority from the indexed state (owner or operator of the node, a bond to burn, ...);
 5. the nonce is the signer's next one, counting its requests still waiting for the chain;
-6. an `eth_call` of RelayBatcher with the signer's pending writes followed by this one: this write must succeed.
+6. a simulation on the latest state: this write must succeed. Alone (no waiting writes of the signer), it is
+   `eth_estimateGas` of the write, which executes it and errors when it reverts (an `eth_call` then gives the
+   reason, and decides when the node cannot estimate); after waiting writes, an `eth_call` of RelayBatcher with
+   them followed by this one.
+The node answers the nonce (5), the simulation (6) and an ERC-1271 signer's code (2) in one JSON-RPC batch, and
+the database the chain, the sender, the quotas and the waiting requests (1, 3, 5) in one statement.
 Anything else raises :class:`Refused` (a 4xx with the reason) and nothing is queued.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from dataclasses import dataclass
@@ -21,7 +25,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from eth_account import Account
-from eth_account.messages import encode_typed_data
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -86,15 +89,30 @@ def utc_day_start(now: datetime) -> datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def gas_with_margin(estimate: int, *, bound: int) -> int:
+    """A write's gas limit from the node's estimate: a 25% margin (a write's cost varies little between now and
+    its block), never more than the static bound."""
+    return min(estimate + estimate // 4 + 10_000, bound)
+
+
+def _bounded_count(limit: int, window: datetime, *where: Any) -> Any:
+    """How many requests matching `where` were accepted since `window`, counted up to `limit` only: a bounded
+    scan however many there are (a scalar subquery)."""
+    recent = select(_REQUESTS.c.seq).where(*where, _REQUESTS.c.created_at >= window).limit(limit)
+    return select(func.count()).select_from(recent.subquery()).scalar_subquery()
+
+
 def recover_signer(call: calls.SignedCall, *, chain_id: int, contract: str) -> str | None:
     """The EOA that signed, or None when the signature recovers to nothing."""
-    data = signing.typed_data(call.function, call.message, chain_id=chain_id, verifying_contract=contract)
+    signable = signing.signable_message(
+        call.function, call.message, chain_id=chain_id, verifying_contract=contract
+    )
     signature = call.signature
     if len(signature) == 64:  # EIP-2098 compact: yParity in the top bit of s
         vs = int.from_bytes(signature[32:], "big")
         signature = signature[:32] + (vs & ((1 << 255) - 1)).to_bytes(32, "big") + bytes([27 + (vs >> 255)])
     try:
-        return str(Account.recover_message(encode_typed_data(full_message=data), signature=signature))
+        return str(Account.recover_message(signable, signature=signature))
     except Exception:  # eth-keys refuses an invalid v/r/s: not a signature of anyone
         return None
 
@@ -158,72 +176,96 @@ class RelayService:
         return chain_id, call
 
     def facts(self, chain_id: int, call: calls.SignedCall, client: str, now: datetime) -> ChainFacts:
-        """Everything the database says about this request, in one read transaction."""
+        """Everything the database says about this request, in one read transaction: one statement for the chain,
+        the sender, the quota counts and the signer's waiting requests (the usual case), a second one for those
+        requests' calldata when there are any, and the authority lookups of the function."""
         signer = call.signer.lower()
         window = now - timedelta(seconds=self.settings.quota_window)
+        by_signer = (_REQUESTS.c.chain_id == chain_id, _REQUESTS.c.signer == signer)
+        by_client = (_REQUESTS.c.client == client,)
+        counts = select(
+            _bounded_count(self.settings.signer_quota, window, *by_signer).label("signer_recent"),
+            _bounded_count(self.settings.client_quota, window, *by_client).label("client_recent"),
+            select(func.count())
+            .where(*by_signer, _REQUESTS.c.state.in_(PENDING_STATES))
+            .scalar_subquery()
+            .label("pending"),
+        ).subquery()
         with self.reader.connect() as conn:
-            chain = conn.execute(select(_CHAINS).where(_CHAINS.c.chain_id == chain_id)).mappings().first()
-            sender = conn.execute(select(_SENDERS).where(_SENDERS.c.chain_id == chain_id)).mappings().first()
-            signer_recent, signer_oldest = self._recent(
-                conn,
-                self.settings.signer_quota,
-                window,
-                _REQUESTS.c.chain_id == chain_id,
-                _REQUESTS.c.signer == signer,
-            )
-            client_recent, client_oldest = self._recent(
-                conn, self.settings.client_quota, window, _REQUESTS.c.client == client
-            )
-            pending = [
-                dict(row)
-                for row in conn.execute(
+            row = (
+                conn.execute(
                     select(
-                        _REQUESTS.c.function,
-                        _REQUESTS.c.target,
-                        _REQUESTS.c.nonce,
-                        _REQUESTS.c.calldata,
-                        _REQUESTS.c.message,
+                        _CHAINS.c.chain_id,
+                        _CHAINS.c.registry_address,
+                        _CHAINS.c.deposits_address,
+                        _CHAINS.c.parent_name,
+                        _CHAINS.c.indexed_block,
+                        _SENDERS.c.address,
+                        _SENDERS.c.balance,
+                        _SENDERS.c.gas_day,
+                        _SENDERS.c.gas_spent,
+                        counts,
                     )
-                    .where(
-                        _REQUESTS.c.chain_id == chain_id,
-                        _REQUESTS.c.signer == signer,
-                        _REQUESTS.c.state.in_(PENDING_STATES),
-                    )
-                    .order_by(_REQUESTS.c.seq)
-                ).mappings()
-            ]
-            parent_name = (chain["parent_name"] if chain else "") or ""
-            authority = self._authority(conn, chain_id, call, parent_name, chain) if chain else None
+                    .select_from(counts)
+                    .outerjoin(_CHAINS, _CHAINS.c.chain_id == chain_id)
+                    .outerjoin(_SENDERS, _SENDERS.c.chain_id == chain_id)
+                )
+                .mappings()
+                .one()
+            )
+            signer_oldest = (
+                self._oldest(conn, window, *by_signer)
+                if row["signer_recent"] >= self.settings.signer_quota
+                else None
+            )
+            client_oldest = (
+                self._oldest(conn, window, *by_client)
+                if row["client_recent"] >= self.settings.client_quota
+                else None
+            )
+            pending = (
+                [
+                    dict(p)
+                    for p in conn.execute(
+                        select(
+                            _REQUESTS.c.function,
+                            _REQUESTS.c.target,
+                            _REQUESTS.c.nonce,
+                            _REQUESTS.c.calldata,
+                            _REQUESTS.c.message,
+                        )
+                        .where(*by_signer, _REQUESTS.c.state.in_(PENDING_STATES))
+                        .order_by(_REQUESTS.c.seq)
+                    ).mappings()
+                ]
+                if row["pending"]
+                else []
+            )
+            parent_name = row["parent_name"] or ""
+            indexed = row["chain_id"] is not None
+            authority = self._authority(conn, chain_id, call, parent_name, row) if indexed else None
         return ChainFacts(
-            registry=chain["registry_address"] if chain else None,
-            deposits=chain["deposits_address"] if chain else None,
+            registry=row["registry_address"],
+            deposits=row["deposits_address"],
             parent_name=parent_name,
-            indexed_block=chain["indexed_block"] if chain else None,
-            relayer=sender["address"] if sender and sender["address"] else None,
-            balance=int(sender["balance"]) if sender else 0,
-            gas_today=(
-                int(sender["gas_spent"]) if sender and sender["gas_day"] == now.date().isoformat() else 0
-            ),
-            signer_recent=int(signer_recent),
+            indexed_block=row["indexed_block"],
+            relayer=row["address"] or None,
+            balance=int(row["balance"] or 0),
+            gas_today=int(row["gas_spent"] or 0) if row["gas_day"] == now.date().isoformat() else 0,
+            signer_recent=int(row["signer_recent"]),
             signer_oldest=signer_oldest,
-            client_recent=int(client_recent),
+            client_recent=int(row["client_recent"]),
             client_oldest=client_oldest,
             pending=pending,
             authority=authority,
         )
 
     @staticmethod
-    def _recent(conn: Connection, limit: int, window: datetime, *where: Any) -> tuple[int, datetime | None]:
-        """How many requests matching `where` were accepted since `window`, counted up to `limit` only (a bounded
-        scan however many there are), and the oldest of them once the limit is reached (for `Retry-After`)."""
-        recent = select(_REQUESTS.c.created_at).where(*where, _REQUESTS.c.created_at >= window).limit(limit)
-        count = int(conn.execute(select(func.count()).select_from(recent.subquery())).scalar_one())
-        if count < limit:
-            return count, None
-        oldest = conn.execute(
+    def _oldest(conn: Connection, window: datetime, *where: Any) -> datetime | None:
+        """The oldest request matching `where` in the quota window (for `Retry-After` once a quota is reached)."""
+        return conn.execute(
             select(func.min(_REQUESTS.c.created_at)).where(*where, _REQUESTS.c.created_at >= window)
         ).scalar()
-        return count, oldest
 
     def _authority(
         self, conn: Connection, chain_id: int, call: calls.SignedCall, parent: str, chain: Any
@@ -366,44 +408,42 @@ class RelayService:
             raise Refused(f"no authority: {facts.authority}", status=403)
         same_target = [int(p["nonce"]) for p in facts.pending if p["target"] == contract.lower()]
         pending_calls = [(str(p["target"]), bytes.fromhex(p["calldata"][2:])) for p in facts.pending]
-        rpc = self.rpc(chain_id)
+        write = {"from": facts.relayer, "to": contract, "data": "0x" + call.calldata.hex()}
+        # One round trip to the node: the signer's nonce on the contract, the simulation, and the signer's code
+        # when the signature does not recover to it (an ERC-1271 wallet). With no waiting writes of the signer,
+        # the simulation is `eth_estimateGas` of the write alone: it executes the write on the latest state and
+        # errors when the write reverts, and its gas becomes the write's limit. After waiting writes, it is an
+        # `eth_call` of RelayBatcher with those first and this one last (its bitmap says which would fail).
+        if facts.pending:
+            batch = calls.batch_calldata([*pending_calls, (contract, call.calldata)])
+            simulation = (
+                "eth_call",
+                [{"from": facts.relayer, "to": batcher, "data": "0x" + batch.hex()}, "latest"],
+            )
+        else:
+            simulation = ("eth_estimateGas", [write, "latest"])
         queries: list[tuple[str, list[Any]]] = [
             (
                 "eth_call",
                 [{"to": contract, "data": "0x" + calls.nonces_calldata(call.signer).hex()}, "latest"],
             ),
-            (
-                "eth_call",
-                [
-                    {
-                        "from": facts.relayer,
-                        "to": batcher,
-                        "data": "0x"
-                        + calls.batch_calldata([*pending_calls, (contract, call.calldata)]).hex(),
-                    },
-                    "latest",
-                ],
-            ),
+            simulation,
         ]
         if recovered != call.signer:
             queries.append(("eth_getCode", [call.signer, "latest"]))
-        # The write alone on the current state (no waiting writes before it): the node estimates its gas, in
-        # parallel with the checks (an estimate of a write that would fail is an error, and is not used).
-        estimate = (
-            asyncio.ensure_future(self._estimate(chain_id, contract, call, facts, call.gas_limit))
-            if not facts.pending
-            else None
-        )
+        rpc = self.rpc(chain_id)
         try:
-            results = await rpc.batch(queries)
+            results = await rpc.batch_outcomes(queries)
+            for result in (results[0], *results[2:]):  # the simulation's own error is looked at below
+                if isinstance(result, RpcError):
+                    raise result
+            if facts.pending and isinstance(results[1], RpcError):
+                raise results[1]
         except RpcError as exc:
-            if estimate is not None:
-                estimate.cancel()
             reason = redact(str(exc), rpc.url)  # an RPC URL may carry an API key: the host only
             raise Refused(
                 f"chain {chain_id}: the node cannot simulate the write ({reason})", status=503
             ) from None
-        gas_limit = await estimate if estimate is not None else call.gas_limit
         if recovered != call.signer and results[2] in (None, "0x", ""):
             raise Refused(
                 f"signature: not {call.signer}'s signature of this {signing.SIGNED_FUNCTIONS[call.function].primary_type} "
@@ -418,11 +458,21 @@ class RelayService:
                 + (f" ({len(same_target)} of its requests are waiting for the chain)" if same_target else ""),
                 status=409,
             )
-        bitmap = calls.decode_bitmap(results[1])
-        if bitmap >> len(pending_calls) & 1:
-            raise Refused(
-                f"simulation: the write would fail: {await self._reason(chain_id, contract, call, facts)}"
-            )
+        gas_limit = call.gas_limit
+        if facts.pending:
+            if calls.decode_bitmap(results[1]) >> len(pending_calls) & 1:
+                raise Refused(
+                    f"simulation: the write would fail: {await self._reason(chain_id, contract, call, facts)}"
+                )
+        elif isinstance(results[1], RpcError):
+            # The estimate failed: the write reverts (the usual), or this node cannot estimate it. An `eth_call`
+            # decides, and gives the revert reason.
+            failure = await self._failure(chain_id, write)
+            if failure is not None:
+                raise Refused(f"simulation: the write would fail: {failure}")
+        else:
+            gas_limit = gas_with_margin(int(results[1], 16), bound=call.gas_limit)
+        queued_at = datetime.now(UTC)  # the request's `created_at`: when it is queued, just before its 202
         row = {
             "id": uuid.uuid4().hex,
             "chain_id": chain_id,
@@ -436,8 +486,8 @@ class RelayService:
             "gas_limit": gas_limit,
             "client": client,
             "state": "queued",
-            "created_at": now,
-            "updated_at": now,
+            "created_at": queued_at,
+            "updated_at": queued_at,
         }
         try:
             await run_in_threadpool(self._insert, row)  # a write may wait for SQLite's lock: not on the loop
@@ -448,37 +498,25 @@ class RelayService:
             ) from None
         return RelayRequest(**row)
 
-    async def _estimate(
-        self, chain_id: int, contract: str, call: calls.SignedCall, facts: ChainFacts, bound: int
-    ) -> int:
-        """The write's gas with a 25% margin (a write's cost varies little between now and its block), never more
-        than the static bound; the bound when the node cannot estimate."""
-        try:
-            estimate = await self.rpc(chain_id).call(
-                "eth_estimateGas",
-                [{"from": facts.relayer, "to": contract, "data": "0x" + call.calldata.hex()}, "latest"],
-            )
-        except RpcError:
-            return bound
-        gas = int(estimate, 16)
-        return min(gas + gas // 4 + 10_000, bound)
-
     def _insert(self, row: dict[str, Any]) -> None:
         with self.writer.begin() as conn:
             conn.execute(_REQUESTS.insert().values(**row))
 
-    async def _reason(self, chain_id: int, contract: str, call: calls.SignedCall, facts: ChainFacts) -> str:
+    async def _failure(self, chain_id: int, write: dict[str, Any]) -> str | None:
+        """Why an `eth_call` of the write alone on the latest state fails, None when it succeeds."""
         try:
-            await self.rpc(chain_id).call(
-                "eth_call",
-                [{"from": facts.relayer, "to": contract, "data": "0x" + call.calldata.hex()}, "latest"],
-            )
+            await self.rpc(chain_id).call("eth_call", [write, "latest"])
         except RpcError as exc:
-            reason = calls.revert_reason(exc.data, str(exc))
-            if facts.pending:
-                return f"{reason} (simulated after the signer's {len(facts.pending)} waiting request(s))"
-            return reason
-        return f"it fails after the signer's {len(facts.pending)} waiting request(s)"
+            return calls.revert_reason(exc.data, str(exc))
+        return None
+
+    async def _reason(self, chain_id: int, contract: str, call: calls.SignedCall, facts: ChainFacts) -> str:
+        """Why the write fails after the signer's waiting requests (the batch simulation said it does)."""
+        write = {"from": facts.relayer, "to": contract, "data": "0x" + call.calldata.hex()}
+        failure = await self._failure(chain_id, write)
+        if failure is None:
+            return f"it fails after the signer's {len(facts.pending)} waiting request(s)"
+        return f"{failure} (simulated after the signer's {len(facts.pending)} waiting request(s))"
 
     def _quota(self, recent: int, oldest: datetime | None, limit: int, now: datetime, who: str) -> None:
         if recent < limit:

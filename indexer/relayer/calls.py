@@ -11,6 +11,7 @@ by one rule per contract, checked against the compiled contracts by tests/relaye
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -106,6 +107,17 @@ def abi_inputs(function: str) -> list[tuple[str, str]]:
 
 def abi_signature(function: str) -> str:
     return f"{function}({','.join(kind for _, kind in abi_inputs(function))})"
+
+
+@functools.cache
+def _encoding(function: str) -> tuple[bytes, tuple[str, ...], tuple[str, ...]]:
+    """(selector, ABI types, argument names) of the write: worked out once per function, not per request."""
+    inputs = abi_inputs(function)
+    return (
+        function_signature_to_4byte_selector(abi_signature(function)),
+        tuple(kind for _, kind in inputs),
+        tuple(name for name, _ in inputs),
+    )
 
 
 def parse(
@@ -227,9 +239,8 @@ def encode_call(call: SignedCall) -> bytes:
     args: dict[str, Any] = {**call.message, "signature": call.signature}
     if call.permit is not None:
         args.update(v=call.permit.v, r=call.permit.r, s=call.permit.s)
-    inputs = abi_inputs(call.function)
-    selector = function_signature_to_4byte_selector(abi_signature(call.function))
-    return selector + abi_encode([kind for _, kind in inputs], [args[name] for name, _ in inputs])
+    selector, kinds, names = _encoding(call.function)
+    return selector + abi_encode(kinds, [args[name] for name in names])
 
 
 def batch_calldata(calls: list[tuple[str, bytes]]) -> bytes:

@@ -149,7 +149,10 @@ class Sender:
         return _Fenced(self)
 
     async def step(self) -> None:
-        balance = int(await self.rpc.call("eth_getBalance", [self.address, "latest"]), 16)
+        head, raw_balance = await self.rpc.batch(
+            [("eth_getBlockByNumber", ["latest", False]), ("eth_getBalance", [self.address, "latest"])]
+        )
+        balance = int(raw_balance, 16)
         now = time.monotonic()
         if balance != self._balance or now - self._balance_at > 5.0:  # spare the database's write lock
             with self._write() as conn:
@@ -160,7 +163,7 @@ class Sender:
                 )
             self._balance, self._balance_at = balance, now
         BALANCE.labels(self._label).set(balance)
-        await self.reconcile()
+        await self.reconcile(head)
         self.expire()
         await self.send_queued()
         self._stats()
@@ -179,22 +182,31 @@ class Sender:
                 groups[int(row["nonce"])].append(dict(row))
         return dict(groups)
 
-    async def reconcile(self) -> None:
-        await self._check_reorgs()
+    async def reconcile(self, head: dict[str, Any] | None = None) -> None:
+        """`head`: the latest block, when the caller already has it."""
+        if head is None:
+            head = await self.rpc.call("eth_getBlockByNumber", ["latest", False])
+        await self._check_reorgs(head)
         groups = self._open_txs()
         if not groups:
             return
         attempts = [tx for group in groups.values() for tx in group]
-        receipts = await self.rpc.batch([("eth_getTransactionReceipt", [tx["tx_hash"]]) for tx in attempts])
-        by_hash = {tx["tx_hash"]: receipt for tx, receipt in zip(attempts, receipts, strict=True)}
-        unmined: list[list[dict[str, Any]]] = []
-        for group in groups.values():
+        # One round trip: the receipt of every attempt, and whether the node knows each nonce's newest attempt
+        # (for the nonces that turn out unmined).
+        answers = await self.rpc.batch(
+            [("eth_getTransactionReceipt", [tx["tx_hash"]]) for tx in attempts]
+            + [("eth_getTransactionByHash", [group[-1]["tx_hash"]]) for group in groups.values()]
+        )
+        by_hash = {tx["tx_hash"]: receipt for tx, receipt in zip(attempts, answers, strict=False)}
+        known = dict(zip(groups, answers[len(attempts) :], strict=True))
+        unmined: list[tuple[list[dict[str, Any]], Any]] = []
+        for nonce, group in groups.items():
             mined = next(((tx, by_hash[tx["tx_hash"]]) for tx in group if by_hash[tx["tx_hash"]]), None)
             if mined is not None and mined[1].get("blockHash"):
                 _fault("before_settle")
                 await self._settle(group, mined[0], mined[1])
             else:
-                unmined.append(group)
+                unmined.append((group, known[nonce]))
         if unmined:
             await self._rebroadcast(unmined)
 
@@ -310,37 +322,37 @@ class Sender:
             return calls.revert_reason(exc.data, str(exc))
         return "reverted in its batch (out of gas, or a state that changed within the block)"
 
-    async def _check_reorgs(self) -> None:
+    async def _check_reorgs(self, head: dict[str, Any]) -> None:
         """Mined transactions in the reorg window whose block is no longer canonical go back to `sent`."""
-        head = int(await self.rpc.call("eth_blockNumber"), 16)
+        number = int(head["number"], 16)
+        window = (
+            _TXS.c.chain_id == self.chain_id,
+            _TXS.c.state == "mined",
+            _TXS.c.block_number > number - self.settings.reorg_window,
+        )
+        columns = (_TXS.c.nonce, _TXS.c.block_number, _TXS.c.block_hash, _TXS.c.tx_hash)
+        with self.reader.connect() as conn:
+            newest = conn.execute(
+                select(*columns).where(*window).order_by(_TXS.c.block_number.desc()).limit(1)
+            ).first()
+        # A canonical block proves its ancestors canonical: when the newest block holding one of ours is still
+        # canonical (the usual case: one read, and no request at all when it is the head), nothing was dropped.
+        if newest is None or await self._canonical(newest.block_number, newest.block_hash, head):
+            return
         with self.reader.connect() as conn:
             mined = [
                 dict(r)
                 for r in conn.execute(
-                    select(_TXS.c.nonce, _TXS.c.block_number, _TXS.c.block_hash, _TXS.c.tx_hash)
-                    .where(
-                        _TXS.c.chain_id == self.chain_id,
-                        _TXS.c.state == "mined",
-                        _TXS.c.block_number > head - self.settings.reorg_window,
-                    )
-                    .order_by(_TXS.c.block_number.desc())
+                    select(*columns).where(*window).order_by(_TXS.c.block_number.desc())
                 ).mappings()
             ]
-        if not mined:
-            return
-        # A canonical block proves its ancestors canonical: stop at the first block that still matches.
         dropped: list[dict[str, Any]] = []
-        checked: dict[int, str | None] = {}
+        checked: dict[int, bool] = {}
         for tx in mined:
-            number = int(tx["block_number"])
-            if number not in checked:
-                block = (
-                    await self.rpc.call("eth_getBlockByNumber", [hex(number), False])
-                    if number <= head
-                    else None
-                )
-                checked[number] = block["hash"] if block else None
-            if checked[number] == tx["block_hash"]:
+            block = int(tx["block_number"])
+            if block not in checked:
+                checked[block] = await self._canonical(block, tx["block_hash"], head)
+            if checked[block]:
                 break
             dropped.append(tx)
         for tx in dropped:
@@ -372,13 +384,20 @@ class Sender:
             if receipt is not None:
                 log.info("chain %d: nonce %d is in the new chain too", self.chain_id, tx["nonce"])
 
-    async def _rebroadcast(self, groups: list[list[dict[str, Any]]]) -> None:
-        known = await self.rpc.batch(
-            [("eth_getTransactionByHash", [group[-1]["tx_hash"]]) for group in groups]
-        )
+    async def _canonical(self, number: int, block_hash: str, head: dict[str, Any]) -> bool:
+        """Whether the block `number` of the canonical chain (whose latest block is `head`) has this hash."""
+        if number == int(head["number"], 16):
+            return bool(head["hash"] == block_hash)
+        if number > int(head["number"], 16):
+            return False
+        block = await self.rpc.call("eth_getBlockByNumber", [hex(number), False])
+        return block is not None and block["hash"] == block_hash
+
+    async def _rebroadcast(self, groups: list[tuple[list[dict[str, Any]], Any]]) -> None:
+        """Each unmined nonce's group of attempts, with what the node answered for the newest one."""
         fees: Fees | None = None
         now = _now()
-        for group, seen in zip(groups, known, strict=True):
+        for group, seen in groups:
             newest = group[-1]
             sent_at = _aware(newest["sent_at"])
             if seen is None or newest["state"] == "signed":
@@ -418,7 +437,14 @@ class Sender:
     # --- sending ------------------------------------------------------------------------------------------------
 
     async def fees(self) -> Fees:
-        history = await self.rpc.call("eth_feeHistory", [hex(5), "latest", [50]])
+        method, params = self._fee_history_call()
+        return self._fees(await self.rpc.call(method, params))
+
+    @staticmethod
+    def _fee_history_call() -> tuple[str, list[Any]]:
+        return "eth_feeHistory", [hex(5), "latest", [50]]
+
+    def _fees(self, history: dict[str, Any]) -> Fees:
         base = int(history["baseFeePerGas"][-1], 16)
         rewards = [int(r[0], 16) for r in history.get("reward") or [] if r]
         tip = max(sorted(rewards)[len(rewards) // 2] if rewards else 0, self.settings.min_priority_fee)
@@ -459,19 +485,23 @@ class Sender:
             "created_at": _now(),
         }
 
-    async def _broadcast(self, tx: dict[str, Any]) -> None:
+    async def _broadcast(self, *txs: dict[str, Any]) -> None:
+        """Broadcast signed transactions (one JSON-RPC batch) and record the ones the node took as `sent`."""
         _fault("before_broadcast")
-        try:
-            await self.rpc.call("eth_sendRawTransaction", [tx["raw"]])
-        except RpcError as exc:
-            if not any(phrase in str(exc).lower() for phrase in _KNOWN):
-                log.warning("chain %d: broadcast of nonce %d failed: %s", self.chain_id, tx["nonce"], exc)
-                return
+        answers = await self.rpc.batch_outcomes([("eth_sendRawTransaction", [tx["raw"]]) for tx in txs])
+        sent = []
+        for tx, answer in zip(txs, answers, strict=True):
+            if isinstance(answer, RpcError) and not any(phrase in str(answer).lower() for phrase in _KNOWN):
+                log.warning("chain %d: broadcast of nonce %d failed: %s", self.chain_id, tx["nonce"], answer)
+                continue
+            sent.append(tx["tx_hash"])
+        if not sent:
+            return
         _fault("after_broadcast")
         with self._write() as conn:
             conn.execute(
                 _TXS.update()
-                .where(_TXS.c.tx_hash == tx["tx_hash"], _TXS.c.state == "signed")
+                .where(_TXS.c.tx_hash.in_(sent), _TXS.c.state == "signed")
                 .values(state="sent", sent_at=_now())
             )
 
@@ -534,8 +564,9 @@ class Sender:
             out.append(current)
         return out
 
-    async def _next_nonce(self) -> int:
-        node = int(await self.rpc.call("eth_getTransactionCount", [self.address, "pending"]), 16)
+    def _next_nonce(self, node_pending: str) -> int:
+        """The next nonce: the node's pending count, or past the newest nonce recorded if that is higher."""
+        node = int(node_pending, 16)
         with self.reader.connect() as conn:
             recorded = conn.execute(
                 select(func.max(_TXS.c.nonce)).where(_TXS.c.chain_id == self.chain_id)
@@ -546,7 +577,10 @@ class Sender:
         queued = self._queued()
         if not queued:
             return
-        fees = await self.fees()
+        history, node_pending = await self.rpc.batch(
+            [self._fee_history_call(), ("eth_getTransactionCount", [self.address, "pending"])]
+        )
+        fees = self._fees(history)
         if fees.base > fees.max_fee:
             log.warning(
                 "chain %d: the base fee (%d wei/gas) is above the fee cap (%d): %d requests wait",
@@ -556,7 +590,7 @@ class Sender:
                 len(queued),
             )
             return
-        nonce = await self._next_nonce()
+        nonce = self._next_nonce(node_pending)
         rows = []
         for batch in self._batches(queued):
             single = len(batch) == 1 and (not self.settings.batch or self.batcher is None or _large(batch[0]))
@@ -577,25 +611,29 @@ class Sender:
             _fault("after_sign")
             rows.append(row)
             nonce += 1
-        for row in rows:
-            await self._broadcast(row)
+        if rows:
+            await self._broadcast(*rows)
 
     def _bind(self, batch: list[dict[str, Any]], row: dict[str, Any], *, nonce: int, single: bool) -> None:
         """Write-ahead: the signed transaction and the requests it carries, in one fenced transaction."""
         with self._write() as conn:
-            bound = 0
-            for index, request in enumerate(batch):
-                bound += conn.execute(
-                    _REQUESTS.update()
-                    .where(_REQUESTS.c.id == request["id"], _REQUESTS.c.state == "queued")
-                    .values(
-                        state="sent",
-                        tx_nonce=nonce,
-                        tx_index=None if single else index,
-                        tx_hash=row["tx_hash"],
-                        updated_at=_now(),
-                    )
-                ).rowcount
+            ids = [request["id"] for request in batch]
+            position = (
+                None
+                if single
+                else case({request_id: index for index, request_id in enumerate(ids)}, value=_REQUESTS.c.id)
+            )
+            bound = conn.execute(
+                _REQUESTS.update()
+                .where(_REQUESTS.c.id.in_(ids), _REQUESTS.c.state == "queued")
+                .values(
+                    state="sent",
+                    tx_nonce=nonce,
+                    tx_index=position,
+                    tx_hash=row["tx_hash"],
+                    updated_at=_now(),
+                )
+            ).rowcount
             if bound != len(batch):  # a request changed under us (expired): sign this nonce again next step
                 raise _Changed
             conn.execute(_TXS.insert().values(**row))
