@@ -31,7 +31,7 @@ from indexer import signing
 from indexer.chain.rpc import RetryPolicy, RpcClient, RpcError
 from indexer.ens import node_hex
 from indexer.errors import Dm3Error
-from indexer.relayer import calls
+from indexer.relayer import calls, feed
 from indexer.settings.relayer import RelayerSettings, redact
 from indexer.store import models
 from indexer.store.relay_models import PENDING_STATES, RelayRequest, RelaySender, RelayTx
@@ -465,7 +465,7 @@ class RelayService:
 
     def _insert(self, row: dict[str, Any]) -> None:
         with self.writer.begin() as conn:
-            conn.execute(_REQUESTS.insert().values(**row))
+            feed.record(conn, _REQUESTS.insert().values(**row))
 
     async def _reason(self, chain_id: int, contract: str, call: calls.SignedCall, facts: ChainFacts) -> str:
         try:
