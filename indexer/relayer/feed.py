@@ -58,7 +58,7 @@ def record(conn: Connection, statement: Insert | Update, *, reorg: bool = False)
 
     `reorg`: the transition is a request going back to `sent` because a reorg dropped its transaction."""
     # In acceptance order (a bulk UPDATE returns its rows in no particular order).
-    returned = conn.execute(statement.returning(*_REQUESTS.c)).mappings()
+    returned = conn.execute(statement.returning(_REQUESTS)).mappings()
     rows = sorted((dict(row) for row in returned), key=lambda row: int(row["seq"]))
     append(conn, [change_row(row, reorg=reorg) for row in rows])
     return Recorded(rows)
