@@ -3,8 +3,10 @@
 A change row becomes JSON in :func:`read_changes` (one snapshot: the rows, their finality and the chains'
 envelopes agree). Rows are indexed events (`apply`, `rollback`) and relay requests entering a state (`relay`,
 written by `indexer/relayer/feed.py`); a reader gets relay rows only when it asks for the kind `relay` (or for a
-`signer`), so a reader of indexed changes never meets a row shaped differently. :class:`ChangeFeed` polls `max(changes.id)` (an index lookup) once per `poll_interval` for
-all subscribers of one process together and wakes them when it grows; each subscriber then reads its own page.
+`signer`), so a reader of indexed changes never meets a row shaped differently.
+
+:class:`ChangeFeed` polls `max(changes.id)` (an index lookup) once per `poll_interval` for all subscribers of one
+process together and wakes them when it grows; each subscriber then reads its own page.
 """
 
 from __future__ import annotations
