@@ -192,6 +192,22 @@ class RelayEnv:
         )
 
 
+def relay_changes(env: RelayEnv) -> list[dict[str, Any]]:
+    """Every relay row of the change feed (`/v1/changes/poll?kinds=relay` from the start, page by page)."""
+    rows: list[dict[str, Any]] = []
+    cursor = 0
+    while True:
+        response = env.client.get(
+            "/v1/changes/poll", params={"cursor": cursor, "kinds": "relay", "timeout": 0}
+        )
+        assert response.status_code == 200, response.text
+        page = response.json()
+        rows += page["data"]
+        if page["next_cursor"] == cursor:
+            return rows
+        cursor = page["next_cursor"]
+
+
 def wait_exit(proc: subprocess.Popen[bytes], timeout: float = 30) -> int:
     deadline = time.monotonic() + timeout
     while proc.poll() is None:

@@ -175,6 +175,7 @@ class AsyncDm3Client:
         sender: str | None = None,
         recipient: str | None = None,
         kinds: Iterable[str] | None = None,
+        signer: str | None = None,
         limit: int | None = None,
     ) -> ChangesPage:
         return await self._send(
@@ -186,6 +187,7 @@ class AsyncDm3Client:
                 recipient=recipient,
                 kinds=kinds,
                 limit=limit,
+                signer=signer,
             )
         )
 
@@ -197,10 +199,11 @@ class AsyncDm3Client:
         sender: str | None = None,
         recipient: str | None = None,
         kinds: Iterable[str] | None = None,
+        signer: str | None = None,
         reconnect: bool = True,
     ) -> AsyncIterator[ChangeOut]:
         stream = ChangeStream(
-            cursor=cursor, chain_id=chain_id, sender=sender, recipient=recipient, kinds=kinds
+            cursor=cursor, chain_id=chain_id, sender=sender, recipient=recipient, kinds=kinds, signer=signer
         )
         while True:
             async with contextlib.AsyncExitStack() as stack:

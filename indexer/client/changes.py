@@ -35,13 +35,18 @@ STREAM_ERRORS = (httpx.TransportError, httpx.StreamError, SSEError)
 
 
 def _filters(
-    chain_id: int | None, sender: str | None, recipient: str | None, kinds: Iterable[str] | None
+    chain_id: int | None,
+    sender: str | None,
+    recipient: str | None,
+    kinds: Iterable[str] | None,
+    signer: str | None = None,
 ) -> dict[str, Any]:
     values = {
         "chain_id": chain_id,
         "sender": sender,
         "recipient": recipient,
         "kinds": ",".join(kinds) if kinds else None,
+        "signer": signer,
     }
     return {k: v for k, v in values.items() if v is not None}
 
@@ -55,9 +60,14 @@ def poll_changes(
     recipient: str | None,
     kinds: Iterable[str] | None,
     limit: int | None,
+    signer: str | None = None,
 ) -> Call[ChangesPage]:
-    """Long poll `/v1/changes/poll`. `cursor=None, timeout=0` returns the current cursor (no changes)."""
-    params = _filters(chain_id, sender, recipient, kinds)
+    """Long poll `/v1/changes/poll`. `cursor=None, timeout=0` returns the current cursor (no changes).
+
+    Relay requests come only when asked for: `kinds` naming "relay" (alone or with other kinds) or `signer`; a
+    relay change has `action` "relay", `kind` "relay", `event` the request's new state and `args["id"]` the
+    request id (docs/relay-api.md)."""
+    params = _filters(chain_id, sender, recipient, kinds, signer)
     params.update({"timeout": timeout} | ({"cursor": cursor} if cursor is not None else {}))
     if limit is not None:
         params["limit"] = limit
@@ -81,8 +91,9 @@ class ChangeStream:
         sender: str | None,
         recipient: str | None,
         kinds: Iterable[str] | None,
+        signer: str | None = None,
     ) -> None:
-        self.params = _filters(chain_id, sender, recipient, kinds)
+        self.params = _filters(chain_id, sender, recipient, kinds, signer)
         self.position = cursor  # the last change read; None = from now on
 
     def request(self) -> dict[str, Any]:
@@ -179,6 +190,8 @@ class CachedPairs:
         """Apply one change; returns the tracked pairs it made unknown (a rollback, a kind this client does not
         know, a chain a pair was not loaded for): ask the API about them and `load` its answers."""
         cid, kind = change.chain_id, change.kind
+        if change.action == "relay":
+            return []  # a relay request's state: its write changes eligibility once indexed (its own change)
         if kind in PROFILE_KINDS and change.action == "apply":
             return []  # profile records do not change eligibility
         affected = self._affected(change)

@@ -175,6 +175,7 @@ class Dm3Client:
         sender: str | None = None,
         recipient: str | None = None,
         kinds: Iterable[str] | None = None,
+        signer: str | None = None,
         limit: int | None = None,
     ) -> ChangesPage:
         """Long poll `/v1/changes/poll`. `cursor=None, timeout=0` returns the current cursor (no changes)."""
@@ -187,6 +188,7 @@ class Dm3Client:
                 recipient=recipient,
                 kinds=kinds,
                 limit=limit,
+                signer=signer,
             )
         )
 
@@ -198,6 +200,7 @@ class Dm3Client:
         sender: str | None = None,
         recipient: str | None = None,
         kinds: Iterable[str] | None = None,
+        signer: str | None = None,
         reconnect: bool = True,
     ) -> Iterator[ChangeOut]:
         """Every change after `cursor` (None = from now on), as it is indexed, forever (SSE).
@@ -206,7 +209,7 @@ class Dm3Client:
         sequence has no gaps and no duplicates. With `reconnect=False` the iterator ends when the stream does.
         """
         stream = ChangeStream(
-            cursor=cursor, chain_id=chain_id, sender=sender, recipient=recipient, kinds=kinds
+            cursor=cursor, chain_id=chain_id, sender=sender, recipient=recipient, kinds=kinds, signer=signer
         )
         while True:
             with contextlib.ExitStack() as stack:

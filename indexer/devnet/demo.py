@@ -274,7 +274,7 @@ def walkthrough(state: DevnetState, api: Dm3Client) -> None:
     console.print(
         f"  ... and is told {(arrived_at - receipt_at) * 1000:.0f} ms after the burn's receipt: change #{change.id} "
         f"{change.action} {change.event}(sender {(change.sender or '')[:10]}…, bond left {int(change.args['bond']) / TOKEN:g}) "
-        f"in block {change.block_number} ({change.block_hash[:10]}…, {change.finality}) on chain {change.chain_id}"
+        f"in block {change.block_number} ({(change.block_hash or '')[:10]}…, {change.finality}) on chain {change.chain_id}"
     )
     receipt = op.send(alice, op.deposits.functions.release(dave.address))
     wait_indexed(api, op.state.chain_id, receipt.blockNumber)

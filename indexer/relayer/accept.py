@@ -34,7 +34,7 @@ from indexer import signing
 from indexer.chain.rpc import RetryPolicy, RpcClient, RpcError
 from indexer.ens import node_hex
 from indexer.errors import Dm3Error
-from indexer.relayer import calls
+from indexer.relayer import calls, feed
 from indexer.settings.relayer import RelayerSettings, redact
 from indexer.store import models
 from indexer.store.relay_models import PENDING_STATES, RelayRequest, RelaySender, RelayTx
@@ -500,7 +500,7 @@ class RelayService:
 
     def _insert(self, row: dict[str, Any]) -> None:
         with self.writer.begin() as conn:
-            conn.execute(_REQUESTS.insert().values(**row))
+            feed.record(conn, _REQUESTS.insert().values(**row))
 
     async def _failure(self, chain_id: int, write: dict[str, Any]) -> str | None:
         """Why an `eth_call` of the write alone on the latest state fails, None when it succeeds."""

@@ -39,7 +39,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from indexer.chain.rpc import RpcClient, RpcError
 from indexer.errors import UserError
-from indexer.relayer import calls
+from indexer.relayer import calls, feed
 from indexer.relayer.lease import SenderLease
 from indexer.settings.relayer import RelayerSettings, redact
 from indexer.store.db import create_db_engine
@@ -272,17 +272,19 @@ class Sender:
             )
             mined = [request_id for request_id, (state, _) in outcomes.items() if state == "mined"]
             if mined:  # one statement for the writes that succeeded
-                conn.execute(
+                feed.record(
+                    conn,
                     _REQUESTS.update()
                     .where(_REQUESTS.c.id.in_(mined))
-                    .values(state="mined", error=None, **common)
+                    .values(state="mined", error=None, **common),
                 )
             for request_id, (state, reason) in outcomes.items():
                 if state != "mined":
-                    conn.execute(
+                    feed.record(
+                        conn,
                         _REQUESTS.update()
                         .where(_REQUESTS.c.id == request_id)
-                        .values(state=state, error=reason, **common)
+                        .values(state=state, error=reason, **common),
                     )
         GAS_SPENT.labels(self._label).inc(gas_used)
         FEES_PAID.labels(self._label).inc(gas_used * price)
@@ -376,10 +378,12 @@ class Sender:
                         mined_at=None,
                     )
                 )
-                conn.execute(
+                feed.record(
+                    conn,
                     _REQUESTS.update()
                     .where(_REQUESTS.c.chain_id == self.chain_id, _REQUESTS.c.tx_nonce == tx["nonce"])
-                    .values(state="sent", block_number=None, block_hash=None, error=None, updated_at=_now())
+                    .values(state="sent", block_number=None, block_hash=None, error=None, updated_at=_now()),
+                    reorg=True,
                 )
             if receipt is not None:
                 log.info("chain %d: nonce %d is in the new chain too", self.chain_id, tx["nonce"])
@@ -516,7 +520,8 @@ class Sender:
             if conn.execute(select(_REQUESTS.c.seq).where(*late).limit(1)).first() is None:
                 return
         with self._write() as conn:
-            conn.execute(
+            feed.record(
+                conn,
                 _REQUESTS.update()
                 .where(
                     _REQUESTS.c.chain_id == self.chain_id,
@@ -527,7 +532,7 @@ class Sender:
                     state="expired",
                     error="the deadline passed before the request could be sent",
                     updated_at=_now(),
-                )
+                ),
             )
 
     def _queued(self) -> list[dict[str, Any]]:
@@ -623,7 +628,8 @@ class Sender:
                 if single
                 else case({request_id: index for index, request_id in enumerate(ids)}, value=_REQUESTS.c.id)
             )
-            bound = conn.execute(
+            bound = feed.record(
+                conn,
                 _REQUESTS.update()
                 .where(_REQUESTS.c.id.in_(ids), _REQUESTS.c.state == "queued")
                 .values(
@@ -632,7 +638,7 @@ class Sender:
                     tx_index=position,
                     tx_hash=row["tx_hash"],
                     updated_at=_now(),
-                )
+                ),
             ).rowcount
             if bound != len(batch):  # a request changed under us (expired): sign this nonce again next step
                 raise _Changed

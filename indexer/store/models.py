@@ -136,8 +136,11 @@ class Reorg(SQLModel, table=True):
     detected_at: datetime = Field(default_factory=_now, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
 
 
-#: ``changes.action`` values.
-ChangeAction = Literal["apply", "rollback"]
+#: ``changes.action`` values: ``apply`` and ``rollback`` are written by the indexer, ``relay`` by the relayer.
+ChangeAction = Literal["apply", "rollback", "relay"]
+
+#: ``changes.kind`` of every ``relay`` row (a relay request moved to the state named by ``event``).
+RELAY_KIND = "relay"
 
 #: ``changes.kind`` per event: the events that can change an eligibility answer or a profile (what a delivery
 #: node caches). Other events (ApprovalForAll, PrimaryNameChanged, Paused, Unpaused, ExcessSwept) get no row.
@@ -158,7 +161,8 @@ CHANGE_KINDS: dict[str, str] = {
 
 
 class Change(SQLModel, table=True):
-    """The change feed: an append-only log, in commit order, of what the indexer applied and rolled back.
+    """The change feed: an append-only log, in commit order, of what the indexer applied and rolled back, and of
+    every state a relay request entered.
 
     One ``apply`` row per applied event of :data:`CHANGE_KINDS`, written in the same transaction as the event;
     when a reorg removes a block, one ``rollback`` row per still-applied change of that block (newest first,
@@ -166,6 +170,12 @@ class Change(SQLModel, table=True):
     never updated or deleted and ``id`` is never reused, so ``id`` is an exact resume cursor: replaying from it
     yields the same rows in the same order. On PostgreSQL, writers take a transaction-scoped advisory lock
     before inserting here, so ids become visible in increasing order even with one writer process per chain.
+
+    ``relay`` rows (``indexer/relayer/feed.py``, written in the transaction that changes the request's state, under
+    the same lock): ``kind`` ``relay``, ``event`` the request's new state, ``signer`` the request's signer,
+    ``tx_hash``/``block_number``/``block_hash`` as the request holds them (NULL before it is sent / mined),
+    ``log_index`` NULL, ``args`` the request (docs/relay-api.md). A reorg never rolls them back: the relayer
+    writes the request's next state instead.
     """
 
     __tablename__ = "changes"
@@ -185,18 +195,20 @@ class Change(SQLModel, table=True):
     action: str  # ChangeAction
     ref_id: int | None = Field(default=None, sa_type=BigInteger)  # rollback: the apply row it undoes
     chain_id: int = Field(sa_type=BigInteger)
-    block_number: int = Field(sa_type=BigInteger)
-    block_hash: str
-    tx_hash: str
-    log_index: int
+    # NULL only in relay rows (a request not yet sent or mined has no transaction or block; none has a log).
+    block_number: int | None = Field(default=None, sa_type=BigInteger)
+    block_hash: str | None = None
+    tx_hash: str | None = None
+    log_index: int | None = None
     occurrence: int = (
         0  # how many times this event (block hash, log index) was applied and rolled back before
     )
-    event: str  # ABI event name
-    kind: str  # CHANGE_KINDS[event]
+    event: str  # ABI event name; relay rows: the request's new state
+    kind: str  # CHANGE_KINDS[event]; relay rows: RELAY_KIND
     sender: str | None = None  # deposit events: the pair
     recipient: str | None = None  # deposit events and MinDepositSet
     node: str | None = None  # registry events
+    signer: str | None = None  # relay rows: the request's signer
     args: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # as in ``events.args``
 
 

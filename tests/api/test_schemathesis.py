@@ -167,6 +167,8 @@ def seeded(seed: Callable[..., None], dm3_vectors: dict[str, Any]) -> None:
         history(2, "burn", sender=S, amount=7),
         history(3, "release", sender=ALICE, amount=5),
         *[_change(i, event) for i, event in enumerate(["Deposited", "Burned", "TextChanged"], start=1)],
+        _relay_change(4, "queued", block=None),
+        _relay_change(5, "mined", block=47),
     )
 
 
@@ -184,6 +186,24 @@ def _change(i: int, event: str) -> Change:
         kind=CHANGE_KINDS[event],
         args={"amount": "7"} if event != "TextChanged" else {"key": "url"},
         **pair,
+    )
+
+
+def _relay_change(i: int, state: str, *, block: int | None) -> Change:
+    """A relay request's state in the feed, as `indexer/relayer/feed.py` writes it (no log; no block until mined)."""
+    return Change(
+        id=i,
+        action="relay",
+        chain_id=OP_CHAIN_ID,
+        block_number=block,
+        block_hash=None if block is None else "0x" + f"{block:064x}",
+        tx_hash=None if block is None else "0x" + "99" * 32,
+        event=state,
+        kind="relay",
+        sender=S,
+        recipient=R,
+        signer=R,
+        args={"id": "r1", "function": "burn_with_sig", "error": None, "reorg": False},
     )
 
 
@@ -263,7 +283,10 @@ def _changes_query() -> st.SearchStrategy[dict[str, Any]]:
             "chain_id": st.sampled_from(CHAIN_IDS),
             "sender": st.sampled_from(ADDRESSES),
             "recipient": st.sampled_from(ADDRESSES),
-            "kinds": st.sampled_from(["deposit", "burn,text", "deposit,release,min_deposit"]),
+            "kinds": st.sampled_from(
+                ["deposit", "burn,text", "deposit,release,min_deposit", "relay", "burn,relay"]
+            ),
+            "signer": st.sampled_from(ADDRESSES),
             "timeout": st.sampled_from([0, 0.1]),
             "limit": st.integers(1, 3),
         },

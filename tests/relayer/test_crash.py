@@ -1,6 +1,6 @@
 """SIGKILL of `dm3-relayer run` at every point of the pipeline: after a restart every accepted request ends mined
 exactly once (each signer's on-chain nonce moved once per request, the relayer's account sent one transaction per
-recorded nonce, no write failed as a replay would)."""
+recorded nonce, no write failed as a replay would), and the change feed holds each of its states exactly once."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from web3 import Web3
 
-from harness.relayer import RelayEnv, user, wait_exit
+from harness.relayer import RelayEnv, relay_changes, user, wait_exit
 
 POINTS = ("after_sign", "before_broadcast", "after_broadcast", "before_settle")
 
@@ -61,6 +61,13 @@ def _assert_once(env: RelayEnv, ids: list[str]) -> None:
     assert sorted(t["nonce"] for t in txs if t["state"] == "mined") == sorted(nonces)
     for state in states:
         assert env.anvil.rpc("eth_getTransactionReceipt", [state["tx_hash"]])["status"] == "0x1"
+    feed = relay_changes(env)  # no state missing, none twice, the last one the table's
+    assert sorted((r["args"]["id"], r["event"]) for r in feed) == sorted(
+        (i, s) for i in ids for s in ("queued", "sent", "mined")
+    )
+    for state in states:
+        mined = [r for r in feed if r["args"]["id"] == state["id"] and r["event"] == "mined"]
+        assert (mined[0]["tx_hash"], mined[0]["block_number"]) == (state["tx_hash"], state["block_number"])
 
 
 @pytest.mark.parametrize("point", POINTS)

@@ -116,19 +116,24 @@
  */
 
 /**
+ * One change of the feed. Relay rows (`action` "relay", only when `kinds` names "relay" or a `signer` is given)
+ * have no log and, until mined, no block or transaction; `event` is the request's new state (docs/relay-api.md).
  * @typedef {object} Change
  * @property {number} id
- * @property {"apply" | "rollback"} action
+ * @property {"apply" | "rollback" | "relay"} action
  * @property {number | null} ref_id
  * @property {string} kind
  * @property {string} event
  * @property {number} chain_id
- * @property {number} block_number
- * @property {string} block_hash
- * @property {string} tx_hash
+ * @property {number | null} block_number
+ * @property {string | null} block_hash
+ * @property {string | null} tx_hash
+ * @property {number | null} log_index
+ * @property {string} finality
  * @property {string | null} sender
  * @property {string | null} recipient
  * @property {string | null} node
+ * @property {string | null} [signer]
  * @property {Record<string, unknown>} args
  */
 
@@ -347,21 +352,21 @@ export class Dm3Api {
 
   /**
    * One long-poll page of the change stream. `cursor` 0 replays from the start; omitted, it starts from now.
-   * @param {{cursor?: number, sender?: string, recipient?: string, kinds?: string[], chainId?: number, timeout?: number, limit?: number}} [filter]
+   * @param {{cursor?: number, sender?: string, recipient?: string, kinds?: string[], signer?: string, chainId?: number, timeout?: number, limit?: number}} [filter]
    * @returns {Promise<{data: Change[], count: number, next_cursor: number}>}
    */
-  async changes({ cursor, sender, recipient, kinds, chainId, timeout, limit } = {}) {
+  async changes({ cursor, sender, recipient, kinds, signer, chainId, timeout, limit } = {}) {
     return this.request("GET", "/v1/changes/poll", {
-      query: { cursor, sender, recipient, kinds: kinds?.join(","), chain_id: chainId, timeout, limit },
+      query: { cursor, sender, recipient, kinds: kinds?.join(","), signer, chain_id: chainId, timeout, limit },
     });
   }
 
   /**
    * The URL of the Server-Sent Events stream of changes (for `new EventSource(url)`).
-   * @param {{sender?: string, recipient?: string, kinds?: string[]}} [filter]
+   * @param {{sender?: string, recipient?: string, kinds?: string[], signer?: string}} [filter]
    */
-  changesUrl({ sender, recipient, kinds } = {}) {
-    return this.url("/v1/changes", { sender, recipient, kinds: kinds?.join(",") });
+  changesUrl({ sender, recipient, kinds, signer } = {}) {
+    return this.url("/v1/changes", { sender, recipient, kinds: kinds?.join(","), signer });
   }
 
   /**

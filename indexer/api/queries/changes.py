@@ -1,8 +1,12 @@
 """The change feed behind `/v1/changes`: pages of the `changes` table as JSON, and the watcher that notices new rows.
 
 A change row becomes JSON in :func:`read_changes` (one snapshot: the rows, their finality and the chains'
-envelopes agree). :class:`ChangeFeed` polls `max(changes.id)` (an index lookup) once per `poll_interval` for
-all subscribers of one process together and wakes them when it grows; each subscriber then reads its own page.
+envelopes agree). Rows are indexed events (`apply`, `rollback`) and relay requests entering a state (`relay`,
+written by `indexer/relayer/feed.py`); a reader gets relay rows only when it asks for the kind `relay` (or for a
+`signer`), so a reader of indexed changes never meets a row shaped differently.
+
+:class:`ChangeFeed` polls `max(changes.id)` (an index lookup) once per `poll_interval` for all subscribers of one
+process together and wakes them when it grows; each subscriber then reads its own page.
 """
 
 from __future__ import annotations
@@ -25,11 +29,14 @@ from indexer.api.queries.envelope import envelope, facts_finality, load_chains
 from indexer.api.schemas import Envelope, Finality
 from indexer.settings.api import ChangesSettings
 from indexer.store.db import snapshot_session
-from indexer.store.models import CHANGE_KINDS, Chain, Change, finality_of
+from indexer.store.models import CHANGE_KINDS, RELAY_KIND, Chain, Change, finality_of
 
 log = logging.getLogger(__name__)
 
+#: The kinds of indexed events (what a reader gets when it names no kind).
 CHANGE_KIND_NAMES: tuple[str, ...] = tuple(sorted(set(CHANGE_KINDS.values())))
+#: Every kind a reader may ask for: the indexed ones and `relay`.
+FEED_KIND_NAMES: tuple[str, ...] = (*CHANGE_KIND_NAMES, RELAY_KIND)
 
 #: Change ids are BIGINT: the bound of every cursor (`?cursor=` and `Last-Event-ID`).
 MAX_CHANGE_ID = 2**63 - 1
@@ -48,22 +55,26 @@ def parse_change_id(value: str, *, what: str) -> int:
 
 class ChangeOut(BaseModel):
     """One change. `action` apply: the event was applied; rollback: a reorg removed its block and undid it
-    (`ref_id` = the id of the apply change it undoes, every other field copied from it)."""
+    (`ref_id` = the id of the apply change it undoes, every other field copied from it); relay: a relay request
+    entered the state `event` (`kind` relay; docs/relay-api.md). `block_number`, `block_hash`, `tx_hash` and
+    `log_index` are null only in relay rows; `signer` is set only in relay rows."""
 
     id: int
-    action: Literal["apply", "rollback"]
+    action: Literal["apply", "rollback", "relay"]
     ref_id: int | None
     kind: str
     event: str
     chain_id: int
-    block_number: int
-    block_hash: str
+    block_number: int | None
+    block_hash: str | None
+    #: The tier of the row's block; a relay row without a block (queued, sent, expired unsent): `latest`.
     finality: Finality
-    tx_hash: str
-    log_index: int
+    tx_hash: str | None
+    log_index: int | None
     sender: str | None
     recipient: str | None
     node: str | None
+    signer: str | None = None
     args: dict[str, Any]
 
 
@@ -77,22 +88,48 @@ class ChangesPage(BaseModel):
 
 @dataclass(frozen=True)
 class ChangeFilter:
+    """Which rows a reader wants. `kinds` empty: every indexed kind, no relay rows (use :func:`change_filter`)."""
+
     chain_id: int | None = None
     sender: str | None = None
     recipient: str | None = None
     kinds: Sequence[str] = ()
+    signer: str | None = None  # relay rows of this signer
 
 
 def parse_kinds(value: str | None) -> tuple[str, ...]:
     if not value:
         return ()
     kinds = tuple(k.strip() for k in value.split(",") if k.strip())
-    unknown = [k for k in kinds if k not in CHANGE_KIND_NAMES]
+    unknown = [k for k in kinds if k not in FEED_KIND_NAMES]
     if unknown:
         raise ApiError(
-            f"unknown change kind {unknown[0][:40]!r}; kinds are {', '.join(CHANGE_KIND_NAMES)}", status=422
+            f"unknown change kind {unknown[0][:40]!r}; kinds are {', '.join(FEED_KIND_NAMES)}", status=422
         )
     return kinds
+
+
+def change_filter(
+    *,
+    chain_id: int | None = None,
+    sender: str | None = None,
+    recipient: str | None = None,
+    kinds: Sequence[str] = (),
+    signer: str | None = None,
+) -> ChangeFilter:
+    """A filter with the feed's rule for relay rows: they come only when `kinds` names `relay`, or when a `signer`
+    is given without kinds (a signer only ever matches relay rows). A signer with kinds that leave out `relay`
+    would match nothing, forever: that is a 422."""
+    if signer is not None:
+        if not kinds:
+            kinds = (RELAY_KIND,)
+        elif RELAY_KIND not in kinds:
+            raise ApiError(
+                "signer: only relay changes have a signer; add relay to kinds, or leave kinds out", status=422
+            )
+    return ChangeFilter(
+        chain_id=chain_id, sender=sender, recipient=recipient, kinds=tuple(kinds), signer=signer
+    )
 
 
 def _table_missing(exc: Exception) -> ApiError:
@@ -129,8 +166,12 @@ def read_changes(
                 query = query.where(table.c.sender == where.sender)
             if where.recipient is not None:
                 query = query.where(table.c.recipient == where.recipient)
+            if where.signer is not None:
+                query = query.where(table.c.signer == where.signer)
             if where.kinds:
                 query = query.where(table.c.kind.in_(list(where.kinds)))
+            else:  # every indexed kind: no relay rows unless asked for
+                query = query.where(table.c.action != "relay")
             rows = list(session.execute(query.order_by(table.c.id).limit(limit + 1)).mappings())
             # Build the answer inside the snapshot: the chain rows expire when it ends.
             return _page(rows, chains=chains, start=start, high=high, limit=limit)
@@ -144,7 +185,7 @@ def _page(rows: list[Any], *, chains: list[Chain], start: int, high: int, limit:
     more = len(rows) > limit
     rows = rows[:limit]
     data = [
-        ChangeOut(**{**row, "finality": finality_of(row["block_number"], by_chain[row["chain_id"]])})
+        ChangeOut(**{**row, "finality": _finality(row["block_number"], by_chain[row["chain_id"]])})
         for row in rows
     ]
     return ChangesPage(
@@ -152,10 +193,22 @@ def _page(rows: list[Any], *, chains: list[Chain], start: int, high: int, limit:
         count=len(data),
         next_cursor=data[-1].id if more else max(high, start),
         chains=[
-            envelope(chain, facts_finality(chain, *[c.block_number for c in data if c.chain_id == cid]))
+            envelope(chain, _page_finality(chain, [c for c in data if c.chain_id == cid]))
             for cid, chain in by_chain.items()
         ],
     )
+
+
+def _finality(block_number: int | None, chain: Chain) -> Finality:
+    """A row's tier: its block's; a relay row without a block describes a request the chain has not settled."""
+    return "latest" if block_number is None else finality_of(block_number, chain)
+
+
+def _page_finality(chain: Chain, changes: list[ChangeOut]) -> Finality:
+    """The envelope's tier: the weakest among the page's rows of this chain (the snapshot's when it has none)."""
+    if any(c.block_number is None for c in changes):
+        return "latest"
+    return facts_finality(chain, *[c.block_number for c in changes])
 
 
 class ChangeFeed:

@@ -1,5 +1,8 @@
 """`/v1/changes`: eligibility- and profile-relevant changes as they are indexed (SSE), and a long-poll fallback.
 
+Relay requests entering a state are in the same stream as rows of kind ``relay`` (``action`` relay, ``event`` the
+new state; docs/relay-api.md), sent only to readers that ask for them: ``kinds`` naming ``relay``, or ``signer``.
+
 SSE framing, one event per change (``data`` is the :class:`~indexer.api.queries.changes.ChangeOut` JSON)::
 
     id: 1234
@@ -23,11 +26,12 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from indexer.api.names import parse_address
 from indexer.api.queries.changes import (
-    CHANGE_KIND_NAMES,
+    FEED_KIND_NAMES,
     MAX_CHANGE_ID,
     ChangeFeed,
     ChangeFilter,
     ChangesPage,
+    change_filter,
     parse_change_id,
     parse_kinds,
     read_changes,
@@ -37,7 +41,10 @@ from indexer.api.schemas import ErrorResponse
 router = APIRouter(prefix="/v1/changes", tags=["changes"])
 
 _ERRORS: dict[int | str, dict[str, object]] = {status: {"model": ErrorResponse} for status in (404, 422, 503)}
-_KINDS_HELP = f"comma-separated kinds: {', '.join(CHANGE_KIND_NAMES)} (rollbacks of those kinds included)"
+_KINDS_HELP = (
+    f"comma-separated kinds: {', '.join(FEED_KIND_NAMES)} (rollbacks of those kinds included); "
+    "omitted: every kind but relay"
+)
 
 ChainIdQuery = Annotated[int | None, Query(description="only this chain", ge=1, le=2**63 - 1)]
 SenderQuery = Annotated[
@@ -48,6 +55,13 @@ RecipientQuery = Annotated[
     Query(description="only changes of pairs with this recipient, and its price changes", max_length=100),
 ]
 KindsQuery = Annotated[str | None, Query(description=_KINDS_HELP, max_length=400)]
+SignerQuery = Annotated[
+    str | None,
+    Query(
+        description="only relay changes of requests signed by this address (implies kinds=relay)",
+        max_length=100,
+    ),
+]
 CursorQuery = Annotated[
     int | None,
     Query(description="last change id seen; omit to start from now", ge=0, le=MAX_CHANGE_ID),
@@ -64,13 +78,14 @@ def change_feed(request: Request) -> ChangeFeed:
 
 
 def _filter(
-    chain_id: int | None, sender: str | None, recipient: str | None, kinds: str | None
+    chain_id: int | None, sender: str | None, recipient: str | None, kinds: str | None, signer: str | None
 ) -> ChangeFilter:
-    return ChangeFilter(
+    return change_filter(
         chain_id=chain_id,
         sender=parse_address(sender, what="sender") if sender is not None else None,
         recipient=parse_address(recipient, what="recipient") if recipient is not None else None,
         kinds=parse_kinds(kinds),
+        signer=parse_address(signer, what="signer") if signer is not None else None,
     )
 
 
@@ -94,11 +109,12 @@ async def stream_changes(
     sender: SenderQuery = None,
     recipient: RecipientQuery = None,
     kinds: KindsQuery = None,
+    signer: SignerQuery = None,
     cursor: CursorQuery = None,
     last_event_id: Annotated[str | None, Header(description="resume after this change id")] = None,
 ) -> EventSourceResponse:
     """Server-Sent Events: every change after the cursor, then each new one as it is indexed."""
-    where = _filter(chain_id, sender, recipient, kinds)
+    where = _filter(chain_id, sender, recipient, kinds, signer)
     resume = _last_event_id(last_event_id)
     start = resume if resume is not None else cursor
     feed = change_feed(request)
@@ -144,13 +160,14 @@ async def poll_changes(
     sender: SenderQuery = None,
     recipient: RecipientQuery = None,
     kinds: KindsQuery = None,
+    signer: SignerQuery = None,
     cursor: CursorQuery = None,
     timeout: Annotated[float, Query(description="seconds to wait for a change", ge=0)] = 25.0,
     limit: Annotated[int | None, Query(ge=1)] = None,
 ) -> ChangesPage:
     """Long poll: the changes after `cursor`, waiting up to `timeout` seconds for one. Continue with
     `next_cursor`. Without `cursor`: the changes from now on (`timeout=0` just returns the current cursor)."""
-    where = _filter(chain_id, sender, recipient, kinds)
+    where = _filter(chain_id, sender, recipient, kinds, signer)
     feed = change_feed(request)
     settings = feed.settings
     size = min(limit or settings.page_size, settings.page_size)
