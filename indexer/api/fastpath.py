@@ -3,8 +3,10 @@
 Measured on the benchmark box, FastAPI's per-request parameter solving cost more than the whole database read, so
 this ASGI middleware answers the plain form of the question itself: `sender` and `recipient` as 0x addresses, an
 optional canonical decimal `chain_id`, an optional `min_finality`, each given once and nothing else. It builds the
-same answer with the same functions (`parse_target`, `address_pair_eligibility`, the response models) and sets the
-route template on the scope so metrics still count it under `/v1/eligibility`. Anything else (names, bad or unusual input,
+same answer with the same functions (`parse_target`, the rule and the response models of `eligibility`) and sets the
+route template on the scope so metrics still count it under `/v1/eligibility`. With the in-memory state
+(`indexer.api.state`) loaded and fresh, it answers from that snapshot on the event loop (a few dictionary lookups);
+otherwise it reads the database in the thread pool (`address_pair_eligibility`). Anything else (names, bad or unusual input,
 an unknown chain, any error) goes on to the FastAPI route unchanged, which stays the reference: the tests compare
 both on generated query strings, byte for byte.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 from urllib.parse import parse_qsl
@@ -21,10 +24,12 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from indexer.api.eligibility import address_pair_eligibility
+from indexer.api.chains import ChainRow, at_least, facts_finality
+from indexer.api.eligibility import address_pair_eligibility, decide
 from indexer.api.errors import ApiError
-from indexer.api.names import parse_target
-from indexer.api.schemas import MAX_CHAIN_ID, EligibilityResponse, Finality
+from indexer.api.names import Target, parse_target
+from indexer.api.schemas import MAX_CHAIN_ID, EligibilityReason, EligibilityResponse, Finality
+from indexer.api.state import EligibilityState, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +48,10 @@ class RouteTemplate:
 
 
 class EligibilityFastPath:
-    def __init__(self, app: ASGIApp, *, engine: Engine) -> None:
+    def __init__(self, app: ASGIApp, *, engine: Engine, state: EligibilityState | None = None) -> None:
         self.app = app
         self.engine = engine
+        self.state = state
         self.route = RouteTemplate(PATH)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -69,6 +75,15 @@ class EligibilityFastPath:
     async def _answer(
         self, sender: str, recipient: str, chain_id: int | None, min_finality: Finality
     ) -> bytes | None:
+        snapshot = self.state.snapshot() if self.state is not None else None
+        if snapshot is not None:
+            try:
+                sender_target = parse_target(sender, what="sender")
+                recipient_target = parse_target(recipient, what="recipient")
+            except ApiError:
+                return None  # the route answers it (a 4xx with its message)
+            return _from_snapshot(snapshot, sender_target, recipient_target, chain_id, min_finality)
+
         def read() -> EligibilityResponse:
             return address_pair_eligibility(
                 self.engine,
@@ -86,6 +101,87 @@ class EligibilityFastPath:
             log.debug("fast path failed; handing over to the route", exc_info=True)
             return None
         return answer.model_dump_json().encode()
+
+
+def _from_snapshot(
+    snapshot: Snapshot, sender: Target, recipient: Target, chain_id: int | None, min_finality: Finality
+) -> bytes | None:
+    """The answer from the in-memory snapshot; None for an unknown chain (the route answers its 404)."""
+    chains = snapshot.chains
+    if chain_id is not None:
+        chains = tuple(chain for chain in chains if chain.chain_id == chain_id)
+        if not chains:
+            return None
+    return answer_json(chains, snapshot, sender=sender, recipient=recipient, min_finality=min_finality)
+
+
+def answer_json(
+    chains: Sequence[ChainRow],
+    snapshot: Snapshot,
+    *,
+    sender: Target,
+    recipient: Target,
+    min_finality: Finality,
+) -> bytes:
+    """`eligibility._answer(...).model_dump_json()`, byte for byte, written directly (a fifth of the time).
+
+    The same rule (`decide`, `facts_finality`, `at_least`) and the same choice of the deciding chains as
+    `eligibility._answer`; the envelopes come encoded from the snapshot. Every string written here is an address
+    or a literal (0x and hex: nothing to escape). The tests compare both on generated states.
+    """
+    sender_address, recipient_address = sender.address, recipient.address
+    assert sender_address is not None and recipient_address is not None
+    minimums, bonds = snapshot.facts.minimums, snapshot.facts.bonds
+    parts: list[str] = []
+    every: list[tuple[int, bool, EligibilityReason]] = []  # (chain id, eligible, reason) of every chain
+    configured: list[
+        tuple[int, bool, EligibilityReason]
+    ] = []  # ... of the chains where the recipient configured its inbox
+    for chain in chains:
+        cid = chain.chain_id
+        minimum = minimums.get((cid, recipient_address))
+        bond = bonds.get((cid, sender_address, recipient_address))
+        min_amount = minimum[0] if minimum is not None else 0
+        eligible, reason = decide(bond=bond, min_deposit=min_amount)
+        min_block = minimum[1] if minimum is not None else None
+        if reason == "accepted":
+            tier = facts_finality(chain, bond.block_number if bond is not None else None)
+        elif reason == "open_inbox":
+            tier = facts_finality(chain, min_block)
+        else:
+            tier = facts_finality(chain, min_block, bond.block_number if bond is not None else None)
+        if eligible and not at_least(tier, min_finality):
+            eligible, reason = False, "below_min_finality"
+        accepted = bond is not None and bond.accepted
+        unlock = bond.unlock_time if bond is not None else None
+        inbox_configured = minimum is not None or accepted
+        parts.append(
+            f'{{"eligible":{_BOOL[eligible]},"reason":"{reason}","inbox_configured":{_BOOL[inbox_configured]},'
+            f'"bond":"{bond.amount if bond is not None else 0}","min_deposit":"{min_amount}",'
+            f'"accepted":{_BOOL[accepted]},"withdrawal_pending":{_BOOL[unlock is not None]},'
+            f'"unlock_time":{"null" if unlock is None else unlock},"envelope":'
+        )
+        parts.append(snapshot.envelopes[cid][tier].decode())
+        parts.append("},")
+        every.append((cid, eligible, reason))
+        if inbox_configured:
+            configured.append((cid, eligible, reason))
+    deciding = configured or every
+    winners = [cid for cid, eligible, _ in deciding if eligible]
+    if winners:
+        reason = next(r for _, eligible, r in deciding if eligible)
+    else:
+        reason = deciding[0][2] if deciding else "no_deposit"
+    if parts:
+        parts[-1] = "}"
+    return (
+        f'{{"sender":"{sender.raw}","recipient":"{recipient.raw}","sender_address":"{sender_address}",'
+        f'"recipient_address":"{recipient_address}","eligible":{_BOOL[bool(winners)]},"reason":"{reason}",'
+        f'"eligible_chain_ids":[{",".join(map(str, winners))}],"chains":[{"".join(parts)}]}}'
+    ).encode()
+
+
+_BOOL = {True: "true", False: "false"}
 
 
 def _plain_question(query_string: bytes) -> tuple[str, str, int | None, Finality] | None:

@@ -52,7 +52,9 @@ def chains(seed: Callable[..., None]) -> None:
 
 @pytest.fixture
 def api_settings(db_url: str) -> ApiSettings:
-    return ApiSettings(database_url=db_url, gateway=GatewaySettings(ttl_seconds=300))
+    # The in-memory eligibility state follows the change feed, and these tests seed rows directly (no change
+    # rows): it is off here and on in the tests that exercise it (test_fastpath, test_eligibility_state).
+    return ApiSettings(database_url=db_url, gateway=GatewaySettings(ttl_seconds=300), memory_state=False)
 
 
 @pytest.fixture
