@@ -134,7 +134,11 @@ def test_fast_path__answers_from_memory_without_reading_the_database(api_setting
         wait_for_state(app)
         monkeypatch.setattr(fastpath, "address_pair_eligibility", None)  # any database read would fail
         body = client.get("/v1/eligibility", params={"sender": S, "recipient": R}).json()
-        assert (body["eligible"], body["reason"], body["eligible_chain_ids"]) == (True, "deposit", [OP_CHAIN_ID])
+        assert (body["eligible"], body["reason"], body["eligible_chain_ids"]) == (
+            True,
+            "deposit",
+            [OP_CHAIN_ID],
+        )
         assert [c["envelope"]["finality"] for c in body["chains"]] == ["safe", "latest"]
         metrics = client.get("/metrics").text
         assert 'dm3_api_requests_total{method="GET",route="/v1/eligibility",status="200"} 1.0' in metrics
