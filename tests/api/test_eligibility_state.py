@@ -168,7 +168,9 @@ def test_state__follows_new_rows_changed_rows_deleted_rows_and_rollbacks(seeded_
     assert (state.loads, state.refreshes) == (1, 3)
 
 
-def test_state__loads_again_when_the_feed_goes_back_jumps_or_the_chains_change(seeded_state, writer, state_reader):
+def test_state__loads_again_when_the_feed_goes_back_jumps_or_the_chains_change(
+    seeded_state, writer, state_reader
+):
     state = seeded_state
     state.max_delta = 2
     rows = [Bond(chain_id=OP_CHAIN_ID, sender=T, recipient=R, amount=n, block_number=101) for n in (1, 2, 3)]
