@@ -63,7 +63,7 @@ def free_port() -> int:
 def serve(command: list[str], *, env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # two workers on a busy machine take a while
         while True:
             try:
                 if httpx.get(f"http://{HOST}:{port}/health", timeout=1).status_code < 500:

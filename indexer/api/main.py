@@ -53,6 +53,9 @@ def create_app(
         description="Eligibility, profiles, deposits and chain status from the dm3 registry indexer, and the "
         "CCIP-read (EIP-3668) gateway that links L2 profiles into ENS.",
         lifespan=_lifespan,
+        # FastAPI's native OpenTelemetry: nothing here configures a provider, and asking whether one is cost
+        # every request a few environment lookups (bench/api).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.engine = engine or create_db_engine(settings.database_url, role="reader")
