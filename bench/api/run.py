@@ -1,16 +1,16 @@
-"""API load benchmark: the real read API under uvicorn against a constant-JSON ASGI ceiling on the same stack.
+"""API load benchmark: the read API against a bare ASGI ceiling and a direct `eth_call`, in one run.
 
-    python -m bench.api.run [--duration 20] [--rate 1000]
+    python -m bench.api.run [--duration 15] [--fixed-duration 8] [--no-write]
 
-Seeds a SQLite database (two chains, 2,000 inboxes, 20,000 bonds, 1,000 names), serves the real app with
-`python -m indexer.api serve` (uvicorn, uvloop + httptools, one worker) and `bench.api.ceiling:app` with the same
-uvicorn, then loads each over loopback:
-- maximum throughput, closed loop: `wrk` when installed (else an asyncio generator): the ceiling; single-pair
-  eligibility by address rotating over 3,000 pairs (2/3 with a bond, 1/3 strangers); single pairs by name;
-- latency at a fixed offered rate (open loop, asyncio): single pairs by address at `--rate` req/s; batches of
-  100 pairs (a tenth of them by name) at `--batch-rate` req/s.
-Writes `bench/results/api.json` and the table in `bench/README.md`. The load generator runs on the same machine
-as the server and shares its cores: the figures are a floor for a dedicated server, not a ceiling.
+Seeds a SQLite database (two chains, 2,000 inboxes, 20,000 bonds, 1,000 names) and measures (bench/README.md):
+- references: `bench.api.ceiling` (constant JSON on the API's own server) and `eth_call is_eligible` on a local
+  anvil (`bench.api.chain`), closed loop with `wrk` (else an asyncio generator), 32 connections;
+- the API (`python -m indexer.api`, one worker): single pairs by address (3,000 pairs, 2/3 with a bond) and by
+  name, at maximum; the same with the in-memory state off; with two workers;
+- open loop (two generator processes): single pairs at 5,000 req/s and at 20/40/60/80% of the maximum, batches of
+  100 at 20 req/s and of 1,000 at 4 req/s, and single pairs at 1,000 req/s while ten clients send batches of 1,000.
+Writes `bench/results/api.json` and the table in `bench/README.md`: ratios come from this one run. The load
+generators share the machine's cores with the servers.
 """
 
 from __future__ import annotations
