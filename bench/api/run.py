@@ -190,7 +190,10 @@ def table(results: dict[str, Any]) -> str:
             r["single_max_2w"],
             f"≥ 1.6x one worker ({ratios['two_workers_vs_one']:.2f}x)",
             met["two_workers"],
-        ),
+        )
+        if "single_max_2w" in r
+        else "| single pair by address, 2 workers | — | — | — | — | ≥ 1.6x one worker | **no**: not measured, "
+        "uvicorn's supervisor killed the workers (late ping) |",
         row("generator check: ceiling at 5,000 req/s (open loop, 2 processes)", r["ceiling_at_5000"]),
         row(
             "single pair by address at 5,000 req/s (open loop)",
@@ -334,16 +337,21 @@ def main() -> None:
             runs["mixed_batches"] = background["batches"].summary()
             print("mixed_batches", json.dumps(runs["mixed_batches"]), flush=True)
 
-        with serve([*api_cmd, "--workers", "2"], env=env, port=api_port) as proc:
-            max_throughput(api_port, singles, duration=3)  # both workers loaded and warm
-            record("single_max_2w", None, lambda: max_throughput(api_port, singles, duration=duration))
+        try:
+            with serve([*api_cmd, "--workers", "2"], env=env, port=api_port):
+                max_throughput(api_port, singles, duration=3)  # both workers loaded and warm
+                record("single_max_2w", None, lambda: max_throughput(api_port, singles, duration=duration))
+        except RuntimeError as error:  # uvicorn's supervisor kills workers that answer its ping late
+            print(f"two workers: {error}", flush=True)
 
     rps = {name: run["rps"] for name, run in runs.items()}
     ratios = {
         "single_vs_eth_call": round(rps["single_max"] / rps["eth_call_max"], 3),
         "single_vs_ceiling": round(rps["single_max"] / rps["ceiling_max"], 3),
         "names_vs_single": round(rps["names_max"] / rps["single_max"], 3),
-        "two_workers_vs_one": round(rps["single_max_2w"] / rps["single_max"], 3),
+        "two_workers_vs_one": round(rps["single_max_2w"] / rps["single_max"], 3)
+        if "single_max_2w" in rps
+        else None,
         "state_vs_db": round(rps["single_max"] / rps["single_db_max"], 3),
     }
     sweep_errors = sum(run["errors"] for name, run in runs.items() if name.startswith("sweep_"))
@@ -351,7 +359,7 @@ def main() -> None:
         "single_vs_eth_call": ratios["single_vs_eth_call"] >= TARGETS["single_vs_eth_call"],
         "single_vs_ceiling": ratios["single_vs_ceiling"] >= TARGETS["single_vs_ceiling"],
         "names_vs_single": ratios["names_vs_single"] >= TARGETS["names_vs_single"],
-        "two_workers": ratios["two_workers_vs_one"] >= TARGETS["two_workers_vs_one"],
+        "two_workers": (ratios["two_workers_vs_one"] or 0) >= TARGETS["two_workers_vs_one"],
         "p99_at_5000": runs["single_at_5000"]["p99_ms"] <= TARGETS["p99_at_5000_ms"]
         and runs["single_at_5000"]["errors"] == 0,
         "no_errors_up_to_80pct": sweep_errors == 0,
