@@ -10,63 +10,32 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 from sqlalchemy import select
-from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from indexer import metrics
-from indexer.chain.rpc import RpcError
-from indexer.config import ConfigError, Settings, load_settings, resolve_chains
+from indexer import cli_errors, metrics
+from indexer.cli_errors import USER_ERRORS, Fail
 from indexer.redact import RedactingFilter, redact_urls
+from indexer.settings.indexer import IndexerSettings, load_settings, resolve_chains
 from indexer.store import models
 from indexer.store.db import create_db_engine
-from indexer.store.lock import ChainLocked
 from indexer.store.migrate import current_revision, upgrade
-from indexer.store.retry import DatabaseUnavailable, retry_sync
-from indexer.store.writer import CheckpointMismatch, ContractsChanged
-from indexer.sync.chain import Progress
-from indexer.sync.errors import SyncError
+from indexer.store.retry import retry_sync
+from indexer.sync.chain_indexer import Progress
 from indexer.sync.runner import index_chains
 
 log = logging.getLogger("indexer")
 
-# Exceptions that are the user's or the environment's problem: one line, no traceback.
-USER_ERRORS: tuple[type[BaseException], ...] = (
-    ConfigError,
-    ChainLocked,
-    DatabaseUnavailable,
-    ContractsChanged,
-    CheckpointMismatch,
-    SyncError,
-    RpcError,
-    OperationalError,
-    ArgumentError,  # a database URL SQLAlchemy cannot use (unknown scheme or driver)
-)
+PROGRAM = "dm3-indexer"
 
 
-class Fail(click.ClickException):
-    """A one-line error; URLs in it (RPC URLs carry API keys) are shown as scheme and host only."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(redact_urls(message))
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"dm3-indexer: error: {self.message}", err=True)
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    try:
-        yield
-    except USER_ERRORS as exc:
-        message = str(exc).splitlines()[0] if isinstance(exc, OperationalError) else str(exc)
-        if isinstance(exc, OperationalError):
-            message = f"database unavailable: {message}"
-        raise Fail(message) from exc
+def user_errors() -> AbstractContextManager[None]:
+    return cli_errors.user_errors(PROGRAM)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -93,8 +62,8 @@ def main(
         ctx.obj = load_settings(config_file, **overrides)
 
 
-def _settings(ctx: click.Context) -> Settings:
-    settings: Settings = ctx.obj
+def _settings(ctx: click.Context) -> IndexerSettings:
+    settings: IndexerSettings = ctx.obj
     return settings
 
 
@@ -143,7 +112,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
         except (OperationalError, ProgrammingError) as exc:
             if "no such table" in str(exc) or "does not exist" in str(exc):
                 raise Fail(
-                    "the database has no indexer schema yet: run `dm3-indexer migrate` or `sync`"
+                    "the database has no indexer schema yet: run `dm3-indexer migrate` or `sync`",
+                    program=PROGRAM,
                 ) from exc
             raise
     data = [
@@ -190,7 +160,9 @@ def status(ctx: click.Context, as_json: bool) -> None:
     Console().print(table)
 
 
-def _index(settings: Settings, *, follow: bool, progress: bool | None, metrics_port: int | None) -> None:
+def _index(
+    settings: IndexerSettings, *, follow: bool, progress: bool | None, metrics_port: int | None
+) -> None:
     use_bars = sys.stderr.isatty() if progress is None else progress
     _setup_logging(settings.log_level, rich=use_bars)
     with user_errors():
@@ -217,7 +189,7 @@ def _index(settings: Settings, *, follow: bool, progress: bool | None, metrics_p
             log.error("chain %s failed", name, exc_info=exc)
     if failed:
         lines = "; ".join(f"{name}: {exc}" for name, exc in failed.items())
-        raise Fail(f"{len(failed)} of {len(outcome)} chain(s) stopped: {lines}")
+        raise Fail(f"{len(failed)} of {len(outcome)} chain(s) stopped: {lines}", program=PROGRAM)
 
 
 async def _main(

@@ -9,6 +9,8 @@ from typing import TypeVar
 from ens_normalize import DisallowedSequence, ens_normalize
 from eth_utils import keccak
 
+from indexer.errors import Dm3Error
+
 ETH_COIN_TYPE = 60
 # ENSIP-11/19: EVM chains use 0x80000000 | chainId; 0x80000000 itself (chain id 0) is every EVM chain's default.
 DEFAULT_EVM_COIN_TYPE = 0x8000_0000
@@ -19,7 +21,7 @@ MAX_NAME_INPUT_CHARS = 1024
 Record = TypeVar("Record")
 
 
-class InvalidEnsName(ValueError):
+class InvalidEnsName(Dm3Error, ValueError):
     """A name ENSIP-15 refuses; `reason` is the normaliser's explanation (it never repeats the bad characters,
     so the reason is safe to show whatever the input held, lone surrogates included)."""
 

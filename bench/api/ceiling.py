@@ -36,7 +36,7 @@ def main() -> None:
     import uvicorn
 
     from indexer.api.server import uvicorn_options
-    from indexer.api.settings import ApiSettings
+    from indexer.settings.api import ApiSettings
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)

@@ -123,7 +123,7 @@ def index_child(url: str, chain: dict[str, Any]) -> None:
     """Child process: cold backfill, then print one JSON line with the numbers."""
     import asyncio
 
-    from indexer.config import ChainConfig, resolve_chain
+    from indexer.settings.indexer import ChainConfig, resolve_chain
     from indexer.store.db import create_db_engine
     from indexer.store.migrate import upgrade
     from indexer.store.writer import count_rows

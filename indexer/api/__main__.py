@@ -1,17 +1,16 @@
 """`python -m indexer.api`: serve the read API and CCIP-read gateway (uvicorn with the limits of api/server.py).
 
-Settings come from the environment (`DM3_DATABASE_URL`, `DM3_API_*`, `DM3_GATEWAY_*`); see indexer/api/settings.py.
+Settings come from the environment (`DM3_DATABASE_URL`, `DM3_API_*`, `DM3_GATEWAY_*`, `DM3_RELAYER_*`) and the
+`DM3_CONFIG` file; see indexer/settings/. A bad setting or key is one line on stderr, without a traceback.
 """
 
 from __future__ import annotations
 
 import click
-from pydantic import ValidationError
-from pydantic_settings import SettingsError
 
 from indexer.api.server import serve as serve_api
-from indexer.api.settings import ApiSettings
-from indexer.gateway.signer import GatewayKeyError
+from indexer.cli_errors import user_errors
+from indexer.settings.api import ApiSettings
 
 
 @click.command("serve")
@@ -21,13 +20,11 @@ from indexer.gateway.signer import GatewayKeyError
 @click.option("--log-level", default="info", show_default=True)
 def serve(host: str, port: int, workers: int, log_level: str) -> None:
     """Serve the dm3 registry read API and CCIP-read gateway."""
-    try:
-        settings = ApiSettings()
+    with user_errors("dm3-api"):
+        settings = ApiSettings.load()
         if workers > 1 and settings.gateway.configured:
             settings.gateway.signer()  # fail fast on a bad key before forking workers
         serve_api(settings, host=host, port=port, workers=workers, log_level=log_level)
-    except (GatewayKeyError, ValidationError, SettingsError) as error:
-        raise click.ClickException(f"invalid API settings: {error}") from error
 
 
 if __name__ == "__main__":

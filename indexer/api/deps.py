@@ -14,8 +14,8 @@ from starlette.concurrency import run_in_threadpool
 
 from indexer.api.errors import ApiError
 from indexer.api.schemas import MAX_CHAIN_ID
-from indexer.api.settings import ApiSettings
 from indexer.gateway.signer import GatewaySigner
+from indexer.settings.api import ApiSettings
 from indexer.store.db import snapshot_session
 
 T = TypeVar("T")

@@ -9,12 +9,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from indexer.errors import Dm3Error
 from indexer.gateway.codec import GatewayRequestError
 
 log = logging.getLogger(__name__)
 
 
-class ApiError(Exception):
+class ApiError(Dm3Error):
     """A request the API refuses or cannot answer; `status` is the HTTP status."""
 
     def __init__(self, message: str, *, status: int = 400) -> None:

@@ -24,11 +24,12 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from indexer.api.chains import ChainRow, at_least, facts_finality
-from indexer.api.eligibility import address_pair_eligibility, decide
+from indexer import eligibility_rule as rule
 from indexer.api.errors import ApiError
 from indexer.api.names import Target, parse_target
-from indexer.api.schemas import MAX_CHAIN_ID, EligibilityReason, EligibilityResponse, Finality
+from indexer.api.queries.eligibility import address_pair_eligibility
+from indexer.api.queries.envelope import ChainRow, at_least, facts_finality
+from indexer.api.schemas import MAX_CHAIN_ID, EligibilityResponse, Finality
 from indexer.api.state import EligibilityState, Snapshot
 
 log = logging.getLogger(__name__)
@@ -123,61 +124,54 @@ def answer_json(
     recipient: Target,
     min_finality: Finality,
 ) -> bytes:
-    """`eligibility._answer(...).model_dump_json()`, byte for byte, written directly (a fifth of the time).
+    """`queries.eligibility._answer(...).model_dump_json()`, byte for byte, written directly (a fraction of the time).
 
-    The same rule (`decide`, `facts_finality`, `at_least`) and the same choice of the deciding chains as
-    `eligibility._answer`; the envelopes come encoded from the snapshot. Every string written here is an address
-    or a literal (0x and hex: nothing to escape). The tests compare both on generated states.
+    The same rule (`eligibility_rule.decide`, `deciding_facts`, `at_finality`, `across_chains`) and finality tiers
+    as `queries.eligibility.chain_eligibility`; the envelopes come encoded from the snapshot. Every string written
+    here is an address, a decimal or a literal (nothing to escape). The tests compare both on generated states.
     """
     sender_address, recipient_address = sender.address, recipient.address
     assert sender_address is not None and recipient_address is not None
     minimums, bonds = snapshot.facts.minimums, snapshot.facts.bonds
     parts: list[str] = []
-    every: list[tuple[int, bool, EligibilityReason]] = []  # (chain id, eligible, reason) of every chain
-    configured: list[
-        tuple[int, bool, EligibilityReason]
-    ] = []  # ... of the chains where the recipient configured its inbox
+    verdicts: list[rule.Verdict] = []
     for chain in chains:
         cid = chain.chain_id
         minimum = minimums.get((cid, recipient_address))
         bond = bonds.get((cid, sender_address, recipient_address))
-        min_amount = minimum[0] if minimum is not None else 0
-        eligible, reason = decide(bond=bond, min_deposit=min_amount)
-        min_block = minimum[1] if minimum is not None else None
-        if reason == "accepted":
-            tier = facts_finality(chain, bond.block_number if bond is not None else None)
-        elif reason == "open_inbox":
-            tier = facts_finality(chain, min_block)
-        else:
-            tier = facts_finality(chain, min_block, bond.block_number if bond is not None else None)
-        if eligible and not at_least(tier, min_finality):
-            eligible, reason = False, "below_min_finality"
+        min_amount = minimum[0] if minimum is not None else None
+        amount = bond.amount if bond is not None else 0
         accepted = bond is not None and bond.accepted
         unlock = bond.unlock_time if bond is not None else None
-        inbox_configured = minimum is not None or accepted
+        verdict = rule.decide(
+            min_deposit=min_amount, bond=amount, accepted=accepted, withdrawal_pending=unlock is not None
+        )
+        deciding = rule.deciding_facts(
+            verdict.reason,
+            minimum=minimum[1] if minimum is not None else None,
+            bond=bond.block_number if bond is not None else None,
+        )
+        tier = facts_finality(chain, *deciding)
+        verdict = verdict.at_finality(final_enough=at_least(tier, min_finality))
+        verdicts.append(verdict)
         parts.append(
-            f'{{"eligible":{_BOOL[eligible]},"reason":"{reason}","inbox_configured":{_BOOL[inbox_configured]},'
-            f'"bond":"{bond.amount if bond is not None else 0}","min_deposit":"{min_amount}",'
+            f'{{"eligible":{_BOOL[verdict.eligible]},"reason":"{verdict.reason}",'
+            f'"inbox_configured":{_BOOL[verdict.inbox_configured]},"bond":"{amount}","min_deposit":"{min_amount or 0}",'
             f'"accepted":{_BOOL[accepted]},"withdrawal_pending":{_BOOL[unlock is not None]},'
             f'"unlock_time":{"null" if unlock is None else unlock},"envelope":'
+            + snapshot.envelopes[cid][tier].decode()
+            + "}"
         )
-        parts.append(snapshot.envelopes[cid][tier].decode())
-        parts.append("},")
-        every.append((cid, eligible, reason))
-        if inbox_configured:
-            configured.append((cid, eligible, reason))
-    deciding = configured or every
-    winners = [cid for cid, eligible, _ in deciding if eligible]
-    if winners:
-        reason = next(r for _, eligible, r in deciding if eligible)
-    else:
-        reason = deciding[0][2] if deciding else "no_deposit"
-    if parts:
-        parts[-1] = "}"
+    winners, reason = rule.across_chains(verdicts)
+    winner_ids = [
+        chain.chain_id
+        for chain, verdict in zip(chains, verdicts, strict=True)
+        if any(verdict is w for w in winners)
+    ]
     return (
         f'{{"sender":"{sender.raw}","recipient":"{recipient.raw}","sender_address":"{sender_address}",'
         f'"recipient_address":"{recipient_address}","eligible":{_BOOL[bool(winners)]},"reason":"{reason}",'
-        f'"eligible_chain_ids":[{",".join(map(str, winners))}],"chains":[{"".join(parts)}]}}'
+        f'"eligible_chain_ids":[{",".join(map(str, winner_ids))}],"chains":[{",".join(parts)}]}}'
     ).encode()
 
 

@@ -18,11 +18,11 @@ from indexer.api.fastpath import EligibilityFastPath
 from indexer.api.guards import BodyGuard, ConcurrencyLimit, UnexpectedErrors
 from indexer.api.metrics import ApiMetrics, MetricsMiddleware
 from indexer.api.routes import ccip, changes, deposits, eligibility, profiles, relay, status
-from indexer.api.settings import ApiSettings
 from indexer.api.state import EligibilityState, running
 from indexer.api.webapp import mount_webapp
 from indexer.gateway.signer import GatewaySigner
 from indexer.relayer.accept import RelayService
+from indexer.settings.api import ApiSettings
 from indexer.store.db import create_db_engine
 
 log = logging.getLogger(__name__)

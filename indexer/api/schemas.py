@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-Finality = Literal["latest", "safe", "finalized"]
+from indexer.eligibility_rule import Reason
+from indexer.store.types import Finality
 
 #: Chain ids are stored as BIGINT: a larger `chain_id` filter is a 422, never a database overflow.
 MAX_CHAIN_ID = 2**63 - 1
@@ -28,17 +29,8 @@ def _utf8(value: str) -> str:
 #: decoded from bytes by the server and cannot hold a lone surrogate).
 Text = Annotated[str, AfterValidator(_utf8)]
 
-EligibilityReason = Literal[
-    "accepted",  # the recipient released (accepted) this sender: eligible for good
-    "open_inbox",  # the recipient's minimum deposit is 0 (or was never set)
-    "deposit",  # bond >= minimum and no withdrawal pending
-    "insufficient_deposit",  # 0 < bond < minimum
-    "withdrawal_pending",  # the sender asked to withdraw: the bond no longer counts
-    "no_deposit",  # no bond for this pair
-    "unknown_recipient",  # the recipient is a name that does not resolve to an address
-    "unknown_sender",  # the sender is a name that does not resolve to an address
-    "below_min_finality",  # the facts deciding the answer are not yet at the requested finality tier
-]
+#: Why an answer is what it is; the rule itself is `indexer.eligibility_rule`.
+EligibilityReason = Reason
 
 
 class ErrorResponse(BaseModel):

@@ -31,7 +31,7 @@ import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from indexer.api.settings import ApiSettings
+from indexer.settings.api import ApiSettings
 
 log = logging.getLogger(__name__)
 

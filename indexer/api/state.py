@@ -35,8 +35,8 @@ from sqlalchemy import String, Table, bindparam, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from indexer.api.chains import ChainRow, envelope
-from indexer.api.eligibility import BondFacts, Facts
+from indexer.api.queries.eligibility import BondFacts, Facts
+from indexer.api.queries.envelope import ChainRow, envelope
 from indexer.api.schemas import Finality
 from indexer.store.db import snapshot_session
 from indexer.store.models import Bond, Chain, Change, MinDeposit

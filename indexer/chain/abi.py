@@ -15,6 +15,8 @@ from typing import Any, Literal
 from eth_abi import decode as abi_decode
 from eth_utils import keccak
 
+from indexer.errors import Dm3Error
+
 ContractKind = Literal["registry", "deposits"]
 
 # (name, [(field, type, indexed), ...]) exactly as in docs/events.md.
@@ -170,7 +172,7 @@ class DecodedLog:
     raw: dict[str, bytes] = field(default_factory=dict)
 
 
-class UnknownLog(ValueError):
+class UnknownLog(Dm3Error, ValueError):
     """A log the filter returned that matches no known event (a different contract or a spec mismatch)."""
 
 

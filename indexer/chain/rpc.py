@@ -29,12 +29,13 @@ from tenacity import (
 )
 
 from indexer import metrics
+from indexer.errors import UserError
 from indexer.redact import redact_url, redact_urls
 
 BlockTag = int | str  # a number or "latest" | "safe" | "finalized" | "earliest" | "pending"
 
 
-class RpcError(Exception):
+class RpcError(UserError):
     """The node answered with an error (or garbage) that retrying will not fix.
 
     The message never holds a URL's path, query or userinfo (API keys): every message is redacted here, once.

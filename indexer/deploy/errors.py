@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from indexer.errors import UserError
 
-class DeployError(Exception):
+
+class DeployError(UserError):
     """A deployment cannot go ahead; the message is meant for the person running it."""
 
 
@@ -27,7 +29,7 @@ class RecordNotFound(DeployError):
     """No recorded deployment for the network, or not of the contract asked for."""
 
 
-class WrongChain(DeployError):
+class RecordChainMismatch(DeployError):
     """The record file belongs to another chain id than the one connected to."""
 
 

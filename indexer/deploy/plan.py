@@ -27,8 +27,8 @@ from indexer.deploy.errors import (
     HistoryUnavailable,
     NoCodeAtAddress,
     NoDeploymentProxy,
+    RecordChainMismatch,
     RecordNotFound,
-    WrongChain,
 )
 from indexer.deploy.record import (
     ContractRecord,
@@ -358,7 +358,7 @@ def _start_record(
 
 def _check_chain(record: DeploymentRecord, deployer: Deployer, path: Path) -> None:
     if record.chain_id != deployer.chain_id:
-        raise WrongChain(
+        raise RecordChainMismatch(
             f"{path} is for chain {record.chain_id}, but {deployer.network} is chain {deployer.chain_id}; "
             "use another --deployments-dir or remove the file"
         )

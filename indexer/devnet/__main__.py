@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import click
 
-from indexer.deploy.errors import DeployError
+from indexer.cli_errors import user_errors
 from indexer.devnet import services
-from indexer.devnet.anvil import DevnetError
-from indexer.devnet.chains import DEFAULT_BASE_PORT, DEFAULT_GATEWAY_PORT
+from indexer.devnet.constants import DEFAULT_BASE_PORT, DEFAULT_GATEWAY_PORT
 from indexer.devnet.core import DevnetOptions, down, load, status, up
 
 
-@contextmanager
-def _clear_errors() -> Iterator[None]:
-    try:
-        yield
-    except (DevnetError, DeployError) as err:
-        raise click.ClickException(str(err)) from None
+def _clear_errors() -> AbstractContextManager[None]:
+    return user_errors("python -m indexer.devnet")
 
 
 def _options(f: Callable[..., Any]) -> Callable[..., Any]:

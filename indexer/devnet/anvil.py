@@ -14,10 +14,11 @@ from pathlib import Path
 
 from web3 import HTTPProvider, Web3
 
-from indexer.devnet.chains import DEV_MNEMONIC, ChainSpec
+from indexer.devnet.constants import DEV_MNEMONIC, DevnetChain
+from indexer.errors import UserError
 
 
-class DevnetError(Exception):
+class DevnetError(UserError):
     """The devnet cannot be brought up or down; the message says why and what to do."""
 
 
@@ -33,11 +34,11 @@ def anvil_binary(project_root: Path) -> str:
     raise DevnetError("anvil not found: run `make setup` (npm installs @foundry-rs/anvil) or set DM3_ANVIL")
 
 
-def pid_file(state_dir: Path, chain: ChainSpec) -> Path:
+def pid_file(state_dir: Path, chain: DevnetChain) -> Path:
     return state_dir / f"anvil-{chain.ecosystem}.pid"
 
 
-def log_file(state_dir: Path, chain: ChainSpec) -> Path:
+def log_file(state_dir: Path, chain: DevnetChain) -> Path:
     return state_dir / "logs" / f"anvil-{chain.ecosystem}.log"
 
 
@@ -49,7 +50,7 @@ def rpc_chain_id(url: str, *, timeout: float = 2.0) -> int | None:
         return None
 
 
-def tracked_pid(state_dir: Path, chain: ChainSpec) -> int | None:
+def tracked_pid(state_dir: Path, chain: DevnetChain) -> int | None:
     """The pid of this chain's anvil if its pid file names a live anvil process, else None."""
     path = pid_file(state_dir, chain)
     try:
@@ -59,7 +60,7 @@ def tracked_pid(state_dir: Path, chain: ChainSpec) -> int | None:
     return pid if _is_anvil(pid) else None
 
 
-def is_running(state_dir: Path, chain: ChainSpec) -> bool:
+def is_running(state_dir: Path, chain: DevnetChain) -> bool:
     """Our anvil is alive and answers with the chain's id."""
     return tracked_pid(state_dir, chain) is not None and rpc_chain_id(chain.rpc_url) == chain.chain_id
 
@@ -67,7 +68,7 @@ def is_running(state_dir: Path, chain: ChainSpec) -> bool:
 def start(
     project_root: Path,
     state_dir: Path,
-    chain: ChainSpec,
+    chain: DevnetChain,
     *,
     timeout: float = 20.0,
     extra_args: Sequence[str] = (),
@@ -115,7 +116,7 @@ def start(
     raise DevnetError(f"anvil for {chain.ecosystem} did not answer on {chain.rpc_url} within {timeout:.0f} s")
 
 
-def stop(state_dir: Path, chain: ChainSpec) -> bool:
+def stop(state_dir: Path, chain: DevnetChain) -> bool:
     """Stop this chain's anvil if ours is running; True when one was stopped. Removes the pid file."""
     pid = tracked_pid(state_dir, chain)
     pid_file(state_dir, chain).unlink(missing_ok=True)

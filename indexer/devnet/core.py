@@ -18,13 +18,13 @@ from indexer.deploy import plan
 from indexer.deploy.record import DeploymentRecord, load_record, record_path
 from indexer.deploy.web3_deployer import Web3Deployer, load_ape_artifacts, load_truffle_artifact
 from indexer.devnet import anvil, ens
-from indexer.devnet.chains import (
+from indexer.devnet.constants import (
     DEFAULT_BASE_PORT,
     DEFAULT_GATEWAY_PORT,
     DEPLOYER_INDEX,
     GATEWAY_PATH,
     GATEWAY_SIGNER_INDEX,
-    ChainSpec,
+    DevnetChain,
     default_chains,
     dev_account,
 )
@@ -68,7 +68,7 @@ class DevnetOptions:
         return self.directory / "devnet.json"
 
     @property
-    def chains(self) -> tuple[ChainSpec, ...]:
+    def chains(self) -> tuple[DevnetChain, ...]:
         return default_chains(self.base_port)
 
     @property
@@ -217,7 +217,7 @@ def _ensure_l1(deployer: Web3Deployer, options: DevnetOptions, *, gateway_signer
     return record
 
 
-def _ensure_l2(deployer: Web3Deployer, options: DevnetOptions, chain: ChainSpec) -> DeploymentRecord:
+def _ensure_l2(deployer: Web3Deployer, options: DevnetOptions, chain: DevnetChain) -> DeploymentRecord:
     """Token, deposits and registry on an L2, unless they are already there."""
     record = load_record(record_path(options.deployments_dir, deployer.network))
     if record is not None and _alive(deployer, record, plan.L2_CONTRACTS):

@@ -40,7 +40,7 @@ from indexer.deploy.create2 import PROXY
 from indexer.deploy.plan import L1_CONTRACTS, L2_CONTRACTS
 from indexer.deploy.web3_deployer import load_ape_artifacts
 from indexer.devnet import core, services
-from indexer.devnet.chains import dev_account
+from indexer.devnet.constants import dev_account
 from indexer.devnet.files import ChainState, DevnetState
 from indexer.dm3.profile import signed_profile_record
 from indexer.signing import sign

@@ -1,6 +1,6 @@
 """The files the devnet leaves for the other services: the indexer's TOML config, an env file, the state file.
 
-- `dm3.toml`: `DM3_CONFIG` for `dm3-indexer` (`indexer.config.Settings`): database, deployments dir, the L2s.
+- `dm3.toml`: `DM3_CONFIG` for `dm3-indexer` (`indexer.settings.indexer.IndexerSettings`): database, deployments dir, the L2s.
 - `dm3.env`: `KEY=value` lines for the indexer, the API and the gateway (`DM3_CONFIG`, `DM3_DATABASE_URL`,
   `DM3_GATEWAY_PRIVATE_KEY`, `DM3_GATEWAY_RESOLVERS`): `set -a; . .devnet/dm3.env; set +a`.
 - `devnet.json`: `DevnetState`, everything a demo or a test needs (RPC URLs, addresses, keys).
@@ -78,7 +78,7 @@ class DevnetState:
 
     def env(self) -> dict[str, str]:
         """The environment for the indexer, the API, the gateway and the relayers (what `dm3.env` holds)."""
-        from indexer.devnet.chains import RELAYER_INDEX, dev_account
+        from indexer.devnet.constants import RELAYER_INDEX, dev_account
 
         relay_chains = [
             {"chain_id": c.chain_id, "rpc_url": c.rpc_url, "batcher": c.contracts["RelayBatcher"]}

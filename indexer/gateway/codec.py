@@ -13,6 +13,7 @@ from eth_abi import decode, encode
 from eth_abi.exceptions import DecodingError
 
 from indexer.ens import ETH_COIN_TYPE, InvalidEnsName, namehash, normalize_name
+from indexer.errors import Dm3Error
 
 RESOLVE_SELECTOR = bytes.fromhex("9061b923")  # resolve(bytes,bytes)
 TEXT_SELECTOR = bytes.fromhex("59d1d43c")  # text(bytes32,string)
@@ -25,7 +26,7 @@ MAX_NAME_BYTES = 255 * 4  # DNS caps names at 255; ENS labels may be longer, so 
 MAX_MULTICALL = 32
 
 
-class GatewayRequestError(Exception):
+class GatewayRequestError(Dm3Error):
     """A request the gateway refuses; `status` is the HTTP status to answer with."""
 
     def __init__(self, message: str, *, status: int = 400) -> None:

@@ -19,8 +19,10 @@ from eth_account.signers.local import LocalAccount
 from eth_typing import Hash32
 from eth_utils import keccak
 
+from indexer.errors import UserError
 
-class GatewayKeyError(Exception):
+
+class GatewayKeyError(UserError):
     """The gateway signing key is missing or cannot be loaded; the message says which setting to fix."""
 
 

@@ -30,8 +30,9 @@ from starlette.concurrency import run_in_threadpool
 from indexer import signing
 from indexer.chain.rpc import RetryPolicy, RpcClient, RpcError
 from indexer.ens import node_hex
+from indexer.errors import Dm3Error
 from indexer.relayer import calls
-from indexer.relayer.settings import RelayerSettings, redact
+from indexer.settings.relayer import RelayerSettings, redact
 from indexer.store import models
 from indexer.store.relay_models import PENDING_STATES, RelayRequest, RelaySender, RelayTx
 
@@ -52,7 +53,7 @@ _NODE_WRITES = {
 }
 
 
-class Refused(Exception):
+class Refused(Dm3Error):
     """The request is refused; `status` is the HTTP status, `retry_after` seconds for a 429."""
 
     def __init__(self, message: str, *, status: int = 422, retry_after: int | None = None) -> None:

@@ -20,6 +20,7 @@ from eth_abi import encode as abi_encode
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
 from indexer import signing
+from indexer.errors import Dm3Error
 
 #: A calldata this large is refused before any work (the largest signed write, a 4 KiB text record, is ~4.6 KiB).
 MAX_CALLDATA = 6_144
@@ -39,7 +40,7 @@ _RELAY_SELECTOR = function_signature_to_4byte_selector("relay((address,bytes)[])
 _NONCES_SELECTOR = function_signature_to_4byte_selector("nonces(address)")
 
 
-class InvalidRequest(ValueError):
+class InvalidRequest(Dm3Error, ValueError):
     """The request is malformed: the message says which field and why."""
 
 

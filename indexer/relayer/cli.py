@@ -9,32 +9,16 @@ import sys
 from typing import Any
 
 import click
-from pydantic import ValidationError
-from pydantic_settings import SettingsError
-from sqlalchemy.exc import ArgumentError, OperationalError
 
 from indexer import metrics
-from indexer.chain.rpc import RetryPolicy, RpcClient, RpcError
-from indexer.relayer.lease import LeaseLost, SenderLocked
-from indexer.relayer.sender import Sender, SenderError
-from indexer.relayer.settings import RelayerKeyError, RelayerSettings, redact
+from indexer.chain.rpc import RetryPolicy, RpcClient
+from indexer.cli_errors import Fail, user_errors
+from indexer.relayer.sender import Sender
+from indexer.settings.relayer import RelayerSettings
 from indexer.store.db import create_db_engine
 from indexer.store.migrate import upgrade
 
-USER_ERRORS: tuple[type[BaseException], ...] = (
-    RelayerKeyError,
-    SenderLocked,
-    LeaseLost,
-    SenderError,
-    RpcError,
-    OperationalError,
-    ArgumentError,
-)
-
-
-class Fail(click.ClickException):
-    def show(self, file: Any = None) -> None:
-        click.echo(f"dm3-relayer: error: {self.message}", err=True)
+PROGRAM = "dm3-relayer"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -48,28 +32,17 @@ def main() -> None:
 def run(chain_id: int, log_level: str) -> None:
     """Send queued requests of one chain until interrupted (SIGINT/SIGTERM stop it cleanly)."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        settings = RelayerSettings()
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise Fail(f"invalid configuration: {problems}") from None
-    except SettingsError as exc:  # e.g. DM3_RELAYER_CHAINS that is not JSON
-        raise Fail(f"invalid configuration: {exc}") from None
-    chain = settings.chain(chain_id)
-    if chain is None:
-        raise Fail(f"chain {chain_id} is not in DM3_RELAYER_CHAINS")
-    try:
+    with user_errors(PROGRAM):
+        settings = RelayerSettings.load()
+        chain = settings.chain(chain_id)
+        if chain is None:
+            raise Fail(f"chain {chain_id} is not in DM3_RELAYER_CHAINS", program=PROGRAM)
         account = settings.account()
         engine = create_db_engine(settings.database_url, role="writer")
         upgrade(engine)
         if settings.metrics_port:
             metrics.serve(settings.metrics_port)
         asyncio.run(_run(settings, chain_id, chain.rpc_url, engine, account))
-    except USER_ERRORS as exc:
-        message = redact(str(exc).splitlines()[0], chain.rpc_url)
-        if isinstance(exc, OperationalError):
-            message = f"database unavailable: {message}"
-        raise Fail(message) from None
 
 
 async def _run(settings: RelayerSettings, chain_id: int, rpc_url: str, engine: Any, account: Any) -> None:

@@ -38,9 +38,10 @@ from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection, Engine
 
 from indexer.chain.rpc import RpcClient, RpcError
+from indexer.errors import UserError
 from indexer.relayer import calls
 from indexer.relayer.lease import SenderLease
-from indexer.relayer.settings import RelayerSettings, redact
+from indexer.settings.relayer import RelayerSettings, redact
 from indexer.store.db import create_db_engine
 from indexer.store.relay_models import RelayRequest, RelaySender, RelayTx
 
@@ -62,7 +63,7 @@ FEES_PAID = Counter(
 REQUESTS = Gauge("dm3_relayer_requests", "Relay requests by state", ["chain_id", "state"])
 
 
-class SenderError(RuntimeError):
+class SenderError(UserError, RuntimeError):
     """The sender cannot run (wrong chain, no batcher): the message says what to fix."""
 
 

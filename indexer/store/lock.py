@@ -29,6 +29,7 @@ from sqlalchemy import Table, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from indexer.errors import UserError
 from indexer.store import models
 from indexer.store.db import sqlite_path
 
@@ -37,11 +38,11 @@ log = logging.getLogger(__name__)
 _LEASES = models.ChainLease.__table__  # type: ignore[attr-defined]
 
 
-class ChainLocked(RuntimeError):
+class ChainLocked(UserError, RuntimeError):
     """Another process is already indexing this chain into this database."""
 
 
-class LeaseLost(RuntimeError):
+class LeaseLost(UserError, RuntimeError):
     """This process no longer holds its chain (taken over, or its lock was lost): it must not write."""
 
 

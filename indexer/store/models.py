@@ -18,14 +18,12 @@ from typing import Any, Literal, Protocol
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Float, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from indexer.store.types import Uint256
-
-Finality = Literal["latest", "safe", "finalized"]
+from indexer.store.types import Finality, Uint256
 
 #: ``chains.status`` values: ``starting`` (configured, not yet synced), ``backfilling``, ``live`` (following the
 #: head), ``stalled`` (not advancing past a block whose logs the node keeps back; ``error`` says which; retried),
 #: ``stopped`` (halted with ``error``, e.g. a reorg deeper than the window).
-ChainStatus = Literal["starting", "backfilling", "live", "stalled", "stopped"]
+SyncStatus = Literal["starting", "backfilling", "live", "stalled", "stopped"]
 
 #: ``bond_history.kind`` values, one per InboxDeposits event that touches a pair.
 BondEventKind = Literal["deposit", "burn", "release", "withdrawal_request", "withdrawal"]
@@ -58,7 +56,7 @@ class Chain(SQLModel, table=True):
         default=None, sa_type=BigInteger
     )  # unix time of indexed_block
     reorg_count: int = 0
-    status: str = "starting"  # ChainStatus
+    status: str = "starting"  # SyncStatus
     error: str | None = None
     #: The indexer's last write to this chain (every batch, and every poll that found no new block).
     updated_at: datetime = Field(default_factory=_now, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]

@@ -21,6 +21,7 @@ from tenacity import (
     wait_exponential,
 )
 
+from indexer.errors import UserError
 from indexer.store.db import is_transient
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ T = TypeVar("T")
 MAX_WAIT_SECONDS = 5.0
 
 
-class DatabaseUnavailable(RuntimeError):
+class DatabaseUnavailable(UserError, RuntimeError):
     """Transient database errors went on for longer than the retry budget."""
 
 

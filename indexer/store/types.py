@@ -1,13 +1,16 @@
-"""Column types shared by every table: exact uint256 amounts on SQLite and PostgreSQL."""
+"""Types shared by every table: exact uint256 amounts on SQLite and PostgreSQL, finality tiers."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Numeric, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
+
+#: How settled a block (and an answer read at it) is: the node's `latest`, `safe` and `finalized` tags.
+Finality = Literal["latest", "safe", "finalized"]
 
 UINT256_MAX = 2**256 - 1
 UINT256_DIGITS = 78

@@ -44,6 +44,7 @@ from sqlalchemy.engine import Connection, Engine
 from indexer.chain.abi import DecodedLog
 from indexer.chain.rpc import BlockHeader
 from indexer.ens import node_hex
+from indexer.errors import UserError
 from indexer.store import models
 from indexer.store.lock import ChainLock
 
@@ -98,7 +99,7 @@ Key = tuple[Any, ...]
 Row = dict[str, Any]
 
 
-class CheckpointMismatch(RuntimeError):
+class CheckpointMismatch(UserError, RuntimeError):
     """A batch does not start right after the stored checkpoint (another writer, or a bug)."""
 
 
@@ -691,7 +692,7 @@ class ChainWriter:
             conn.execute(insert(table), [previous])
 
 
-class ContractsChanged(RuntimeError):
+class ContractsChanged(UserError, RuntimeError):
     """The configuration names other contracts than the ones this database was indexed from."""
 
 

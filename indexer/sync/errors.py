@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from indexer.errors import UserError
 
-class SyncError(Exception):
+
+class SyncError(UserError):
     """Base class: a chain cannot continue."""
 
 
@@ -19,7 +21,7 @@ class ReorgTooDeep(SyncError):
         self.window = window
 
 
-class WrongChain(SyncError):
+class NodeChainMismatch(SyncError):
     """The RPC endpoint serves a different chain id than configured."""
 
 

@@ -10,16 +10,16 @@ from contextlib import ExitStack
 from sqlalchemy.engine import Engine
 
 from indexer.chain.rpc import RetryPolicy, RpcClient
-from indexer.config import ChainSpec
+from indexer.settings.indexer import IndexedChain
 from indexer.store.lock import ChainLock
 from indexer.store.retry import retry_sync
-from indexer.sync.chain import ChainIndexer, ProgressCallback
+from indexer.sync.chain_indexer import ChainIndexer, ProgressCallback
 
 log = logging.getLogger(__name__)
 
 
 async def index_chains(
-    specs: list[ChainSpec],
+    specs: list[IndexedChain],
     *,
     engine: Engine,
     follow: bool,

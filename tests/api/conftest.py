@@ -12,9 +12,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 from indexer.api.main import create_app
-from indexer.api.settings import ApiSettings
-from indexer.gateway.settings import GatewaySettings
 from indexer.gateway.signer import GatewaySigner
+from indexer.settings.api import ApiSettings
+from indexer.settings.gateway import GatewaySettings
 from indexer.store.db import create_db_engine
 from indexer.store.migrate import upgrade
 

@@ -25,12 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "indexer"))
 
 from indexer_support import Anvil, BackgroundIndexer, Devnet, contract_types, cs, free_port, fresh_engine
 
-from indexer.api.eligibility import address_pair_eligibility
 from indexer.api.main import create_app
 from indexer.api.names import parse_target
-from indexer.api.settings import ApiSettings
+from indexer.api.queries.eligibility import address_pair_eligibility
 from indexer.api.state import read_all
 from indexer.client import AsyncDm3Client, ChangeOut, Dm3Client, EligibilityCache
+from indexer.settings.api import ApiSettings
 from indexer.store.db import create_db_engine
 
 CHAIN_ID = 31_011

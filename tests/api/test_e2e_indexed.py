@@ -25,10 +25,10 @@ from api_support import GATEWAY_ACCOUNT
 from indexer_support import PARENT, Anvil, Devnet, contract_types, cs, fresh_engine, sync_ok
 
 from indexer.api.main import create_app
-from indexer.api.settings import ApiSettings
 from indexer.dm3.profile import canonical_json, profile_creation_message
 from indexer.gateway.codec import RESOLVE_SELECTOR, TEXT_SELECTOR, encode_dns_name, namehash
 from indexer.gateway.signer import GatewaySigner, signature_digest
+from indexer.settings.api import ApiSettings
 
 MNEMONIC = "test test test test test test test test test test test junk"
 CHAIN_ID = 31_010

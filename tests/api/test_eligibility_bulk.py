@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from indexer.api.chains import load_chains
-from indexer.api.eligibility import address_pair_eligibility, decide, eligibility, eligibility_many
 from indexer.api.names import parse_target
+from indexer.api.queries.eligibility import address_pair_eligibility, eligibility, eligibility_many
+from indexer.api.queries.envelope import load_chains
+from indexer.eligibility_rule import decide
 from indexer.gateway.codec import namehash
 from indexer.store.db import create_db_engine, snapshot_session
 from indexer.store.models import AddrRecord, Bond, MinDeposit, Name, finality_of
@@ -93,7 +94,13 @@ def _per_pair_reference(reader: Engine, sender: str, recipient: str, chain_id: i
         for chain in chains:
             minimum = session.get(MinDeposit, (chain.chain_id, recipient))
             bond = session.get(Bond, (chain.chain_id, sender, recipient))
-            eligible, reason = decide(bond=bond, min_deposit=minimum.amount if minimum else 0)
+            verdict = decide(
+                min_deposit=minimum.amount if minimum else None,
+                bond=bond.amount if bond else 0,
+                accepted=bond is not None and bond.accepted,
+                withdrawal_pending=bond is not None and bond.unlock_time is not None,
+            )
+            eligible, reason = verdict.eligible, verdict.reason
             # A missing row counts at the snapshot block; `accepted` and `open_inbox` rest on one row each.
             min_block = minimum.block_number if minimum else chain.indexed_block
             bond_block = bond.block_number if bond else chain.indexed_block

@@ -10,8 +10,8 @@ import json
 import pytest
 from api_support import chain_row
 
-from indexer.api.changes import MAX_CHANGE_ID
-from indexer.api.deposits import encode_cursor
+from indexer.api.queries.changes import MAX_CHANGE_ID
+from indexer.api.queries.deposits import encode_cursor
 from indexer.store.models import Bond
 
 pytestmark = pytest.mark.usefixtures("chains")

@@ -8,7 +8,7 @@ the test if any route never answered 200 (the found-data paths were not exercise
 
 The change feed is covered too: the SSE stream is read by schemathesis' bounded client (up to its event limit or
 the read timeout, whichever comes first; the stream is cut there) and long polls wait at most a fraction of that
-(`DM3_API_CHANGES_MAX_WAIT`), so every call ends.
+(`ChangesSettings.max_wait`), so every call ends.
 
 The number of examples comes from the loaded hypothesis profile (`default` or `deep`, tests/conftest.py).
 """
@@ -35,9 +35,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from indexer.api.deposits import encode_cursor
 from indexer.api.main import create_app
-from indexer.api.settings import ApiSettings
+from indexer.api.queries.deposits import encode_cursor
 from indexer.gateway.codec import (
     ADDR_COIN_SELECTOR,
     ADDR_SELECTOR,
@@ -49,7 +48,8 @@ from indexer.gateway.codec import (
     namehash,
 )
 from indexer.gateway.signer import GatewaySigner
-from indexer.relayer.settings import RelayChain, RelayerSettings
+from indexer.settings.api import ApiSettings, ChangesSettings
+from indexer.settings.relayer import RelayChain, RelayerSettings
 from indexer.store.models import (
     CHANGE_KINDS,
     AddrRecord,
@@ -311,18 +311,14 @@ def _mix(value: Any, seeded: st.SearchStrategy[Any] | None) -> st.SearchStrategy
 
 
 @pytest.fixture
-def api_schema(
-    api_settings: ApiSettings, seeded: None, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[schemathesis.schemas.BaseSchema]:
-    monkeypatch.setenv(
-        "DM3_API_CHANGES_MAX_WAIT", str(READ_TIMEOUT / 4)
-    )  # a long poll answers within the timeout
+def api_schema(api_settings: ApiSettings, seeded: None) -> Iterator[schemathesis.schemas.BaseSchema]:
     # The relay routes live, on a chain whose node does not answer: every request they can tell apart without a
     # relayer process (malformed bodies, unknown ids and chains) gets its 4xx, never a 5xx.
     relayer = RelayerSettings(
         chains=[RelayChain(chain_id=OP_CHAIN_ID, rpc_url="http://127.0.0.1:9", batcher="0x" + "11" * 20)]
     )
-    settings = api_settings.model_copy(update={"relayer": relayer})
+    changes = ChangesSettings(max_wait=READ_TIMEOUT / 4)  # a long poll answers within the timeout
+    settings = api_settings.model_copy(update={"relayer": relayer, "changes": changes})
     app = create_app(settings, signer=GatewaySigner(GATEWAY_ACCOUNT, ttl_seconds=300))
     loaded = schemathesis.openapi.from_asgi("/openapi.json", app)
     statuses: Counter[tuple[str, int]] = Counter()

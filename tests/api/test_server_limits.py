@@ -22,7 +22,7 @@ from api_support import OP_CHAIN_ID
 
 from indexer.api.main import create_app
 from indexer.api.server import uvicorn_options
-from indexer.api.settings import ApiSettings
+from indexer.settings.api import ApiSettings
 from indexer.store.models import MinDeposit
 
 pytestmark = pytest.mark.usefixtures("chains")

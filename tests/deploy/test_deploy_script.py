@@ -18,7 +18,7 @@ from web3 import HTTPProvider, Web3
 from indexer import deployments as indexer_deployments
 from indexer.deploy.create2 import DEFAULT_SALT, PROXY
 from indexer.devnet import anvil
-from indexer.devnet.chains import ChainSpec, dev_account
+from indexer.devnet.constants import DevnetChain, dev_account
 
 NETWORK = "optimism:local:foundry"
 GATEWAY = "http://127.0.0.1:8080/ccip/{sender}/{data}.json"
@@ -27,7 +27,7 @@ GATEWAY = "http://127.0.0.1:8080/ccip/{sender}/{data}.json"
 @pytest.fixture(scope="module")
 def optimism_node(tmp_path_factory, project_root, free_ports):
     state_dir = tmp_path_factory.mktemp("anvil")
-    spec = ChainSpec("optimism", 10, free_ports(1), "op.dm3.eth")
+    spec = DevnetChain("optimism", 10, free_ports(1), "op.dm3.eth")
     anvil.start(project_root, state_dir, spec)
     yield spec
     anvil.stop(state_dir, spec)

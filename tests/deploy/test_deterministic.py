@@ -20,7 +20,7 @@ from indexer.deploy.create2 import DEFAULT_SALT, PROXY
 from indexer.deploy.errors import CodeMismatch, DeployError, InvalidArgument, NoDeploymentProxy
 from indexer.deploy.web3_deployer import Web3Deployer, load_ape_artifacts
 from indexer.devnet import anvil
-from indexer.devnet.chains import ChainSpec, dev_account
+from indexer.devnet.constants import DevnetChain, dev_account
 from indexer.devnet.core import compile_contracts
 
 GATEWAY = "http://127.0.0.1:8080/ccip/{sender}/{data}.json"
@@ -35,13 +35,13 @@ def artifacts(project_root):
 
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory, project_root, free_ports):
-    """name -> ChainSpec of a running anvil."""
+    """name -> DevnetChain of a running anvil."""
     state_dir = tmp_path_factory.mktemp("anvils")
     base = free_ports(3)
     specs = {
-        "optimism": ChainSpec("optimism", 10, base, "op.dm3.eth"),
-        "base": ChainSpec("base", 8453, base + 1, "base.dm3.eth"),
-        "pruned": ChainSpec("arbitrum", 42161, base + 2, "arb.dm3.eth"),
+        "optimism": DevnetChain("optimism", 10, base, "op.dm3.eth"),
+        "base": DevnetChain("base", 8453, base + 1, "base.dm3.eth"),
+        "pruned": DevnetChain("arbitrum", 42161, base + 2, "arb.dm3.eth"),
     }
     started = []
     try:
@@ -66,13 +66,13 @@ def _fresh_chains(nodes):
         w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
 
 
-def _deployer(spec: ChainSpec, artifacts, said: list[str] | None = None) -> Web3Deployer:
+def _deployer(spec: DevnetChain, artifacts, said: list[str] | None = None) -> Web3Deployer:
     w3 = Web3(HTTPProvider(spec.rpc_url))
     echo = said.append if said is not None else None
     return Web3Deployer(w3, dev_account(0), artifacts, network=spec.network, echo=echo)
 
 
-def _nonce(spec: ChainSpec) -> int:
+def _nonce(spec: DevnetChain) -> int:
     return Web3(HTTPProvider(spec.rpc_url)).eth.get_transaction_count(dev_account(0).address)
 
 

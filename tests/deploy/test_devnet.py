@@ -11,13 +11,13 @@ from click.testing import CliRunner
 from ens.utils import normal_name_to_hash
 from web3 import HTTPProvider, Web3
 
-from indexer.config import load_settings, resolve_chains
 from indexer.deploy.create2 import PROXY
 from indexer.deploy.web3_deployer import load_truffle_artifact
 from indexer.devnet import DevnetOptions, anvil, down, status, up
 from indexer.devnet.__main__ import cli
-from indexer.devnet.chains import dev_account
+from indexer.devnet.constants import dev_account
 from indexer.devnet.ens import ENS_REGISTRY_ARTIFACT
+from indexer.settings.indexer import load_settings, resolve_chains
 
 
 @pytest.fixture(scope="module")

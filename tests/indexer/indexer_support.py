@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from web3 import Web3
 
-from indexer.config import ChainConfig, ChainSpec, ContractConfig, resolve_chain
 from indexer.ens import node_hex
+from indexer.settings.indexer import ChainConfig, ContractConfig, IndexedChain, resolve_chain
 from indexer.store import models
 from indexer.store.db import create_db_engine
 from indexer.store.migrate import upgrade
@@ -167,7 +167,7 @@ class Devnet:
                 self.token, account, "approve", Web3.to_checksum_address(self.deposits.address), 2**256 - 1
             )
 
-    def spec(self, *, name: str = "op", **overrides: Any) -> ChainSpec:
+    def spec(self, *, name: str = "op", **overrides: Any) -> IndexedChain:
         cfg = ChainConfig(
             name=name,
             chain_id=self.anvil.chain_id,
@@ -444,12 +444,12 @@ def fresh_engine(url: str) -> Engine:
     return engine
 
 
-def index_once(engine: Engine, specs: list[ChainSpec]) -> dict[str, BaseException | None]:
+def index_once(engine: Engine, specs: list[IndexedChain]) -> dict[str, BaseException | None]:
     """`dm3-indexer sync` in-process: backfill every chain to its head, then return."""
     return asyncio.run(index_chains(specs, engine=engine, follow=False, stop=asyncio.Event()))
 
 
-def sync_ok(engine: Engine, specs: list[ChainSpec]) -> None:
+def sync_ok(engine: Engine, specs: list[IndexedChain]) -> None:
     outcome = index_once(engine, specs)
     failed = {k: v for k, v in outcome.items() if v is not None}
     assert not failed, failed
@@ -495,7 +495,7 @@ def topic(signature: str) -> str:
 class BackgroundIndexer:
     """`dm3-indexer run` in-process, in a thread with its own event loop: ``with BackgroundIndexer(...) as ix:``."""
 
-    def __init__(self, engine: Engine, specs: list[ChainSpec]) -> None:
+    def __init__(self, engine: Engine, specs: list[IndexedChain]) -> None:
         self.engine = engine
         self.specs = specs
         self.outcome: dict[str, BaseException | None] | None = None

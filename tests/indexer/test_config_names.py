@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from indexer.config import ChainConfig
+from indexer.settings.indexer import ChainConfig
 
 
 def _chain(parent_name: str) -> ChainConfig:

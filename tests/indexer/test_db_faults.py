@@ -39,9 +39,9 @@ from sqlalchemy.engine import Engine
 from test_indexer_process import CLI, _chain_json, _env, _wait_indexed
 
 from indexer.api.main import create_app
-from indexer.api.settings import ApiSettings
 from indexer.chain.abi import DecodedLog
 from indexer.ens import namehash
+from indexer.settings.api import ApiSettings
 from indexer.store import models
 from indexer.store.db import create_db_engine
 from indexer.store.lock import ChainLock, ChainLocked, LeaseLost

@@ -181,8 +181,8 @@ def test_cli__status_and_errors(devnet: Devnet, tmp_path: Any) -> None:
 
 def test_config_file_and_deployment_file(devnet: Devnet, tmp_path: Any) -> None:
     """Addresses and start blocks from deployments/<ecosystem>-<network>.json; settings from a TOML file."""
-    from indexer.config import load_settings, resolve_chains
     from indexer.deployments import DeployedContract, Deployment, save_deployment
+    from indexer.settings.indexer import load_settings, resolve_chains
 
     deployment = Deployment(
         chain_id=devnet.anvil.chain_id,
@@ -202,13 +202,7 @@ def test_config_file_and_deployment_file(devnet: Devnet, tmp_path: Any) -> None:
         f'database_url = "sqlite:///{tmp_path}/cfg.db"\ndeployments_dir = "{tmp_path}/deployments"\n'
         f'[[chains]]\nname = "op"\nchain_id = {devnet.anvil.chain_id}\nrpc_url = "{devnet.anvil.url}"\n'
     )
-    old = os.environ.pop("DM3_CONFIG", None)
-    try:
-        settings = load_settings(config)
-    finally:
-        os.environ.pop("DM3_CONFIG", None)
-        if old is not None:
-            os.environ["DM3_CONFIG"] = old
+    settings = load_settings(config)
     (spec,) = resolve_chains(settings)
     assert spec.registry and spec.registry.address == devnet.registry.address
     assert spec.deposits and spec.deposits.start_block == devnet.deposits.block

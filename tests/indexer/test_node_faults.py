@@ -25,7 +25,7 @@ from indexer_support import (
 )
 
 from indexer.api.main import create_app
-from indexer.api.settings import ApiSettings
+from indexer.settings.api import ApiSettings
 
 WINDOW = 12
 

@@ -23,10 +23,10 @@ from indexer_support import ROOT, Anvil, Contract, Devnet, free_port, fresh_engi
 
 from indexer import signing
 from indexer.api.main import create_app
-from indexer.api.settings import ApiSettings
 from indexer.chain.rpc import RpcClient
 from indexer.relayer.sender import Sender
-from indexer.relayer.settings import RelayChain, RelayerSettings
+from indexer.settings.api import ApiSettings
+from indexer.settings.relayer import RelayChain, RelayerSettings
 from indexer.store.relay_models import RelayRequest, RelayTx
 
 __all__ = [

@@ -14,9 +14,9 @@ import uvicorn
 from relayer_support import RelayEnv, free_port, user, wait_exit
 
 from indexer.api.main import create_app
-from indexer.api.settings import ApiSettings
 from indexer.client import AsyncDm3Client, Dm3ApiError, Dm3Client
 from indexer.ens import namehash
+from indexer.settings.api import ApiSettings
 
 
 @pytest.fixture

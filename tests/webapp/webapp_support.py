@@ -23,7 +23,7 @@ from web3.contract import Contract
 
 from indexer.deploy.web3_deployer import load_ape_artifacts
 from indexer.devnet import DevnetOptions, down, services, up
-from indexer.devnet.chains import dev_account
+from indexer.devnet.constants import dev_account
 from indexer.devnet.files import DevnetState
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,14 +7,14 @@ import time
 from fastapi import APIRouter, Response
 from sqlmodel import Session
 
-from indexer.api.chains import load_chains
 from indexer.api.deps import SessionDep, SettingsDep, SignerDep
 from indexer.api.errors import ApiError
+from indexer.api.queries.envelope import load_chains
 from indexer.api.schemas import CcipRequest, CcipResponse, ErrorResponse
-from indexer.api.settings import ApiSettings
 from indexer.gateway.records import SqlRecordSource
 from indexer.gateway.service import ParentZone, RecordSource, answer_request
 from indexer.gateway.signer import GatewaySigner
+from indexer.settings.api import ApiSettings
 
 router = APIRouter(prefix="/ccip", tags=["ccip-read gateway"])
 

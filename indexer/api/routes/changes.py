@@ -1,6 +1,6 @@
 """`/v1/changes`: eligibility- and profile-relevant changes as they are indexed (SSE), and a long-poll fallback.
 
-SSE framing, one event per change (``data`` is the :class:`~indexer.api.changes.ChangeOut` JSON)::
+SSE framing, one event per change (``data`` is the :class:`~indexer.api.queries.changes.ChangeOut` JSON)::
 
     id: 1234
     event: change
@@ -21,18 +21,17 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from indexer.api.changes import (
+from indexer.api.names import parse_address
+from indexer.api.queries.changes import (
     CHANGE_KIND_NAMES,
     MAX_CHANGE_ID,
     ChangeFeed,
     ChangeFilter,
     ChangesPage,
-    ChangesSettings,
     parse_change_id,
     parse_kinds,
     read_changes,
 )
-from indexer.api.names import parse_address
 from indexer.api.schemas import ErrorResponse
 
 router = APIRouter(prefix="/v1/changes", tags=["changes"])
@@ -60,7 +59,7 @@ def change_feed(request: Request) -> ChangeFeed:
     state = request.app.state
     feed: ChangeFeed | None = getattr(state, "change_feed", None)
     if feed is None:
-        feed = state.change_feed = ChangeFeed(state.engine, ChangesSettings())
+        feed = state.change_feed = ChangeFeed(state.engine, state.settings.changes)
     return feed
 
 

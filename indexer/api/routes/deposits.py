@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from indexer.api.chains import load_chains
-from indexer.api.deposits import list_bonds, recipient_stats
 from indexer.api.deps import ChainIdQuery, SessionDep, SettingsDep
 from indexer.api.errors import ApiError
 from indexer.api.names import parse_address
+from indexer.api.queries.deposits import list_bonds, recipient_stats
+from indexer.api.queries.envelope import load_chains
 from indexer.api.schemas import DepositsPage, ErrorResponse, RecipientResponse
 
 router = APIRouter(prefix="/v1", tags=["deposits"])

@@ -14,11 +14,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from sqlmodel import Session
 
-from indexer.api.chains import load_chains
 from indexer.api.deps import ChainIdQuery, EngineDep, HeavyLimiterDep, SettingsDep, read, read_snapshot
-from indexer.api.eligibility import address_pair_eligibility, eligibility, eligibility_many
 from indexer.api.errors import ApiError
 from indexer.api.names import parse_target
+from indexer.api.queries.eligibility import address_pair_eligibility, eligibility, eligibility_many
+from indexer.api.queries.envelope import load_chains
 from indexer.api.schemas import (
     EligibilityBatch,
     EligibilityBatchRequest,

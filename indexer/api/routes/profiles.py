@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from indexer.api.chains import load_chains
 from indexer.api.deps import SessionDep
 from indexer.api.errors import ApiError
 from indexer.api.names import parse_address, parse_name
-from indexer.api.profiles import profile_for_address, profile_for_name
+from indexer.api.queries.envelope import load_chains
+from indexer.api.queries.profiles import profile_for_address, profile_for_name
 from indexer.api.schemas import ErrorResponse, ProfileResponse
 
 router = APIRouter(prefix="/v1", tags=["profiles"])

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from indexer.api.chains import load_chains
 from indexer.api.deps import SessionDep, SettingsDep
+from indexer.api.queries.envelope import load_chains
 from indexer.api.schemas import ChainStatus, Health, Readiness, StatusResponse
-from indexer.api.settings import ApiSettings
 from indexer.redact import redact_urls
+from indexer.settings.api import ApiSettings
 from indexer.store.models import Chain
 
 router = APIRouter(tags=["status"])

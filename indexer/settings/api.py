@@ -1,4 +1,5 @@
-"""Read API settings (env prefix `DM3_API_`; the database URL is shared with the indexer)."""
+"""Read API settings (env prefix `DM3_API_`, table `[api]` of the config file; the database URL is shared with the
+indexer), with the change feed's (`DM3_API_CHANGES_`, `[api.changes]`)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,38 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
-from indexer.gateway.settings import GatewaySettings
-from indexer.relayer.settings import RelayerSettings
+from indexer.settings.base import Dm3Settings
+from indexer.settings.gateway import GatewaySettings
+from indexer.settings.relayer import RelayerSettings
 from indexer.store.db import normalize_url
 
+#: Largest `POST /v1/eligibility` batch unless `DM3_API_MAX_BATCH` says otherwise; the Python client chunks by it.
+DEFAULT_MAX_BATCH = 1_000
 
-class ApiSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DM3_API_", env_file=".env", extra="ignore")
+
+class ChangesSettings(Dm3Settings):
+    """Change-feed settings (env prefix `DM3_API_CHANGES_`)."""
+
+    model_config = SettingsConfigDict(env_prefix="DM3_API_CHANGES_")
+    config_section = ("api", "changes")
+
+    #: How often one process checks for new change rows (one `max(id)` query for all its subscribers).
+    poll_interval: float = Field(default=0.1, gt=0)
+    #: SSE comment heartbeat interval (keeps proxies from closing an idle stream).
+    heartbeat: float = Field(default=15.0, gt=0)
+    #: Largest page of `/v1/changes/poll` (and of one SSE read).
+    page_size: int = Field(default=500, ge=1)
+    #: Longest wait a long-poll may ask for.
+    max_wait: float = Field(default=60.0, gt=0)
+    #: Ids looked at per read when filters skip most rows (bounds every query).
+    scan_span: int = Field(default=10_000, ge=1)
+
+
+class ApiSettings(Dm3Settings):
+    model_config = SettingsConfigDict(env_prefix="DM3_API_")
+    config_section = ("api",)
 
     #: The indexer's database; the API only reads it (SQLite file or PostgreSQL).
     database_url: str = Field(
@@ -29,7 +53,7 @@ class ApiSettings(BaseSettings):
     #: ... and older than this many seconds (the indexer writes at least every few seconds while it follows).
     stale_after_min_seconds: float = Field(default=30.0, gt=0)
     #: Largest `POST /v1/eligibility` batch.
-    max_batch: int = Field(default=1_000, ge=1)
+    max_batch: int = Field(default=DEFAULT_MAX_BATCH, ge=1)
     #: Default and largest page of `GET /v1/deposits`.
     page_size: int = Field(default=100, ge=1)
     max_page_size: int = Field(default=1_000, ge=1)
@@ -60,6 +84,8 @@ class ApiSettings(BaseSettings):
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     #: The relay routes (`POST /v1/relay`): chains, limits (env `DM3_RELAYER_*`); no key needed here.
     relayer: RelayerSettings = Field(default_factory=RelayerSettings)
+    #: The change feed (`/v1/changes`): env `DM3_API_CHANGES_*`, table `[api.changes]`.
+    changes: ChangesSettings = Field(default_factory=ChangesSettings)
 
     # --- limits (per worker process; `python -m indexer.api` applies the server ones, see README) ---------------
     #: Largest request body; a larger one (declared or chunked) is a 413.

@@ -28,12 +28,12 @@ from sqlalchemy.engine import Engine
 from indexer import metrics
 from indexer.chain.abi import ContractKind
 from indexer.chain.rpc import BlockHeader, RpcClient, RpcError, RpcTransientError
-from indexer.config import ChainSpec
 from indexer.redact import redact_url, redact_urls
+from indexer.settings.indexer import IndexedChain
 from indexer.store.lock import ChainLock, ChainLocked, LeaseLost
 from indexer.store.retry import DatabaseUnavailable, retry_async
 from indexer.store.writer import Batch, ChainWriter, Tips
-from indexer.sync.errors import LostLease, ReorgTooDeep, SyncError, WrongChain
+from indexer.sync.errors import LostLease, NodeChainMismatch, ReorgTooDeep, SyncError
 from indexer.sync.fetch import AdaptiveRange, Chunk, LogFetcher, LogsUnavailable, NotYetAvailable
 from indexer.sync.heads import BlockPace, HeadWatcher, derive_ws_url
 
@@ -63,7 +63,7 @@ class StopRequested(Exception):
 class ChainIndexer:
     def __init__(
         self,
-        spec: ChainSpec,
+        spec: IndexedChain,
         *,
         engine: Engine,
         lock: ChainLock,
@@ -111,7 +111,7 @@ class ChainIndexer:
         """Check the node serves this chain; create or check the chain row; load the checkpoint."""
         node_chain_id = await self.rpc.chain_id()
         if node_chain_id != self.spec.chain_id:
-            raise WrongChain(
+            raise NodeChainMismatch(
                 f"chain {self.spec.name}: {redact_url(self.cfg.rpc_url)} serves chain id {node_chain_id}, "
                 f"configured {self.spec.chain_id}"
             )

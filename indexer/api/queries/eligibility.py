@@ -1,16 +1,12 @@
-"""May this sender reach this inbox? The contract's rule, evaluated on the indexed state of every chain.
-
-Eligible(sender, recipient) = accepted, or min deposit 0, or (bond >= min deposit and no withdrawal pending).
-
-Across chains: eligible when eligible on any chain where the recipient configured its inbox (set a price, even
-0, or accepted this sender); a recipient that configured no chain has an open inbox everywhere.
+"""May this sender reach this inbox? The rule (`indexer.eligibility_rule`), evaluated on the indexed state of every
+chain: this module reads the facts and says how final they are; the rule decides.
 
 Finality: the answer is evaluated at the indexed head. Its `envelope.finality` is the weakest tier among the rows
-that decided it: the pair's bond row for `accepted`, the recipient's min-deposit row for `open_inbox`, both
-otherwise. A missing row counts at the snapshot block (the chain's indexed block): it carries no block of its own
-and a reorg can add it, so an open inbox nobody configured is `finalized` only once the snapshot block is.
-With `min_finality` above that tier the chain answers `eligible: false, reason: "below_min_finality"`: a delivery
-node that asks for `finalized` is never told "eligible" on the strength of facts a reorg could still undo.
+that decided it (`eligibility_rule.deciding_facts`): the pair's bond row for `accepted`, the recipient's
+min-deposit row for `open_inbox`, both otherwise. A missing row counts at the snapshot block (the chain's indexed
+block): it carries no block of its own and a reorg can add it, so an open inbox nobody configured is `finalized`
+only once the snapshot block is. With `min_finality` above that tier the chain answers `eligible: false, reason:
+"below_min_finality"`.
 
 Reads are set-based: one query for the minimums and one for the bonds of every pair on every chain asked about,
 whether the request carries one pair or a thousand (and names resolve in bulk, see `names.resolve_addresses`).
@@ -29,11 +25,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
-from indexer.api.chains import ChainRow, ChainTips, at_least, envelope, facts_finality
+from indexer import eligibility_rule as rule
 from indexer.api.errors import ApiError
 from indexer.api.names import Target, resolve_addresses
 from indexer.api.prepared import PreparedSelect, placeholders, values_rows
-from indexer.api.schemas import ChainEligibility, EligibilityReason, EligibilityResponse, Finality
+from indexer.api.queries.envelope import ChainRow, ChainTips, at_least, envelope, facts_finality
+from indexer.api.schemas import ChainEligibility, EligibilityResponse, Finality
 from indexer.store.models import Bond, Chain, MinDeposit
 
 _CHAINS: Table = Chain.__table__  # type: ignore[attr-defined]
@@ -57,21 +54,6 @@ class Facts:
 
     minimums: dict[tuple[int, str], tuple[int, int]]  # -> (amount, block_number)
     bonds: dict[tuple[int, str, str], BondFacts]
-
-
-def decide(*, bond: BondFacts | Bond | None, min_deposit: int) -> tuple[bool, EligibilityReason]:
-    """The contract's `eligible` view, with the reason behind the answer."""
-    if bond is not None and bond.accepted:
-        return True, "accepted"
-    if min_deposit == 0:
-        return True, "open_inbox"
-    if bond is None or bond.amount == 0:
-        return False, "no_deposit"
-    if bond.unlock_time is not None:
-        return False, "withdrawal_pending"
-    if bond.amount >= min_deposit:
-        return True, "deposit"
-    return False, "insufficient_deposit"
 
 
 _BOND_COLUMNS = (
@@ -149,22 +131,26 @@ def chain_eligibility(
 ) -> ChainEligibility:
     minimum = facts.minimums.get((chain.chain_id, recipient))
     bond = facts.bonds.get((chain.chain_id, sender, recipient))
-    min_amount = minimum[0] if minimum is not None else 0
-    eligible, reason = decide(bond=bond, min_deposit=min_amount)
-    min_block = minimum[1] if minimum is not None else None
-    bond_block = bond.block_number if bond is not None else None
-    deciding = {"accepted": [bond_block], "open_inbox": [min_block]}.get(reason, [min_block, bond_block])
-    tier = facts_finality(chain, *deciding)
-    if eligible and not at_least(tier, min_finality):
-        eligible, reason = False, "below_min_finality"
+    min_amount = minimum[0] if minimum is not None else None
+    amount = bond.amount if bond is not None else 0
+    accepted = bond is not None and bond.accepted
+    pending = bond is not None and bond.unlock_time is not None
+    verdict = rule.decide(min_deposit=min_amount, bond=amount, accepted=accepted, withdrawal_pending=pending)
+    deciding = rule.deciding_facts(
+        verdict.reason,
+        minimum=minimum[1] if minimum is not None else None,
+        bond=bond.block_number if bond is not None else None,
+    )
+    tier = facts_finality(chain, *deciding)  # the blocks of the rows the answer rests on
+    verdict = verdict.at_finality(final_enough=at_least(tier, min_finality))
     return ChainEligibility(
-        eligible=eligible,
-        reason=reason,
-        inbox_configured=minimum is not None or (bond is not None and bond.accepted),
-        bond=str(bond.amount if bond is not None else 0),
-        min_deposit=str(min_amount),
-        accepted=bond.accepted if bond is not None else False,
-        withdrawal_pending=bond is not None and bond.unlock_time is not None,
+        eligible=verdict.eligible,
+        reason=verdict.reason,
+        inbox_configured=verdict.inbox_configured,
+        bond=str(amount),
+        min_deposit=str(min_amount or 0),
+        accepted=accepted,
+        withdrawal_pending=pending,
         unlock_time=bond.unlock_time if bond is not None else None,
         envelope=envelope(chain, tier),
     )
@@ -184,7 +170,7 @@ def eligibility_many(
     known = [(s, r) for s, r in addressed if s is not None and r is not None]
     facts = load_facts(session, chain_ids=[c.chain_id for c in chains], pairs=known)
     return [
-        _answer(chains, facts, sender=s, recipient=r, addresses=a, min_finality=min_finality)
+        pair_answer(chains, facts, sender=s, recipient=r, addresses=a, min_finality=min_finality)
         for (s, r), a in zip(pairs, addressed, strict=True)
     ]
 
@@ -197,7 +183,7 @@ def eligibility(
     return eligibility_many(session, [(sender, recipient)], chains=chains, min_finality=min_finality)[0]
 
 
-def _answer(
+def pair_answer(
     chains: Sequence[ChainTips],
     facts: Facts,
     *,
@@ -206,6 +192,7 @@ def _answer(
     addresses: tuple[str | None, str | None],
     min_finality: Finality,
 ) -> EligibilityResponse:
+    """The answer for one pair from the facts already read (no SQL): per chain, then across chains."""
     sender_address, recipient_address = addresses
     if recipient_address is None or sender_address is None:
         return EligibilityResponse(
@@ -224,12 +211,7 @@ def _answer(
         )
         for chain in chains
     ]
-    # A chain where the recipient never set a price is open by the contract's rule (min deposit 0), but that is
-    # a default, not the recipient's choice: a price set on Optimism must not be bypassed through Base. So the
-    # chains where the recipient configured its inbox decide; with none configured, every chain is open.
-    deciding = [c for c in per_chain if c.inbox_configured] or per_chain
-    winners = [c for c in deciding if c.eligible]
-    reason: EligibilityReason = (winners or deciding)[0].reason if deciding else "no_deposit"
+    winners, reason = rule.across_chains(per_chain)
     return EligibilityResponse(
         sender=sender.raw,
         recipient=recipient.raw,
@@ -321,7 +303,7 @@ def address_pair_eligibility(
                 unlock_time=int(unlock) if unlock is not None else None,
                 block_number=block,
             )
-    return _answer(
+    return pair_answer(
         chains,
         facts,
         sender=sender,

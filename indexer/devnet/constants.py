@@ -20,7 +20,7 @@ GATEWAY_PATH = "/ccip/{sender}/{data}.json"
 
 
 @dataclass(frozen=True)
-class ChainSpec:
+class DevnetChain:
     """One local anvil chain."""
 
     ecosystem: str  # the ape ecosystem, also the chain's short name
@@ -42,13 +42,13 @@ class ChainSpec:
         return self.parent_name is None
 
 
-def default_chains(base_port: int = DEFAULT_BASE_PORT) -> tuple[ChainSpec, ...]:
+def default_chains(base_port: int = DEFAULT_BASE_PORT) -> tuple[DevnetChain, ...]:
     """L1 on `base_port`, then Optimism-, Arbitrum- and Base-like L2s (their real chain ids) on the next ports."""
     return (
-        ChainSpec("ethereum", L1_CHAIN_ID, base_port, None),
-        ChainSpec("optimism", 10, base_port + 1, "op.dm3.eth"),
-        ChainSpec("arbitrum", 42161, base_port + 2, "arb.dm3.eth"),
-        ChainSpec("base", 8453, base_port + 3, "base.dm3.eth"),
+        DevnetChain("ethereum", L1_CHAIN_ID, base_port, None),
+        DevnetChain("optimism", 10, base_port + 1, "op.dm3.eth"),
+        DevnetChain("arbitrum", 42161, base_port + 2, "arb.dm3.eth"),
+        DevnetChain("base", 8453, base_port + 3, "base.dm3.eth"),
     )
 
 

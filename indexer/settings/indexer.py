@@ -1,33 +1,23 @@
-"""Settings (pydantic-settings): environment variables ``DM3_*`` and an optional TOML/YAML file ``DM3_CONFIG``.
+"""The indexer's settings (env prefix ``DM3_``, the top level of the ``DM3_CONFIG`` file; see settings/base.py).
 
-Precedence: explicit arguments > environment > config file > defaults. Nested values use ``__`` in env names
-(``DM3_CHAINS='[{...}]'`` as JSON). Contract addresses come from the chain entry or from its deployment file.
+Nested values use ``__`` in env names (``DM3_CHAINS='[{...}]'`` as JSON). Contract addresses come from the chain
+entry or from its deployment file.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from eth_utils import to_checksum_address
 from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-    YamlConfigSettingsSource,
-)
+from pydantic_settings import SettingsConfigDict
 
 from indexer import deployments
 from indexer.ens import is_normalized
+from indexer.settings.base import ConfigError, Dm3Settings
 from indexer.store.db import normalize_url
-
-
-class ConfigError(Exception):
-    """The configuration is invalid or incomplete (a user error: report it, no traceback)."""
 
 
 class ContractConfig(BaseModel):
@@ -82,8 +72,8 @@ class ChainConfig(BaseModel):
         return value
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DM3_", env_nested_delimiter="__", extra="ignore")
+class IndexerSettings(Dm3Settings):
+    model_config = SettingsConfigDict(env_prefix="DM3_", env_nested_delimiter="__")
 
     database_url: str = Field(
         default="sqlite:///./data/dm3.db",
@@ -103,55 +93,20 @@ class Settings(BaseSettings):
         return normalize_url(value)
 
     @model_validator(mode="after")
-    def _unique_chains(self) -> Settings:
+    def _unique_chains(self) -> IndexerSettings:
         ids = [c.chain_id for c in self.chains]
         if len(ids) != len(set(ids)):
             raise ValueError("two chains share a chain_id")
         return self
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        path = os.environ.get("DM3_CONFIG")
-        if path:
-            sources.append(_file_source(settings_cls, Path(path)))
-        return tuple(sources)
 
-
-def _file_source(settings_cls: type[BaseSettings], path: Path) -> PydanticBaseSettingsSource:
-    if not path.is_file():
-        raise ConfigError(f"DM3_CONFIG points to {path}, which is not a file")
-    if path.suffix == ".toml":
-        return TomlConfigSettingsSource(settings_cls, toml_file=path)
-    if path.suffix in (".yaml", ".yml"):
-        return YamlConfigSettingsSource(settings_cls, yaml_file=path)
-    raise ConfigError(f"DM3_CONFIG {path}: use a .toml, .yaml or .yml file")
-
-
-def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
-    """Settings from the environment (+ ``config_file`` if given, else ``DM3_CONFIG``), as a clear ConfigError."""
-    from pydantic import ValidationError
-
-    if config_file is not None:
-        os.environ["DM3_CONFIG"] = str(config_file)
-    try:
-        return Settings(**overrides)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"invalid configuration: {problems}") from exc
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"invalid configuration: {exc}") from exc
+def load_settings(config_file: Path | str | None = None, **overrides: Any) -> IndexerSettings:
+    """The indexer's settings from the environment and `config_file` (default `DM3_CONFIG`), or a ConfigError."""
+    return IndexerSettings.load(config_file, **overrides)
 
 
 @dataclass(frozen=True)
-class ChainSpec:
+class IndexedChain:
     """A chain ready to index: config merged with its deployment file."""
 
     config: ChainConfig
@@ -181,7 +136,7 @@ class ChainSpec:
         return out
 
 
-def resolve_chain(chain: ChainConfig, deployments_dir: Path) -> ChainSpec:
+def resolve_chain(chain: ChainConfig, deployments_dir: Path) -> IndexedChain:
     """Fill a chain's contracts and parent name from its deployment file where the config leaves them out."""
     deployment = _deployment_for(chain, deployments_dir)
     registry, deposits, parent = chain.registry, chain.deposits, chain.parent_name
@@ -201,7 +156,7 @@ def resolve_chain(chain: ChainConfig, deployments_dir: Path) -> ChainSpec:
         raise ConfigError(
             f"chain {chain.name}: no contracts to index (set registry/deposits or a deployment file in {deployments_dir})"
         )
-    return ChainSpec(config=chain, registry=registry, deposits=deposits, parent_name=parent)
+    return IndexedChain(config=chain, registry=registry, deposits=deposits, parent_name=parent)
 
 
 def _deployment_for(chain: ChainConfig, deployments_dir: Path) -> deployments.Deployment | None:
@@ -234,7 +189,7 @@ def _load(path: Path) -> deployments.Deployment:
         raise ConfigError(f"deployment file {path}: {exc}") from exc
 
 
-def resolve_chains(settings: Settings) -> list[ChainSpec]:
+def resolve_chains(settings: IndexerSettings) -> list[IndexedChain]:
     if not settings.chains:
         raise ConfigError("no chains configured (DM3_CHAINS or `chains` in the DM3_CONFIG file)")
     return [resolve_chain(chain, settings.deployments_dir) for chain in settings.chains]

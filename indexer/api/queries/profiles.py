@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from indexer.api.chains import envelope, facts_finality
 from indexer.api.names import ResolvedName, resolve_name
+from indexer.api.queries.envelope import envelope, facts_finality
 from indexer.api.schemas import DeliveryService, Dm3Profile, ProfileResponse
 from indexer.dm3.profile import (
     DELIVERY_SERVICE_KEY,

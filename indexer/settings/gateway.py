@@ -1,4 +1,4 @@
-"""CCIP-read gateway settings (env prefix `DM3_GATEWAY_`). The signing key only ever comes from here."""
+"""CCIP-read gateway settings (env prefix `DM3_GATEWAY_`, table `[gateway]`). The signing key only ever comes from here."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from indexer.gateway.signer import GatewaySigner, load_gateway_account
+from indexer.settings.base import Dm3Settings
 
 
-class GatewaySettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DM3_GATEWAY_", env_file=".env", extra="ignore")
+class GatewaySettings(Dm3Settings):
+    model_config = SettingsConfigDict(env_prefix="DM3_GATEWAY_")
+    config_section = ("gateway",)
 
     #: Hex private key of the gateway signer (one of this or `keyfile`).
     private_key: SecretStr | None = None

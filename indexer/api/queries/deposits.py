@@ -10,8 +10,8 @@ import re
 from sqlalchemy import ColumnElement, func, tuple_
 from sqlmodel import Session, col, select
 
-from indexer.api.chains import envelope, facts_finality
 from indexer.api.errors import ApiError
+from indexer.api.queries.envelope import envelope, facts_finality
 from indexer.api.schemas import MAX_CHAIN_ID, BondOut, DepositsPage, RecipientChainStats, RecipientResponse
 from indexer.store.models import Bond, BondHistory, Chain, MinDeposit, finality_of
 

@@ -15,15 +15,15 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import anyio
-from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from indexer.api.chains import envelope, facts_finality, load_chains
 from indexer.api.errors import ApiError
+from indexer.api.queries.envelope import envelope, facts_finality, load_chains
 from indexer.api.schemas import Envelope, Finality
+from indexer.settings.api import ChangesSettings
 from indexer.store.db import snapshot_session
 from indexer.store.models import CHANGE_KINDS, Chain, Change, finality_of
 
@@ -44,23 +44,6 @@ def parse_change_id(value: str, *, what: str) -> int:
     if not (digits.isascii() and digits.isdigit()) or len(digits) > 19 or int(digits) > MAX_CHANGE_ID:
         raise ApiError(f"{what} {value[:40]!r} is not a change id (0 to {MAX_CHANGE_ID})", status=422)
     return int(digits)
-
-
-class ChangesSettings(BaseSettings):
-    """Change-feed settings (env prefix `DM3_API_CHANGES_`)."""
-
-    model_config = SettingsConfigDict(env_prefix="DM3_API_CHANGES_", extra="ignore")
-
-    #: How often one process checks for new change rows (one `max(id)` query for all its subscribers).
-    poll_interval: float = Field(default=0.1, gt=0)
-    #: SSE comment heartbeat interval (keeps proxies from closing an idle stream).
-    heartbeat: float = Field(default=15.0, gt=0)
-    #: Largest page of `/v1/changes/poll` (and of one SSE read).
-    page_size: int = Field(default=500, ge=1)
-    #: Longest wait a long-poll may ask for.
-    max_wait: float = Field(default=60.0, gt=0)
-    #: Ids looked at per read when filters skip most rows (bounds every query).
-    scan_span: int = Field(default=10_000, ge=1)
 
 
 class ChangeOut(BaseModel):

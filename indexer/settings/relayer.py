@@ -1,4 +1,4 @@
-"""Relayer settings (env prefix `DM3_RELAYER_`), read by the relayer process and by the API's relay routes.
+"""Relayer settings (env prefix `DM3_RELAYER_`, table `[relayer]`), read by the relayer process and by the API's relay routes.
 
 The API needs the chains (RPC URL for the checks and simulation, the batcher) and the limits; only the relayer
 process needs the key. Contract addresses come from the indexed `chains` rows (the indexer's configuration).
@@ -15,9 +15,11 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from indexer import deployments, signing
+from indexer.errors import UserError
+from indexer.settings.base import Dm3Settings
 from indexer.store.db import normalize_url
 
 BATCHER = "RelayBatcher"
@@ -31,7 +33,7 @@ def redact(text: str, url: str) -> str:
     return text.replace(url, f"{host}:{parts.port}" if parts.port else host)
 
 
-class RelayerKeyError(Exception):
+class RelayerKeyError(UserError):
     """The relayer's key is missing or cannot be loaded; the message says which setting to fix."""
 
 
@@ -54,8 +56,9 @@ class RelayChain(BaseModel):
             raise ValueError(f"not an address: {value!r}") from exc
 
 
-class RelayerSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DM3_RELAYER_", env_file=".env", extra="ignore")
+class RelayerSettings(Dm3Settings):
+    model_config = SettingsConfigDict(env_prefix="DM3_RELAYER_")
+    config_section = ("relayer",)
 
     database_url: str = Field(
         default="sqlite:///./data/dm3.db",
