@@ -283,3 +283,62 @@ def wrk(
         percentiles_ms={key: data[key] / 1000 for key in ("p50", "p90", "p99", "p999", "max")},
         connections=connections,
     )
+
+
+# --- fixed rate over several processes ------------------------------------------------------------------------------
+
+
+def _fixed_rate_worker(
+    host: str, port: int, requests: list[Request], rate: float, duration: float, offset: int, out: Any
+) -> None:
+    import uvloop
+
+    rotated = requests[offset:] + requests[:offset]
+    result = uvloop.run(fixed_rate(host, port, rotated, rate=rate, duration=duration))
+    out.send((result.duration_s, result.latencies_ms, result.errors, result.error_kinds, result.connections))
+    out.close()
+
+
+def fixed_rate_processes(
+    host: str, port: int, requests: list[Request], *, rate: float, duration: float, processes: int = 2
+) -> LoadResult:
+    """`fixed_rate` split over `processes` processes (uvloop), each offering `rate / processes`: one Python
+    process cannot offer more than a few thousand requests per second. Latencies are merged."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    pipes, workers = [], []
+    for index in range(processes):
+        receiver, sender = context.Pipe(duplex=False)
+        offset = index * len(requests) // processes
+        worker = context.Process(
+            target=_fixed_rate_worker,
+            args=(host, port, requests, rate / processes, duration, offset, sender),
+        )
+        worker.start()
+        sender.close()
+        pipes.append(receiver)
+        workers.append(worker)
+    latencies: list[float] = []
+    errors, opened, elapsed = 0, 0, 0.0
+    kinds: Counter[str] = Counter()
+    for receiver in pipes:
+        part_elapsed, part_latencies, part_errors, part_kinds, part_opened = receiver.recv()
+        elapsed = max(elapsed, part_elapsed)
+        latencies += part_latencies
+        errors += part_errors
+        kinds.update(part_kinds)
+        opened += part_opened or 0
+    for worker in workers:
+        worker.join()
+    return LoadResult(
+        mode=f"fixed-rate ({processes} processes)",
+        duration_s=elapsed,
+        requests=len(latencies),
+        errors=errors,
+        latencies_ms=latencies,
+        percentiles_ms=percentiles(latencies),
+        offered_rate=rate,
+        connections=opened,
+        error_kinds=dict(kinds),
+    )

@@ -18,6 +18,7 @@ from indexer.api.fastpath import EligibilityFastPath
 from indexer.api.guards import BodyGuard, ConcurrencyLimit, UnexpectedErrors
 from indexer.api.metrics import ApiMetrics, MetricsMiddleware
 from indexer.api.routes import ccip, changes, deposits, eligibility, profiles, relay, status
+from indexer.api.state import EligibilityState, running
 from indexer.api.webapp import mount_webapp
 from indexer.gateway.signer import GatewaySigner
 from indexer.relayer.accept import RelayService
@@ -34,7 +35,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Everything alive once the app serves (modules, the app, the engine) lives as long as the process: move it
     # out of the collector's reach. A full collection over it took ~40 ms and set the API's p99 (bench/api).
     gc.freeze()
-    yield
+    async with running(app.state.eligibility_state):
+        yield
     if app.state.relay is not None:
         await app.state.relay.aclose()
 
@@ -51,6 +53,9 @@ def create_app(
         description="Eligibility, profiles, deposits and chain status from the dm3 registry indexer, and the "
         "CCIP-read (EIP-3668) gateway that links L2 profiles into ENS.",
         lifespan=_lifespan,
+        # FastAPI's native OpenTelemetry: nothing here configures a provider, and asking whether one is cost
+        # every request a few environment lookups (bench/api).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.engine = engine or create_db_engine(settings.database_url, role="reader")
@@ -73,8 +78,15 @@ def create_app(
     mount_webapp(app, settings.webapp_dir)
 
     # Added innermost first. Everything inside CORS, so that every answer (413, 503, a 500) carries its headers.
+    app.state.eligibility_state = None
     if settings.fast_path:  # innermost: the guards, CORS and metrics still wrap it
-        app.add_middleware(EligibilityFastPath, engine=app.state.engine)
+        if settings.memory_state:
+            app.state.eligibility_state = EligibilityState(
+                app.state.engine,
+                refresh_interval=settings.state_refresh_interval,
+                max_age=settings.state_max_age,
+            )
+        app.add_middleware(EligibilityFastPath, engine=app.state.engine, state=app.state.eligibility_state)
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
     app.add_middleware(
         ConcurrencyLimit,

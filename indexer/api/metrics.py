@@ -43,6 +43,7 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
         self.app = app
         self.metrics = metrics
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,5 +62,12 @@ class MetricsMiddleware:
         finally:
             route: Any = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            self.metrics.requests.labels(scope["method"], template, str(status["code"])).inc()
-            self.metrics.latency.labels(template).observe(time.perf_counter() - started)
+            key = (scope["method"], template, status["code"])
+            children = self._children.get(key)
+            if children is None:  # `labels()` looks the child up anew each time: keep it
+                children = self._children[key] = (
+                    self.metrics.requests.labels(scope["method"], template, str(status["code"])),
+                    self.metrics.latency.labels(template),
+                )
+            children[0].inc()
+            children[1].observe(time.perf_counter() - started)

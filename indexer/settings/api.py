@@ -59,6 +59,16 @@ class ApiSettings(Dm3Settings):
     max_page_size: int = Field(default=1_000, ge=1)
     #: Answer plain `GET /v1/eligibility?sender=0x..&recipient=0x..` below FastAPI's routing (api/fastpath.py).
     fast_path: bool = True
+    #: Keep chains, minimums and bonds in memory, exact from the change feed, for that fast path (api/state.py).
+    #: Off by default: with it on, an answer may trail the database (and the other routes) by up to one
+    #: `state_refresh_interval`; every answer still comes from one snapshot and names its block.
+    memory_state: bool = False
+    #: Seconds between two reads of the change feed by the in-memory state (how much later than the database
+    #: it may answer).
+    state_refresh_interval: float = Field(default=0.02, gt=0)
+    #: The in-memory state answers only while its last successful read is at most this many seconds old;
+    #: beyond (database unreachable), the fast path reads the database itself.
+    state_max_age: float = Field(default=1.0, gt=0)
     #: CORS origins for every route (the CCIP gateway must be reachable from browsers).
     #: Comma-separated in the environment: `DM3_API_CORS_ORIGINS=https://a.example,https://b.example`.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])

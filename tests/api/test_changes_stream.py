@@ -23,8 +23,12 @@ import uvicorn
 from harness.devnet import Anvil, Devnet, contract_types, cs, free_port
 from harness.indexer import BackgroundIndexer, fresh_engine
 from indexer.api.main import create_app
+from indexer.api.names import parse_target
+from indexer.api.queries.eligibility import address_pair_eligibility
+from indexer.api.state import read_all
 from indexer.client import AsyncDm3Client, ChangeOut, Dm3Client, EligibilityCache
 from indexer.settings.api import ApiSettings
+from indexer.store.db import create_db_engine
 
 CHAIN_ID = 31_011
 ETHER = 10**18
@@ -38,10 +42,12 @@ class ApiServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._server: uvicorn.Server | None = None
+        self.app: Any = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        app = create_app(ApiSettings(database_url=self.database_url))
+        # The in-memory eligibility state is opt-in; this server runs with it so that its tests below see it.
+        app = self.app = create_app(ApiSettings(database_url=self.database_url, memory_state=True))
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_level="warning", timeout_graceful_shutdown=1
         )
@@ -280,3 +286,83 @@ def test_eligibility_cache__equals_the_api_after_random_operations_and_reorgs(
         assert flips > 0 and cache.refetches > 1  # rollbacks were exercised
     finally:
         api.close()
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_eligibility_state__equals_the_database_after_random_operations_and_reorgs(
+    world: tuple[Devnet, BackgroundIndexer, ApiServer], seed: int
+) -> None:
+    """The API's in-memory state (indexer.api.state), fed by the real indexer's change rows, holds exactly the
+    database's minimums and bonds after every mix of deposit operations and reorgs, by updates (not reloads);
+    and every `GET /v1/eligibility` it answers is the database path's answer, byte for byte."""
+    devnet, indexer, server = world
+    dep, rng = devnet.deposits, random.Random(seed)
+    senders, recipients = devnet.accounts[1:4], devnet.accounts[4:7]
+    pairs = [(s, r) for s in senders for r in recipients] + [(devnet.accounts[8], recipients[0])]
+    state = server.app.state.eligibility_state
+    reader = create_db_engine(server.database_url, role="reader")
+    http = httpx.Client(base_url=server.url, timeout=10)
+
+    def same_as_database() -> bool:
+        snapshot, database = state.snapshot(), read_all(reader)
+        return snapshot is not None and (snapshot.chains, snapshot.facts, snapshot.last_change) == (
+            database.chains,
+            database.facts,
+            database.last_change,
+        )
+
+    def answers_match() -> bool:
+        for s, r in pairs:
+            served = http.get("/v1/eligibility", params={"sender": s, "recipient": r}).content
+            read = address_pair_eligibility(
+                reader,
+                sender=parse_target(s, what="sender"),
+                recipient=parse_target(r, what="recipient"),
+                chain_id=None,
+                min_finality="latest",
+            )
+            if served != read.model_dump_json().encode():
+                return False
+        return True
+
+    def check() -> None:
+        indexer.wait_for_head(devnet.anvil)
+        wait_until(same_as_database)
+        wait_until(answers_match)
+
+    try:
+        wait_until(lambda: state.snapshot() is not None)
+        loads = state.loads
+        flips = 0
+        for step in range(60):
+            s, r = rng.choice(senders), rng.choice(recipients)
+            action = rng.choices(
+                ["deposit", "burn", "release", "request", "withdraw", "min", "reorg"],
+                weights=[8, 4, 1, 2, 2, 2, 3],
+            )[0]
+            if action == "deposit":
+                devnet.send(dep, s, "deposit", cs(r), rng.choice([ETHER // 2, ETHER, 2 * ETHER]))
+            elif action == "burn":
+                devnet.send(dep, r, "burn", cs(s), rng.choice([ETHER // 4, ETHER]))
+            elif action == "release":
+                devnet.send(dep, r, "release", cs(s))
+            elif action == "request":
+                devnet.send(dep, s, "request_withdrawal", cs(r))
+            elif action == "withdraw":
+                devnet.anvil.rpc("evm_increaseTime", [devnet.cooldown + 1])
+                devnet.send(dep, s, "withdraw", cs(r), cs(s))
+            elif action == "min":
+                devnet.send(dep, r, "set_min_deposit", rng.choice([0, ETHER, 3 * ETHER]))
+            else:
+                indexer.wait_for_head(devnet.anvil)
+                devnet.anvil.rpc("anvil_reorg", [rng.randint(1, 3), []])
+                flips += 1
+            if step % 6 == 5:
+                check()
+        check()
+        facts = read_all(reader).facts
+        assert flips > 0 and facts.bonds and facts.minimums  # rollbacks and rows were exercised
+        assert state.loads == loads and state.refreshes > 0  # kept by updates, never reloaded
+    finally:
+        http.close()
+        reader.dispose()

@@ -171,7 +171,13 @@ def test_finality__recent_facts_are_latest_until_the_chain_moves_on(world, api):
 
     world["devnet"].anvil.mine(100)
     sync_ok(world["engine"], [world["devnet"].spec()])
-    chain = api.get("/v1/eligibility", params=params).json()["chains"][0]
+    head = world["devnet"].anvil.block_number()
+    deadline = time.monotonic() + 10
+    while True:  # the in-memory state answering this question reads the change feed every 20 ms
+        chain = api.get("/v1/eligibility", params=params).json()["chains"][0]
+        if chain["envelope"]["block_number"] == head or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
     assert (chain["eligible"], chain["reason"], chain["envelope"]["finality"]) == (
         True,
         "deposit",

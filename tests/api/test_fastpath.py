@@ -3,6 +3,7 @@ query strings (plain, unusual, invalid); it serves the plain form itself and cou
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from urllib.parse import quote
 
@@ -34,14 +35,27 @@ def seeded(seed) -> None:
     )
 
 
-@pytest.fixture
-def clients(api_settings, seeded) -> Iterator[tuple[TestClient, TestClient]]:
-    fast = create_app(api_settings)
+def wait_for_state(app) -> None:
+    """Until the app's in-memory eligibility state has loaded (its refresh task runs on the client's loop)."""
+    deadline = time.monotonic() + 10
+    while app.state.eligibility_state.snapshot() is None:
+        assert time.monotonic() < deadline, "the eligibility state did not load"
+        time.sleep(0.01)
+
+
+@pytest.fixture(params=["memory", "database"])
+def clients(request, api_settings, seeded) -> Iterator[tuple[TestClient, TestClient]]:
+    """The fast path answering from the in-memory state (loaded after the seed) or from the database, and the
+    FastAPI route alone."""
+    memory = request.param == "memory"
+    fast = create_app(api_settings.model_copy(update={"memory_state": memory}))
     slow = create_app(api_settings.model_copy(update={"fast_path": False}))
     with (
         TestClient(fast, raise_server_exceptions=False) as a,
         TestClient(slow, raise_server_exceptions=False) as b,
     ):
+        if memory:
+            wait_for_state(fast)
         yield a, b
     fast.state.engine.dispose()
     slow.state.engine.dispose()
@@ -94,6 +108,7 @@ def test_fast_path__answers_exactly_like_the_route(clients, query):
     )
 
 
+@pytest.mark.parametrize("clients", ["database"], indirect=True)
 def test_fast_path__serves_the_plain_form_itself_and_is_counted(clients, monkeypatch):
     fast, _ = clients
     served: list[str] = []
@@ -111,6 +126,23 @@ def test_fast_path__serves_the_plain_form_itself_and_is_counted(clients, monkeyp
     assert served == [S]
     metrics = fast.get("/metrics").text
     assert 'dm3_api_requests_total{method="GET",route="/v1/eligibility",status="200"} 2.0' in metrics
+
+
+def test_fast_path__answers_from_memory_without_reading_the_database(api_settings, seeded, monkeypatch):
+    app = create_app(api_settings.model_copy(update={"memory_state": True}))
+    with TestClient(app) as client:
+        wait_for_state(app)
+        monkeypatch.setattr(fastpath, "address_pair_eligibility", None)  # any database read would fail
+        body = client.get("/v1/eligibility", params={"sender": S, "recipient": R}).json()
+        assert (body["eligible"], body["reason"], body["eligible_chain_ids"]) == (
+            True,
+            "deposit",
+            [OP_CHAIN_ID],
+        )
+        assert [c["envelope"]["finality"] for c in body["chains"]] == ["safe", "latest"]
+        metrics = client.get("/metrics").text
+        assert 'dm3_api_requests_total{method="GET",route="/v1/eligibility",status="200"} 1.0' in metrics
+    app.state.engine.dispose()
 
 
 def test_fast_path__unknown_chain_goes_to_the_route(clients):

@@ -1,0 +1,264 @@
+"""The in-memory eligibility state (indexer.api.state) on its own: updates from change rows (rollbacks included),
+reloads when the feed goes back or jumps, a database that fails and comes back, and what the app serves meanwhile.
+
+Rows are written here as the indexer's writer writes them: the state row and its change row in one transaction.
+`test_changes_stream` checks the state against the real indexer through reorgs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import anyio
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel, delete
+
+from harness.api import BASE_CHAIN_ID, OP_CHAIN_ID, chain_row
+from indexer.api.main import create_app
+from indexer.api.state import EligibilityState, read_all
+from indexer.store.db import create_db_engine
+from indexer.store.models import Bond, Chain, Change, MinDeposit
+
+S = "0x" + "a1" * 20
+R = "0x" + "b2" * 20
+T = "0x" + "c3" * 20
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
+    return f"sqlite:///{tmp_path / 'state.db'}"
+
+
+@pytest.fixture
+def state_reader(db_url: str, writer: Engine) -> Iterator[Engine]:
+    engine = create_db_engine(db_url, role="reader")
+    yield engine
+    engine.dispose()
+
+
+def change(
+    chain_id: int, event: str, kind: str, *, sender: str | None, recipient: str | None, **fields: Any
+) -> Change:
+    values: dict[str, Any] = {
+        "action": "apply",
+        "block_number": 100,
+        "block_hash": "0x" + "11" * 32,
+        "tx_hash": "0x" + "22" * 32,
+        "log_index": 0,
+        **fields,
+    }
+    return Change(chain_id=chain_id, event=event, kind=kind, sender=sender, recipient=recipient, **values)
+
+
+_log_index = iter(range(1, 10_000))
+
+
+def commit(
+    writer: Engine, *rows: SQLModel, gone: tuple[type[SQLModel], dict[str, Any]] | None = None
+) -> None:
+    """One transaction, as the writer makes one: state rows (merged or deleted) and their change rows."""
+    with Session(writer) as session:
+        if gone is not None:
+            model, key = gone
+            session.exec(delete(model).where(*(getattr(model, k) == v for k, v in key.items())))  # type: ignore[call-overload]
+        for row in rows:
+            if isinstance(row, Change):
+                row.log_index = next(_log_index)
+                session.add(row)
+            else:
+                session.merge(row)
+        session.commit()
+
+
+def update(state: EligibilityState) -> None:
+    anyio.run(state.update)
+
+
+def assert_exact(state: EligibilityState, state_reader: Engine) -> None:
+    snapshot, database = state.snapshot(), read_all(state_reader)
+    assert snapshot is not None
+    assert (snapshot.chains, snapshot.facts, snapshot.last_change) == (
+        database.chains,
+        database.facts,
+        database.last_change,
+    )
+
+
+@pytest.fixture
+def seeded_state(seed: Callable[..., None], state_reader: Engine) -> EligibilityState:
+    seed(
+        chain_row(OP_CHAIN_ID, "op.dm3.eth", safe_block=60, finalized_block=40),
+        chain_row(BASE_CHAIN_ID, "base.dm3.eth"),
+        MinDeposit(chain_id=OP_CHAIN_ID, recipient=R, amount=100, block_number=50),
+        Bond(chain_id=OP_CHAIN_ID, sender=S, recipient=R, amount=150, block_number=55),
+    )
+    state = EligibilityState(state_reader, refresh_interval=0.01, max_age=60)
+    assert state.snapshot() is None and state.age is None
+    update(state)
+    assert state.loads == 1
+    return state
+
+
+def test_state__follows_new_rows_changed_rows_deleted_rows_and_rollbacks(seeded_state, writer, state_reader):
+    state = seeded_state
+    assert_exact(state, state_reader)
+    # a new bond, a changed minimum, a price on a second chain, the chain advancing
+    commit(
+        writer,
+        Bond(chain_id=OP_CHAIN_ID, sender=T, recipient=R, amount=7, block_number=101),
+        change(OP_CHAIN_ID, "Deposited", "deposit", sender=T, recipient=R),
+        MinDeposit(chain_id=OP_CHAIN_ID, recipient=R, amount=5, block_number=101),
+        change(OP_CHAIN_ID, "MinDepositSet", "min_deposit", sender=None, recipient=R),
+        MinDeposit(chain_id=BASE_CHAIN_ID, recipient=R, amount=0, block_number=101),
+        change(BASE_CHAIN_ID, "MinDepositSet", "min_deposit", sender=None, recipient=R),
+    )
+    with Session(writer) as session:
+        chain = session.get(Chain, OP_CHAIN_ID)
+        assert chain is not None
+        chain.indexed_block, chain.indexed_block_hash, chain.safe_block = 120, "0x" + "ab" * 32, 110
+        session.commit()
+    update(state)
+    assert_exact(state, state_reader)
+    snapshot = state.snapshot()
+    assert snapshot is not None
+    assert snapshot.facts.bonds[(OP_CHAIN_ID, T, R)].amount == 7
+    assert (
+        snapshot.chains[0].indexed_block == 120
+        and b'"block_number":120' in snapshot.envelopes[OP_CHAIN_ID]["latest"]
+    )
+    # a reorg undoes the deposit (its rollback row) and the minimum goes back; a withdrawal request, accepted
+    applied = read_all(state_reader).last_change
+    commit(
+        writer,
+        change(
+            OP_CHAIN_ID, "Deposited", "deposit", sender=T, recipient=R, action="rollback", ref_id=applied - 2
+        ),
+        MinDeposit(chain_id=OP_CHAIN_ID, recipient=R, amount=100, block_number=50),
+        change(OP_CHAIN_ID, "MinDepositSet", "min_deposit", sender=None, recipient=R, action="rollback"),
+        Bond(
+            chain_id=OP_CHAIN_ID,
+            sender=S,
+            recipient=R,
+            amount=150,
+            accepted=True,
+            unlock_time=2**40,
+            block_number=121,
+        ),
+        change(OP_CHAIN_ID, "Released", "release", sender=S, recipient=R),
+        gone=(Bond, {"chain_id": OP_CHAIN_ID, "sender": T, "recipient": R}),
+    )
+    update(state)
+    assert_exact(state, state_reader)
+    snapshot = state.snapshot()
+    assert snapshot is not None and (OP_CHAIN_ID, T, R) not in snapshot.facts.bonds
+    assert snapshot.facts.bonds[(OP_CHAIN_ID, S, R)].unlock_time == 2**40
+    # registry changes name no deposit rows: nothing to re-read, the id still advances
+    commit(
+        writer, change(OP_CHAIN_ID, "TextChanged", "text", sender=None, recipient=None, node="0x" + "00" * 32)
+    )
+    update(state)
+    assert_exact(state, state_reader)
+    assert (state.loads, state.refreshes) == (1, 3)
+
+
+def test_state__loads_again_when_the_feed_goes_back_jumps_or_the_chains_change(
+    seeded_state, writer, state_reader
+):
+    state = seeded_state
+    state.max_delta = 2
+    rows = [Bond(chain_id=OP_CHAIN_ID, sender=T, recipient=R, amount=n, block_number=101) for n in (1, 2, 3)]
+    commit(
+        writer,
+        *(
+            r
+            for row in rows
+            for r in (row, change(OP_CHAIN_ID, "Deposited", "deposit", sender=T, recipient=R))
+        ),
+    )
+    update(state)  # three changes, more than max_delta
+    assert_exact(state, state_reader)
+    assert (state.loads, state.refreshes) == (2, 0)
+    with Session(writer) as session:  # a restored database: the feed is behind the copy
+        session.exec(delete(Change).where(Change.id > 1))  # type: ignore[call-overload]
+        session.exec(delete(Bond))  # type: ignore[call-overload]
+        session.commit()
+    update(state)
+    assert_exact(state, state_reader)
+    assert state.loads == 3
+    commit(writer, chain_row(7, "seven.dm3.eth"))  # a chain appears
+    update(state)
+    assert_exact(state, state_reader)
+    assert state.loads == 4
+
+
+def test_state__database_failing_then_back(seeded_state, writer, state_reader, db_url):
+    """While its reads fail the copy ages out (None: callers read the database), then catches up by delta."""
+    state = seeded_state
+    state.max_age = 0.2
+    with writer.begin() as conn:
+        conn.execute(text("ALTER TABLE changes RENAME TO changes_away"))
+    commit(writer, Bond(chain_id=OP_CHAIN_ID, sender=T, recipient=R, amount=9, block_number=101))
+    with pytest.raises(Exception, match="changes"):
+        update(state)
+    assert state.snapshot() is not None  # younger than max_age: still served
+    time.sleep(0.25)
+    assert state.snapshot() is None
+    with writer.begin() as conn:
+        conn.execute(text("ALTER TABLE changes_away RENAME TO changes"))
+    commit(writer, change(OP_CHAIN_ID, "Deposited", "deposit", sender=T, recipient=R))
+    if db_url.startswith(
+        "postgresql"
+    ):  # and the state_reader's pooled connection dies (only ours: the server is shared)
+        with state_reader.connect() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with writer.begin() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+    state.max_age = 60  # a slow read on a busy machine must not age the copy out before the check
+    update(state)
+    assert_exact(state, state_reader)
+    assert state.loads == 1
+
+
+def test_app__serves_the_state_while_fresh_and_the_database_once_it_is_not(api_settings, seed, writer):
+    seed(
+        chain_row(OP_CHAIN_ID, "op.dm3.eth"),
+        MinDeposit(chain_id=OP_CHAIN_ID, recipient=R, amount=100, block_number=50),
+        Bond(chain_id=OP_CHAIN_ID, sender=S, recipient=R, amount=150, block_number=55),
+    )
+    settings = api_settings.model_copy(
+        update={"memory_state": True, "state_refresh_interval": 0.01, "state_max_age": 0.3}
+    )
+    app = create_app(settings)
+    state: EligibilityState = app.state.eligibility_state
+
+    def reason(client: TestClient) -> str:
+        return str(client.get("/v1/eligibility", params={"sender": S, "recipient": R}).json()["reason"])
+
+    with TestClient(app) as client:
+        deadline = time.monotonic() + 10
+        while state.snapshot() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        commit(
+            writer,
+            MinDeposit(chain_id=OP_CHAIN_ID, recipient=R, amount=1_000, block_number=60),
+            change(OP_CHAIN_ID, "MinDepositSet", "min_deposit", sender=None, recipient=R),
+        )
+        deadline = time.monotonic() + 10
+        while reason(client) != "insufficient_deposit":  # the change arrives through the feed
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        with writer.begin() as conn:  # the state can no longer read the feed ...
+            conn.execute(text("ALTER TABLE changes RENAME TO changes_away"))
+        commit(writer, MinDeposit(chain_id=OP_CHAIN_ID, recipient=R, amount=0, block_number=61))
+        time.sleep(0.4)
+        assert state.snapshot() is None
+        assert reason(client) == "open_inbox"  # ... and the fast path reads the database itself
+    app.state.engine.dispose()
