@@ -53,6 +53,7 @@ from indexer.api.schemas import (
     StatusResponse,
 )
 from indexer.signing import SIGNED_FUNCTIONS, sign, typed_data
+from indexer.store.projection import kinds_touching
 
 __all__ = [
     "AsyncDm3Client",
@@ -689,8 +690,9 @@ def _eligible(state: _PairState | None, minimum: int) -> bool:
     return state.bond >= minimum
 
 
-_BOND_KINDS = {"deposit", "burn", "release", "withdrawal_request", "withdrawal"}
-_PROFILE_KINDS = {"text", "addr", "address", "contenthash", "name_registered", "transfer"}
+_BOND_KINDS = kinds_touching("bond")
+_PRICE_KINDS = kinds_touching("price")
+_PROFILE_KINDS = kinds_touching("profile")
 
 
 class EligibilityCache:
@@ -757,10 +759,10 @@ class EligibilityCache:
         affected = self._affected(change)
         if not affected:
             return
-        if change.action != "apply" or kind not in _BOND_KINDS | {"min_deposit"}:
+        if change.action != "apply" or kind not in _BOND_KINDS | _PRICE_KINDS:
             self._seed(affected)  # a rollback or an unknown kind: ask the API for the truth
             return
-        if kind == "min_deposit":
+        if kind in _PRICE_KINDS:
             self._mins[(cid, str(change.recipient))] = int(change.args["amount"])
             return
         chains = self._pairs[affected[0]]

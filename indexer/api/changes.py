@@ -25,7 +25,8 @@ from indexer.api.chains import envelope, facts_finality, load_chains
 from indexer.api.errors import ApiError
 from indexer.api.schemas import Envelope, Finality
 from indexer.store.db import snapshot_session
-from indexer.store.models import CHANGE_KINDS, Chain, Change, finality_of
+from indexer.store.models import Chain, Change, finality_of
+from indexer.store.projection import CHANGE_KINDS
 
 log = logging.getLogger(__name__)
 

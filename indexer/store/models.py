@@ -27,7 +27,8 @@ Finality = Literal["latest", "safe", "finalized"]
 #: ``stopped`` (halted with ``error``, e.g. a reorg deeper than the window).
 ChainStatus = Literal["starting", "backfilling", "live", "stalled", "stopped"]
 
-#: ``bond_history.kind`` values, one per InboxDeposits event that touches a pair.
+#: ``bond_history.kind`` values, one per InboxDeposits event that touches a pair (its change kind in
+#: :data:`indexer.store.projection.PROJECTIONS`).
 BondEventKind = Literal["deposit", "burn", "release", "withdrawal_request", "withdrawal"]
 
 # SQLite only autoincrements an ``INTEGER PRIMARY KEY``; PostgreSQL gets a BIGINT identity.
@@ -141,28 +142,11 @@ class Reorg(SQLModel, table=True):
 #: ``changes.action`` values.
 ChangeAction = Literal["apply", "rollback"]
 
-#: ``changes.kind`` per event: the events that can change an eligibility answer or a profile (what a delivery
-#: node caches). Other events (ApprovalForAll, PrimaryNameChanged, Paused, Unpaused, ExcessSwept) get no row.
-CHANGE_KINDS: dict[str, str] = {
-    "Deposited": "deposit",
-    "Burned": "burn",
-    "Released": "release",
-    "WithdrawalRequested": "withdrawal_request",
-    "Withdrawn": "withdrawal",
-    "MinDepositSet": "min_deposit",
-    "TextChanged": "text",
-    "AddrChanged": "addr",
-    "AddressChanged": "address",
-    "ContenthashChanged": "contenthash",
-    "NameRegistered": "name_registered",
-    "Transfer": "transfer",
-}
-
 
 class Change(SQLModel, table=True):
     """The change feed: an append-only log, in commit order, of what the indexer applied and rolled back.
 
-    One ``apply`` row per applied event of :data:`CHANGE_KINDS`, written in the same transaction as the event;
+    One ``apply`` row per applied event of ``projection.CHANGE_KINDS``, in the same transaction as the event;
     when a reorg removes a block, one ``rollback`` row per still-applied change of that block (newest first,
     ``ref_id`` = the apply row's id, the other columns copied from it), in the rollback's transaction. Rows are
     never updated or deleted and ``id`` is never reused, so ``id`` is an exact resume cursor: replaying from it
