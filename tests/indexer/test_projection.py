@@ -106,6 +106,13 @@ def test_table__history_kinds_are_the_bond_history_kinds() -> None:
     assert history_kinds == set(typing.get_args(models.BondEventKind))
 
 
+def test_bond_events__carry_the_pairs_bond() -> None:
+    """The client's EligibilityCache sets a pair's bond from a bond change's `bond` arg (a withdrawal empties it)."""
+    for event, p in PROJECTIONS.items():
+        if p.touches == "bond" and p.change != "withdrawal":
+            assert "bond" in [name for name, _, _ in FRAGMENTS[event]["inputs"]], event
+
+
 def test_kinds__are_the_published_ones() -> None:
     """The change kinds are API (`?kinds=`, clients): a change here is a change of the public feed."""
     assert CHANGE_KINDS == {
