@@ -273,6 +273,7 @@ class ChainWriter:
         return found
 
     def _project(self, conn: Connection, batch: Batch) -> _Pending:
+        """Load the state rows ``batch`` overwrites and build, with the projection table, everything it writes."""
         projector = self._projector
         hits = [projector.touched(log) for log in batch.logs]
         touched: dict[str, set[Key]] = {}
