@@ -40,6 +40,7 @@ from indexer.api.queries.envelope import ChainRow, envelope
 from indexer.api.schemas import Finality
 from indexer.store.db import snapshot_session
 from indexer.store.models import Bond, Chain, Change, MinDeposit
+from indexer.store.projection import kinds_touching
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,9 @@ _MINS: Table = MinDeposit.__table__  # type: ignore[attr-defined]
 _BONDS: Table = Bond.__table__  # type: ignore[attr-defined]
 _CHANGES: Table = Change.__table__  # type: ignore[attr-defined]
 
-#: The change kinds that write `min_deposits` or `bonds` (`CHANGE_KINDS` of the InboxDeposits events).
-DEPOSIT_KINDS = ("deposit", "burn", "release", "withdrawal_request", "withdrawal", "min_deposit")
+#: The change kinds that write `min_deposits` or `bonds` (the projection table's bond and price events).
+DEPOSIT_KINDS = kinds_touching("bond") | kinds_touching("price")
+(PRICE_KIND,) = kinds_touching("price")
 
 _CHAIN_ROWS = select(
     _CHAINS.c.chain_id,
@@ -167,7 +169,7 @@ def read_delta(engine: Engine, *, after: int, max_delta: int) -> _Delta | None:
             for _, chain_id, kind, sender, recipient in rows:
                 if kind not in DEPOSIT_KINDS or recipient is None:
                     continue
-                if kind == "min_deposit":
+                if kind == PRICE_KIND:
                     min_keys.add((chain_id, recipient))
                 elif sender is not None:
                     bond_keys.add((chain_id, sender, recipient))

@@ -19,16 +19,17 @@ from indexer import eligibility_rule as rule
 from indexer.api.queries.changes import ChangeOut, ChangesPage
 from indexer.api.schemas import EligibilityResponse
 from indexer.client.calls import Call, model, retryable
+from indexer.store.projection import kinds_touching
 
 #: The server sends a heartbeat every 15 s; a stream silent for this long is dead and is reopened.
 STREAM_READ_TIMEOUT = 45.0
 
 #: Changes that carry a pair's absolute bond state (`args.bond`), applied locally.
-BOND_KINDS = frozenset({"deposit", "burn", "release", "withdrawal_request", "withdrawal"})
+BOND_KINDS = frozenset(kinds_touching("bond"))
 #: A recipient's new minimum deposit (`args.amount`).
-PRICE_KIND = "min_deposit"
+(PRICE_KIND,) = kinds_touching("price")
 #: Changes of profile records and names: they never change eligibility.
-PROFILE_KINDS = frozenset({"text", "addr", "address", "contenthash", "name_registered", "transfer"})
+PROFILE_KINDS = frozenset(kinds_touching("profile"))
 
 #: What ends a stream early: the connection, the HTTP stream or the SSE framing failed.
 STREAM_ERRORS = (httpx.TransportError, httpx.StreamError, SSEError)

@@ -25,7 +25,8 @@ from indexer.store.types import Finality, Uint256
 #: ``stopped`` (halted with ``error``, e.g. a reorg deeper than the window).
 SyncStatus = Literal["starting", "backfilling", "live", "stalled", "stopped"]
 
-#: ``bond_history.kind`` values, one per InboxDeposits event that touches a pair.
+#: ``bond_history.kind`` values, one per InboxDeposits event that touches a pair (its change kind in
+#: :data:`indexer.store.projection.PROJECTIONS`).
 BondEventKind = Literal["deposit", "burn", "release", "withdrawal_request", "withdrawal"]
 
 # SQLite only autoincrements an ``INTEGER PRIMARY KEY``; PostgreSQL gets a BIGINT identity.
@@ -142,29 +143,12 @@ ChangeAction = Literal["apply", "rollback", "relay"]
 #: ``changes.kind`` of every ``relay`` row (a relay request moved to the state named by ``event``).
 RELAY_KIND = "relay"
 
-#: ``changes.kind`` per event: the events that can change an eligibility answer or a profile (what a delivery
-#: node caches). Other events (ApprovalForAll, PrimaryNameChanged, Paused, Unpaused, ExcessSwept) get no row.
-CHANGE_KINDS: dict[str, str] = {
-    "Deposited": "deposit",
-    "Burned": "burn",
-    "Released": "release",
-    "WithdrawalRequested": "withdrawal_request",
-    "Withdrawn": "withdrawal",
-    "MinDepositSet": "min_deposit",
-    "TextChanged": "text",
-    "AddrChanged": "addr",
-    "AddressChanged": "address",
-    "ContenthashChanged": "contenthash",
-    "NameRegistered": "name_registered",
-    "Transfer": "transfer",
-}
-
 
 class Change(SQLModel, table=True):
     """The change feed: an append-only log, in commit order, of what the indexer applied and rolled back, and of
     every state a relay request entered.
 
-    One ``apply`` row per applied event of :data:`CHANGE_KINDS`, written in the same transaction as the event;
+    One ``apply`` row per applied event of ``projection.CHANGE_KINDS``, in the same transaction as the event;
     when a reorg removes a block, one ``rollback`` row per still-applied change of that block (newest first,
     ``ref_id`` = the apply row's id, the other columns copied from it), in the rollback's transaction. Rows are
     never updated or deleted and ``id`` is never reused, so ``id`` is an exact resume cursor: replaying from it

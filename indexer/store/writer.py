@@ -1,8 +1,10 @@
-"""Where decoded logs become rows: one transaction per block batch, with undo entries and the checkpoint.
+"""Where decoded logs become rows in the database: one transaction per block batch, with undo entries and the
+checkpoint.
 
-Every event carries the absolute state it leaves behind (the pair's ``bond``, the new owner, the record value), so
-projecting an event is an overwrite and replaying one is harmless; ``events`` and ``bond_history`` ignore a
-second insert of the same (chain_id, tx_hash, log_index).
+What each event writes is :mod:`indexer.store.projection`'s table (pure, no SQL); this module loads the rows an
+event overwrites, keeps undo entries, writes in bulk and rolls back. Projecting an event is an overwrite, so
+replaying one is harmless; ``events`` and ``bond_history`` ignore a second insert of the same (chain_id, tx_hash,
+log_index).
 
 Every write transaction starts with the chain lock's fence (:meth:`~indexer.store.lock.ChainLock.fence`): a
 process that no longer holds its chain raises :class:`~indexer.store.lock.LeaseLost` before writing anything.
@@ -47,6 +49,7 @@ from indexer.ens import node_hex
 from indexer.errors import UserError
 from indexer.store import models
 from indexer.store.lock import ChainLock
+from indexer.store.projection import STATE_KEYS, Key, Projector, Row
 
 _T: dict[str, Table] = {
     name: model.__table__  # type: ignore[attr-defined]
@@ -69,34 +72,13 @@ _T: dict[str, Table] = {
     }.items()
 }
 
-#: Mutable state tables and their primary key columns after ``chain_id`` (undo-logged).
-STATE_KEYS: dict[str, tuple[str, ...]] = {
-    "names": ("node",),
-    "text_records": ("node", "key_hex"),
-    "addr_records": ("node", "coin_type"),
-    "contenthashes": ("node",),
-    "primary_names": ("account",),
-    "operators": ("owner", "operator"),
-    "min_deposits": ("recipient",),
-    "bonds": ("sender", "recipient"),
-}
 #: Append-only tables: rolled back by deleting rows of removed blocks.
 APPEND_TABLES = ("events", "bond_history")
 
-_BOND_KINDS = {
-    "Deposited": "deposit",
-    "Burned": "burn",
-    "Released": "release",
-    "WithdrawalRequested": "withdrawal_request",
-    "Withdrawn": "withdrawal",
-}
 _LOAD_CHUNK = 400
 #: PostgreSQL advisory lock held (per transaction) while change rows are inserted, so that change ids commit in
 #: increasing order across writer processes and a reader that has seen id N never later finds a smaller one.
 CHANGES_LOCK_KEY = int.from_bytes(hashlib.sha256(b"dm3-indexer:changes").digest()[:8], "big", signed=True)
-
-Key = tuple[Any, ...]
-Row = dict[str, Any]
 
 
 class CheckpointMismatch(UserError, RuntimeError):
@@ -128,8 +110,9 @@ class Batch:
 
 
 @dataclass
-class _Projection:
-    """In-memory state of the touched rows while a batch is projected."""
+class _Pending:
+    """What a batch writes, built in memory before one bulk write: the touched state rows, undo entries, and
+    the append-only rows."""
 
     current: dict[str, dict[Key, Row | None]] = field(default_factory=dict)
     changed: dict[str, set[Key]] = field(default_factory=dict)
@@ -137,61 +120,6 @@ class _Projection:
     events: list[Row] = field(default_factory=list)
     history: list[Row] = field(default_factory=list)
     changes: list[Row] = field(default_factory=list)
-
-
-def _json_args(args: dict[str, Any]) -> dict[str, Any]:
-    return {k: (str(v) if isinstance(v, int) and not isinstance(v, bool) else v) for k, v in args.items()}
-
-
-def _change_row(chain_id: int, log: DecodedLog, args: dict[str, Any]) -> Row | None:
-    """The ``changes`` apply row of ``log`` (None for events outside the change feed)."""
-    kind = models.CHANGE_KINDS.get(log.event)
-    if kind is None:
-        return None
-    a = log.args
-    return {
-        "action": "apply",
-        "ref_id": None,
-        "chain_id": chain_id,
-        "block_number": log.block_number,
-        "block_hash": log.block_hash,
-        "tx_hash": log.tx_hash,
-        "log_index": log.log_index,
-        "occurrence": 0,
-        "event": log.event,
-        "kind": kind,
-        "sender": a.get("sender"),
-        "recipient": a.get("recipient"),
-        "node": a.get("node"),
-        "args": args,
-    }
-
-
-def _touched_key(log: DecodedLog) -> tuple[str, Key] | None:
-    a, name = log.args, log.event
-    if name in ("NameRegistered", "Transfer"):
-        return "names", (a["node"],)
-    if name == "ApprovalForAll":
-        return "operators", (a["owner"], a["operator"])
-    if name == "TextChanged":
-        return "text_records", (a["node"], text_key_hex(log))
-    if name == "AddressChanged":
-        return "addr_records", (a["node"], a["coinType"])
-    if name == "ContenthashChanged":
-        return "contenthashes", (a["node"],)
-    if name == "PrimaryNameChanged":
-        return "primary_names", (a["account"],)
-    if name == "MinDepositSet":
-        return "min_deposits", (a["recipient"],)
-    if name in _BOND_KINDS:
-        return "bonds", (a["sender"], a["recipient"])
-    return None  # AddrChanged (mirrored by AddressChanged 60), Paused, Unpaused, ExcessSwept: events only
-
-
-def text_key_hex(log: DecodedLog) -> str:
-    """The identity of a ``TextChanged`` key: ``0x`` hex of its raw bytes (its text form may have lost some)."""
-    raw = log.raw.get("key")
-    return "0x" + (raw if raw is not None else log.args["key"].encode()).hex()
 
 
 class ChainWriter:
@@ -203,10 +131,7 @@ class ChainWriter:
         self.lock = lock
         self.chain_id = lock.chain_id
         self.window = window
-        self._parents: dict[str, str] = {}
-        if parent_name:
-            self._parents[node_hex(parent_name)] = parent_name
-            self._parents[node_hex("addr." + parent_name)] = "addr." + parent_name
+        self._projector = Projector(self.chain_id, parent_name=parent_name)
         self._dialect = engine.dialect.name
         self._insert = sqlite.insert if self._dialect == "sqlite" else postgresql.insert
 
@@ -348,37 +273,25 @@ class ChainWriter:
                 found[key] = dict(row)
         return found
 
-    def _project(self, conn: Connection, batch: Batch) -> _Projection:
+    def _project(self, conn: Connection, batch: Batch) -> _Pending:
+        """Load the state rows ``batch`` overwrites and build, with the projection table, everything it writes."""
+        projector = self._projector
+        hits = [projector.touched(log) for log in batch.logs]
         touched: dict[str, set[Key]] = {}
-        for log in batch.logs:
-            hit = _touched_key(log)
+        for hit in hits:
             if hit is not None:
                 touched.setdefault(hit[0], set()).add(hit[1])
-        p = _Projection()
+        p = _Pending()
         for table_name, keys in touched.items():
             p.current[table_name] = self._load(conn, table_name, keys)
             p.changed[table_name] = set()
 
         undo_seen: set[tuple[int, str, Key]] = set()
-        for log in batch.logs:
-            args = _json_args(log.args)
-            p.events.append(
-                {
-                    "chain_id": self.chain_id,
-                    "block_number": log.block_number,
-                    "block_hash": log.block_hash,
-                    "tx_hash": log.tx_hash,
-                    "log_index": log.log_index,
-                    "contract": log.contract,
-                    "address": log.address,
-                    "event": log.event,
-                    "args": args,
-                }
-            )
-            change = _change_row(self.chain_id, log, args)
+        for log, hit in zip(batch.logs, hits, strict=True):
+            event, change = projector.log_rows(log)
+            p.events.append(event)
             if change is not None:
                 p.changes.append(change)
-            hit = _touched_key(log)
             if hit is None:
                 continue
             table_name, key = hit
@@ -395,89 +308,14 @@ class ChainWriter:
                         "previous": previous,
                     }
                 )
-            state[key] = self._next_row(log, key, previous, p)
+            state[key] = projector.next_row(log, key, previous)
+            history = projector.history_row(log, key)
+            if history is not None:
+                p.history.append(history)
             p.changed[table_name].add(key)
         return p
 
-    def _next_row(self, log: DecodedLog, key: Key, previous: Row | None, p: _Projection) -> Row | None:
-        """The row ``log`` leaves behind for ``key`` (None = no row)."""
-        a, name, base = log.args, log.event, {"chain_id": self.chain_id, "block_number": log.block_number}
-        if name == "NameRegistered":
-            parent = self._parents.get(a["parent"])
-            return {
-                **base,
-                "node": a["node"],
-                "label": a["label"],
-                "parent_node": a["parent"],
-                "name": f"{a['label']}.{parent}" if parent else None,
-                "owner": a["owner"],
-            }
-        if name == "Transfer":
-            row = (
-                dict(previous)
-                if previous
-                else {"node": a["node"], "label": "", "parent_node": "", "name": None}
-            )
-            return {**row, **base, "owner": a["owner"]}
-        if name == "ApprovalForAll":
-            return {**base, "owner": a["owner"], "operator": a["operator"], "approved": a["approved"]}
-        if name == "TextChanged":
-            if not a["value"]:
-                return None
-            return {**base, "node": a["node"], "key_hex": key[1], "key": a["key"], "value": a["value"]}
-        if name == "AddressChanged":
-            if a["newAddress"] == "0x":
-                return None
-            return {**base, "node": a["node"], "coin_type": a["coinType"], "address": a["newAddress"]}
-        if name == "ContenthashChanged":
-            return {**base, "node": a["node"], "hash": a["hash"]} if a["hash"] != "0x" else None
-        if name == "PrimaryNameChanged":
-            return {**base, "account": a["account"], "name": a["name"]} if a["name"] else None
-        if name == "MinDepositSet":
-            return {**base, "recipient": a["recipient"], "amount": a["amount"]}
-        # bond events
-        sender, recipient = key
-        bond = (
-            dict(previous)
-            if previous
-            else {
-                "sender": sender,
-                "recipient": recipient,
-                "amount": 0,
-                "accepted": False,
-                "unlock_time": None,
-            }
-        )
-        history: Row = {
-            "chain_id": self.chain_id,
-            "tx_hash": log.tx_hash,
-            "log_index": log.log_index,
-            "block_number": log.block_number,
-            "sender": sender,
-            "recipient": recipient,
-            "kind": _BOND_KINDS[name],
-            "counterparty": None,
-            "unlock_time": None,
-        }
-        if name == "Deposited":
-            bond["amount"] = a["bond"]
-            history.update(amount=a["amount"], bond_after=a["bond"], counterparty=a["payer"])
-        elif name == "Burned":
-            bond["amount"] = a["bond"]
-            history.update(amount=a["amount"], bond_after=a["bond"])
-        elif name == "Released":
-            bond.update(amount=a["bond"], accepted=True)
-            history.update(amount=a["bond"], bond_after=a["bond"])
-        elif name == "WithdrawalRequested":
-            bond.update(amount=a["bond"], unlock_time=a["unlock_time"])
-            history.update(amount=a["bond"], bond_after=a["bond"], unlock_time=a["unlock_time"])
-        else:  # Withdrawn
-            bond.update(amount=0, unlock_time=None)
-            history.update(amount=a["amount"], bond_after=0, counterparty=a["receiver"])
-        p.history.append(history)
-        return {**bond, **base}
-
-    def _write(self, conn: Connection, batch: Batch, p: _Projection) -> None:
+    def _write(self, conn: Connection, batch: Batch, p: _Pending) -> None:
         self._bulk_insert(
             conn, "events", p.events, conflict="nothing", key=["chain_id", "tx_hash", "log_index"]
         )

@@ -51,7 +51,6 @@ from indexer.gateway.signer import GatewaySigner
 from indexer.settings.api import ApiSettings, ChangesSettings
 from indexer.settings.relayer import RelayChain, RelayerSettings
 from indexer.store.models import (
-    CHANGE_KINDS,
     AddrRecord,
     Bond,
     BondHistory,
@@ -62,6 +61,7 @@ from indexer.store.models import (
     PrimaryName,
     TextRecord,
 )
+from indexer.store.projection import CHANGE_KINDS
 
 pytestmark = pytest.mark.usefixtures("chains")
 

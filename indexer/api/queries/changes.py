@@ -29,7 +29,8 @@ from indexer.api.queries.envelope import envelope, facts_finality, load_chains
 from indexer.api.schemas import Envelope, Finality
 from indexer.settings.api import ChangesSettings
 from indexer.store.db import snapshot_session
-from indexer.store.models import CHANGE_KINDS, RELAY_KIND, Chain, Change, finality_of
+from indexer.store.models import RELAY_KIND, Chain, Change, finality_of
+from indexer.store.projection import CHANGE_KINDS
 
 log = logging.getLogger(__name__)
 
