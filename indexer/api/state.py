@@ -35,7 +35,7 @@ from sqlalchemy import String, Table, bindparam, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from indexer.api.queries.eligibility import BondFacts, Facts
+from indexer.api.queries.eligibility import BOND_COLUMNS, BondFacts, Facts
 from indexer.api.queries.envelope import ChainRow, envelope
 from indexer.api.schemas import Finality
 from indexer.store.db import snapshot_session
@@ -63,16 +63,7 @@ _CHAIN_ROWS = select(
 ).order_by(_CHAINS.c.chain_id)
 _LAST_CHANGE = select(func.coalesce(func.max(_CHANGES.c.id), 0))
 _ALL_MINS = select(_MINS.c.chain_id, _MINS.c.recipient, _MINS.c.amount, _MINS.c.block_number)
-_BOND_COLUMNS = (
-    _BONDS.c.chain_id,
-    _BONDS.c.sender,
-    _BONDS.c.recipient,
-    _BONDS.c.amount,
-    _BONDS.c.accepted,
-    _BONDS.c.unlock_time,
-    _BONDS.c.block_number,
-)
-_ALL_BONDS = select(*_BOND_COLUMNS)
+_ALL_BONDS = select(*BOND_COLUMNS)
 _CHANGES_AFTER = (
     select(_CHANGES.c.id, _CHANGES.c.chain_id, _CHANGES.c.kind, _CHANGES.c.sender, _CHANGES.c.recipient)
     .where(_CHANGES.c.id > bindparam("after"))
@@ -82,7 +73,7 @@ _CHANGES_AFTER = (
 _MIN_OF = select(_MINS.c.amount, _MINS.c.block_number).where(
     _MINS.c.chain_id == bindparam("chain_id"), _MINS.c.recipient == bindparam("recipient", type_=String())
 )
-_BOND_OF = select(*_BOND_COLUMNS).where(
+_BOND_OF = select(*BOND_COLUMNS).where(
     _BONDS.c.chain_id == bindparam("chain_id"),
     _BONDS.c.sender == bindparam("sender", type_=String()),
     _BONDS.c.recipient == bindparam("recipient", type_=String()),

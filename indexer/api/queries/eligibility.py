@@ -56,7 +56,8 @@ class Facts:
     bonds: dict[tuple[int, str, str], BondFacts]
 
 
-_BOND_COLUMNS = (
+#: The columns a bond's facts are read from (here and by the in-memory state, api/state.py).
+BOND_COLUMNS = (
     _BONDS.c.chain_id,
     _BONDS.c.sender,
     _BONDS.c.recipient,
@@ -71,7 +72,7 @@ _MINIMUMS = select(_MINS.c.chain_id, _MINS.c.recipient, _MINS.c.amount, _MINS.c.
     _MINS.c.chain_id.in_(bindparam("chain_ids", expanding=True)),
     _MINS.c.recipient.in_(bindparam("recipients", expanding=True)),
 )
-_BOND_OF_PAIR = select(*_BOND_COLUMNS).where(
+_BOND_OF_PAIR = select(*BOND_COLUMNS).where(
     _BONDS.c.chain_id.in_(bindparam("chain_ids", expanding=True)),
     _BONDS.c.sender == bindparam("sender", type_=String()),
     _BONDS.c.recipient == bindparam("recipient", type_=String()),
