@@ -34,6 +34,7 @@ from indexer.api.schemas import (
     RecipientResponse,
     StatusResponse,
 )
+from indexer.errors import Dm3Error
 from indexer.settings.api import DEFAULT_MAX_BATCH
 from indexer.signing import SIGNED_FUNCTIONS, sign
 
@@ -47,7 +48,7 @@ Model = TypeVar("Model", bound=BaseModel)
 Parsed = TypeVar("Parsed")
 
 
-class Dm3ApiError(Exception):
+class Dm3ApiError(Dm3Error):
     """The API refused the request (4xx) or kept failing (5xx); `message` is the API's explanation."""
 
     def __init__(self, status: int, message: str) -> None:

@@ -39,9 +39,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from indexer.chain.rpc import RpcClient, RpcError
 from indexer.errors import UserError
+from indexer.redact import redact_url, redact_urls
 from indexer.relayer import calls, feed
 from indexer.relayer.lease import SenderLease
-from indexer.settings.relayer import RelayerSettings, redact
+from indexer.settings.relayer import RelayerSettings
 from indexer.store.db import create_db_engine
 from indexer.store.relay_models import RelayRequest, RelaySender, RelayTx
 
@@ -136,7 +137,9 @@ class Sender:
                     await self.step()
                 except RpcError as exc:
                     log.warning(
-                        "chain %d: node error, retrying: %s", self.chain_id, redact(str(exc), self.rpc.url)
+                        "chain %d: node error, retrying: %s",
+                        self.chain_id,
+                        redact_urls(str(exc).replace(self.rpc.url, redact_url(self.rpc.url))),
                     )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.settings.poll_interval)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -24,13 +23,6 @@ from indexer.store.db import normalize_url
 
 BATCHER = "RelayBatcher"
 GWEI = 10**9
-
-
-def redact(text: str, url: str) -> str:
-    """`text` with `url` (which may carry an API key or credentials) replaced by its host and port."""
-    parts = urlsplit(url)
-    host = parts.hostname or "the node"
-    return text.replace(url, f"{host}:{parts.port}" if parts.port else host)
 
 
 class RelayerKeyError(UserError):
