@@ -35,7 +35,7 @@ from sqlalchemy import String, Table, bindparam, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from indexer.api.queries.eligibility import BOND_COLUMNS, BondFacts, Facts
+from indexer.api.queries.eligibility import BOND_COLUMNS, CHECKPOINT_COLUMNS, BondFacts, Facts
 from indexer.api.queries.envelope import ChainRow, envelope
 from indexer.api.schemas import Finality
 from indexer.store.db import snapshot_session
@@ -53,14 +53,7 @@ _CHANGES: Table = Change.__table__  # type: ignore[attr-defined]
 DEPOSIT_KINDS = kinds_touching("bond") | kinds_touching("price")
 (PRICE_KIND,) = kinds_touching("price")
 
-_CHAIN_ROWS = select(
-    _CHAINS.c.chain_id,
-    _CHAINS.c.indexed_block,
-    _CHAINS.c.indexed_block_hash,
-    _CHAINS.c.indexed_block_timestamp,
-    _CHAINS.c.safe_block,
-    _CHAINS.c.finalized_block,
-).order_by(_CHAINS.c.chain_id)
+_CHAIN_ROWS = select(*CHECKPOINT_COLUMNS).order_by(_CHAINS.c.chain_id)
 _LAST_CHANGE = select(func.coalesce(func.max(_CHANGES.c.id), 0))
 _ALL_MINS = select(_MINS.c.chain_id, _MINS.c.recipient, _MINS.c.amount, _MINS.c.block_number)
 _ALL_BONDS = select(*BOND_COLUMNS)

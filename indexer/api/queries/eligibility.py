@@ -56,6 +56,15 @@ class Facts:
     bonds: dict[tuple[int, str, str], BondFacts]
 
 
+#: A chain's checkpoint as an envelope needs it (here and in the in-memory state, api/state.py).
+CHECKPOINT_COLUMNS = (
+    _CHAINS.c.chain_id,
+    _CHAINS.c.indexed_block,
+    _CHAINS.c.indexed_block_hash,
+    _CHAINS.c.indexed_block_timestamp,
+    _CHAINS.c.safe_block,
+    _CHAINS.c.finalized_block,
+)
 #: The columns a bond's facts are read from (here and by the in-memory state, api/state.py).
 BOND_COLUMNS = (
     _BONDS.c.chain_id,
@@ -230,12 +239,7 @@ def _address_pair_statement(*, one_chain: bool) -> Select[Any]:
     sender, recipient = bindparam("sender", type_=String()), bindparam("recipient", type_=String())
     query = (
         select(
-            _CHAINS.c.chain_id,
-            _CHAINS.c.indexed_block,
-            _CHAINS.c.indexed_block_hash,
-            _CHAINS.c.indexed_block_timestamp,
-            _CHAINS.c.safe_block,
-            _CHAINS.c.finalized_block,
+            *CHECKPOINT_COLUMNS,
             _MINS.c.amount,
             _MINS.c.block_number,
             _BONDS.c.amount,
