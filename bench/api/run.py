@@ -375,7 +375,7 @@ def main() -> None:
     results: dict[str, Any] = {
         "setup": {
             "server": "`python -m indexer.api` (uvicorn, uvloop, httptools, the API's guarded protocol), 1 worker "
-            "unless said, SQLite (WAL) file, defaults (in-memory eligibility state on)",
+            "unless said, SQLite (WAL) file, in-memory eligibility state on (`DM3_API_MEMORY_STATE=true`) unless said",
             "duration_s": duration,
             "fixed_duration_s": fixed,
             "data": seeded.rows,
