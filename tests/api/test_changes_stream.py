@@ -225,6 +225,33 @@ def test_changes__poll__waits_for_a_change_and_validates_input(
         api.close()
 
 
+def random_deposit_step(
+    devnet: Devnet, rng: random.Random, senders: list[str], recipients: list[str]
+) -> bool:
+    """One random InboxDeposits write between a random sender and recipient; False: the step is a reorg (the
+    caller brings it about, after the blocks so far are indexed)."""
+    dep, s, r = devnet.deposits, rng.choice(senders), rng.choice(recipients)
+    action = rng.choices(
+        ["deposit", "burn", "release", "request", "withdraw", "min", "reorg"], weights=[8, 4, 1, 2, 2, 2, 3]
+    )[0]
+    if action == "deposit":
+        devnet.send(dep, s, "deposit", cs(r), rng.choice([ETHER // 2, ETHER, 2 * ETHER]))
+    elif action == "burn":
+        devnet.send(dep, r, "burn", cs(s), rng.choice([ETHER // 4, ETHER]))
+    elif action == "release":
+        devnet.send(dep, r, "release", cs(s))
+    elif action == "request":
+        devnet.send(dep, s, "request_withdrawal", cs(r))
+    elif action == "withdraw":
+        devnet.anvil.rpc("evm_increaseTime", [devnet.cooldown + 1])
+        devnet.send(dep, s, "withdraw", cs(r), cs(s))
+    elif action == "min":
+        devnet.send(dep, r, "set_min_deposit", rng.choice([0, ETHER, 3 * ETHER]))
+    else:
+        return False
+    return True
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_eligibility_cache__equals_the_api_after_random_operations_and_reorgs(
     world: tuple[Devnet, BackgroundIndexer, ApiServer], seed: int
@@ -256,28 +283,9 @@ def test_eligibility_cache__equals_the_api_after_random_operations_and_reorgs(
 
         flips = 0
         for step in range(60):
-            s, r = rng.choice(senders), rng.choice(recipients)
-            action = rng.choices(
-                ["deposit", "burn", "release", "request", "withdraw", "min", "reorg"],
-                weights=[8, 4, 1, 2, 2, 2, 3],
-            )[0]
-            if action == "deposit":
-                devnet.send(dep, s, "deposit", cs(r), rng.choice([ETHER // 2, ETHER, 2 * ETHER]))
-            elif action == "burn":
-                devnet.send(dep, r, "burn", cs(s), rng.choice([ETHER // 4, ETHER]))
-            elif action == "release":
-                devnet.send(dep, r, "release", cs(s))
-            elif action == "request":
-                devnet.send(dep, s, "request_withdrawal", cs(r))
-            elif action == "withdraw":
-                devnet.anvil.rpc("evm_increaseTime", [devnet.cooldown + 1])
-                devnet.send(dep, s, "withdraw", cs(r), cs(s))
-            elif action == "min":
-                devnet.send(dep, r, "set_min_deposit", rng.choice([0, ETHER, 3 * ETHER]))
-            else:
-                indexer.wait_for_head(
-                    devnet.anvil
-                )  # the blocks are indexed (and streamed) before they vanish
+            if not random_deposit_step(devnet, rng, senders, recipients):
+                # The blocks are indexed (and streamed) before they vanish.
+                indexer.wait_for_head(devnet.anvil)
                 devnet.anvil.rpc("anvil_reorg", [rng.randint(1, 3), []])
                 flips += 1
             if step % 6 == 5:
@@ -296,7 +304,7 @@ def test_eligibility_state__equals_the_database_after_random_operations_and_reor
     database's minimums and bonds after every mix of deposit operations and reorgs, by updates (not reloads);
     and every `GET /v1/eligibility` it answers is the database path's answer, byte for byte."""
     devnet, indexer, server = world
-    dep, rng = devnet.deposits, random.Random(seed)
+    rng = random.Random(seed)
     senders, recipients = devnet.accounts[1:4], devnet.accounts[4:7]
     pairs = [(s, r) for s in senders for r in recipients] + [(devnet.accounts[8], recipients[0])]
     state = server.app.state.eligibility_state
@@ -335,25 +343,7 @@ def test_eligibility_state__equals_the_database_after_random_operations_and_reor
         loads = state.loads
         flips = 0
         for step in range(60):
-            s, r = rng.choice(senders), rng.choice(recipients)
-            action = rng.choices(
-                ["deposit", "burn", "release", "request", "withdraw", "min", "reorg"],
-                weights=[8, 4, 1, 2, 2, 2, 3],
-            )[0]
-            if action == "deposit":
-                devnet.send(dep, s, "deposit", cs(r), rng.choice([ETHER // 2, ETHER, 2 * ETHER]))
-            elif action == "burn":
-                devnet.send(dep, r, "burn", cs(s), rng.choice([ETHER // 4, ETHER]))
-            elif action == "release":
-                devnet.send(dep, r, "release", cs(s))
-            elif action == "request":
-                devnet.send(dep, s, "request_withdrawal", cs(r))
-            elif action == "withdraw":
-                devnet.anvil.rpc("evm_increaseTime", [devnet.cooldown + 1])
-                devnet.send(dep, s, "withdraw", cs(r), cs(s))
-            elif action == "min":
-                devnet.send(dep, r, "set_min_deposit", rng.choice([0, ETHER, 3 * ETHER]))
-            else:
+            if not random_deposit_step(devnet, rng, senders, recipients):
                 indexer.wait_for_head(devnet.anvil)
                 devnet.anvil.rpc("anvil_reorg", [rng.randint(1, 3), []])
                 flips += 1
