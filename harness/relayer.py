@@ -4,12 +4,17 @@ RelayBatcher, an indexed database, the API app with the relay routes, and the se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
+import uvicorn
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
@@ -228,3 +233,24 @@ def _json(message: dict[str, Any]) -> dict[str, Any]:
         else:
             out[name] = value
     return out
+
+
+@contextlib.contextmanager
+def serve_with_relayer(env: RelayEnv) -> Iterator[str]:
+    """The API (relay routes included) on a real uvicorn server in a thread and a `dm3-relayer run` process for
+    `env`'s chain; yields the API's URL and stops both (the relayer must exit 0 on SIGTERM)."""
+    port = free_port()
+    app = create_app(ApiSettings(database_url=env.db_url, relayer=env.settings))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    env.sender.lease.release()
+    relayer = env.spawn()
+    yield f"http://127.0.0.1:{port}"
+    relayer.send_signal(signal.SIGTERM)
+    assert wait_exit(relayer) == 0
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -3,39 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import signal
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 
-from harness.relayer import RelayEnv, free_port, user, wait_exit
-from indexer.api.main import create_app
+from harness.relayer import RelayEnv, serve_with_relayer, user
 from indexer.client import AsyncDm3Client, Dm3ApiError, Dm3Client
 from indexer.ens import namehash
-from indexer.settings.api import ApiSettings
 
 
 @pytest.fixture
 def served(env: RelayEnv) -> Iterator[str]:
-    port = free_port()
-    app = create_app(ApiSettings(database_url=env.db_url, relayer=env.settings))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    env.sender.lease.release()
-    relayer = env.spawn()
-    yield f"http://127.0.0.1:{port}"
-    relayer.send_signal(signal.SIGTERM)
-    assert wait_exit(relayer) == 0
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_with_relayer(env) as url:
+        yield url
 
 
 def test_relay_and_wait(env: RelayEnv, served: str) -> None:

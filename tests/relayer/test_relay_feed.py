@@ -5,22 +5,18 @@ through the long poll, SSE and the Python clients, across reorgs and a failing f
 from __future__ import annotations
 
 import asyncio
-import signal
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import select, text
 from web3 import Web3
 
-from harness.relayer import RelayEnv, free_port, relay_changes, user, wait_exit
-from indexer.api.main import create_app
+from harness.relayer import RelayEnv, relay_changes, serve_with_relayer, user
 from indexer.client import AsyncDm3Client, ChangeOut, Dm3Client
 from indexer.relayer import calls
-from indexer.settings.api import ApiSettings
 from indexer.store.models import Chain, Change, finality_of
 
 
@@ -237,21 +233,8 @@ def test_feed__insert_fails__the_transition_does_not_happen(
 
 @pytest.fixture
 def feed_server(env: RelayEnv) -> Iterator[str]:
-    port = free_port()
-    app = create_app(ApiSettings(database_url=env.db_url, relayer=env.settings))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    env.sender.lease.release()
-    relayer = env.spawn()
-    yield f"http://127.0.0.1:{port}"
-    relayer.send_signal(signal.SIGTERM)
-    assert wait_exit(relayer) == 0
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_with_relayer(env) as url:
+        yield url
 
 
 def test_feed__long_poll_and_sse_wake_up_on_relay_rows__clients_parse_them(
