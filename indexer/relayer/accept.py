@@ -34,7 +34,7 @@ from indexer import signing
 from indexer.chain.rpc import RetryPolicy, RpcClient, RpcError
 from indexer.ens import node_hex
 from indexer.errors import Dm3Error
-from indexer.redact import redact_url, redact_urls
+from indexer.redact import redact_urls
 from indexer.relayer import calls, feed
 from indexer.settings.relayer import RelayerSettings
 from indexer.store import models
@@ -441,9 +441,7 @@ class RelayService:
             if facts.pending and isinstance(results[1], RpcError):
                 raise results[1]
         except RpcError as exc:
-            reason = redact_urls(
-                str(exc).replace(rpc.url, redact_url(rpc.url))
-            )  # an RPC URL may carry an API key: the host only
+            reason = redact_urls(str(exc))  # an RPC URL may carry an API key: scheme and host only
             raise Refused(
                 f"chain {chain_id}: the node cannot simulate the write ({reason})", status=503
             ) from None

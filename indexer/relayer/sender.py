@@ -39,7 +39,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from indexer.chain.rpc import RpcClient, RpcError
 from indexer.errors import UserError
-from indexer.redact import redact_url, redact_urls
+from indexer.redact import redact_urls
 from indexer.relayer import calls, feed
 from indexer.relayer.lease import SenderLease
 from indexer.settings.relayer import RelayerSettings
@@ -139,7 +139,7 @@ class Sender:
                     log.warning(
                         "chain %d: node error, retrying: %s",
                         self.chain_id,
-                        redact_urls(str(exc).replace(self.rpc.url, redact_url(self.rpc.url))),
+                        redact_urls(str(exc)),
                     )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.settings.poll_interval)
