@@ -1,14 +1,21 @@
 """Test support for the storage-proof tests: record writes large enough to need more gas than `Devnet.send` gives
-(a 4,096-byte text is ~129 storage writes), and the nodes the writes go to."""
+(a 4,096-byte text is ~129 storage writes), anvil snapshots around one example's writes, and the read API on a
+real server."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from harness.devnet import PARENT, Contract, Devnet
+import uvicorn
+
+from harness.devnet import PARENT, Contract, Devnet, free_port
+from indexer.api.main import create_app
 from indexer.ens import namehash
+from indexer.settings.api import ApiSettings
 
 #: Enough for the longest record (String[4096]: 129 fresh slots at 22,100 gas each, plus the event).
 BIG_GAS = 12_000_000
@@ -39,3 +46,22 @@ def reverted(devnet: Devnet) -> Iterator[None]:
         yield
     finally:
         devnet.anvil.rpc("evm_revert", [snapshot])
+
+
+@contextmanager
+def serve(settings: ApiSettings) -> Iterator[str]:
+    """The read API for `settings` on a real uvicorn server in a thread; yields its URL, stops it afterwards."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

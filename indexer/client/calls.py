@@ -31,6 +31,7 @@ from indexer.api.schemas import (
     EligibilityResponse,
     Finality,
     ProfileResponse,
+    ProvenEligibilityResponse,
     RecipientResponse,
     StatusResponse,
 )
@@ -165,13 +166,18 @@ def _present(**values: Any) -> dict[str, Any]:
 
 
 def eligibility(
-    sender: str, recipient: str, *, chain_id: int | None, min_finality: Finality
+    sender: str, recipient: str, *, chain_id: int | None, min_finality: Finality, proof: bool = False
 ) -> Call[EligibilityResponse]:
+    """With `proof`, the answer is a `ProvenEligibilityResponse` (check it with `verify_eligibility_proof`)."""
     params = {
         "sender": _target(sender, what="sender"),
         "recipient": _target(recipient, what="recipient"),
         "min_finality": min_finality,
     } | _present(chain_id=chain_id)
+    if proof:
+        return Call(
+            "GET", "/v1/eligibility", model(ProvenEligibilityResponse), params=params | {"proof": "true"}
+        )
     return Call("GET", "/v1/eligibility", model(EligibilityResponse), params=params)
 
 

@@ -73,9 +73,18 @@ class Dm3Client:
                 reply = self._send(step)
 
     def eligibility(
-        self, sender: str, recipient: str, *, chain_id: int | None = None, min_finality: Finality = "latest"
+        self,
+        sender: str,
+        recipient: str,
+        *,
+        chain_id: int | None = None,
+        min_finality: Finality = "latest",
+        proof: bool = False,
     ) -> EligibilityResponse:
-        return self._send(calls.eligibility(sender, recipient, chain_id=chain_id, min_finality=min_finality))
+        """With `proof=True`, a `ProvenEligibilityResponse`: check it with `verify_eligibility_proof`."""
+        return self._send(
+            calls.eligibility(sender, recipient, chain_id=chain_id, min_finality=min_finality, proof=proof)
+        )
 
     def eligibility_batch(
         self,
