@@ -5,6 +5,7 @@ that never shows the node's URL."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from harness.devnet import Devnet, cs
 from harness.indexer import fresh_engine, sync_ok
 from harness.proofs import serve
 from indexer.client import (
+    AsyncDm3Client,
     Dm3Client,
     EligibilityProofError,
     ProvenEligibilityResponse,
@@ -277,3 +279,18 @@ def test_api__failing_node_is_503_without_its_url(chain: Devnet, world: dict[str
         assert secret not in response.text
     assert batch.status_code == 413 and "proven" in batch.json()["message"]
     assert "hunter2" not in repr(settings)
+
+
+def test_async_client__asks_for_proofs(chain: Devnet, world: dict[str, Any]) -> None:
+    sender, recipient = world["pairs"]["accepted"]
+
+    async def ask() -> Any:
+        async with AsyncDm3Client(world["url"]) as api:
+            return await api.eligibility(sender, recipient, chain_id=chain.anvil.chain_id, proof=True)
+
+    answer = asyncio.run(ask())
+    assert isinstance(answer, ProvenEligibilityResponse)
+    assert (
+        verify_eligibility_proof(answer, chain.anvil.url, deposits=chain.deposits.address).reason
+        == "accepted"
+    )
