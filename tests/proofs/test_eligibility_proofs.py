@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -294,3 +296,30 @@ def test_async_client__asks_for_proofs(chain: Devnet, world: dict[str, Any]) -> 
         verify_eligibility_proof(answer, chain.anvil.url, deposits=chain.deposits.address).reason
         == "accepted"
     )
+
+
+def test_api__reorged_envelope_block_is_503(chain: Devnet, world: dict[str, Any], tmp_path: Path) -> None:
+    """The indexed block is no longer the node's (a reorg the indexer has not seen yet): no proof of another."""
+    copy_path = tmp_path / "reorged.db"
+    shutil.copy(world["db_url"].removeprefix("sqlite:///"), copy_path)
+    with sqlite3.connect(copy_path) as db:
+        db.execute("UPDATE chains SET indexed_block_hash = ?", ("0x" + "ab" * 32,))
+    sender, recipient = world["pairs"]["deposit"]
+    settings = ApiSettings(
+        database_url=f"sqlite:///{copy_path}", rpc_urls={chain.anvil.chain_id: SecretStr(chain.anvil.url)}
+    )
+    with serve(settings) as url:
+        response = httpx.get(
+            url + "/v1/eligibility", params={"sender": sender, "recipient": recipient, "proof": "true"}
+        )
+    assert response.status_code == 503, response.text
+    assert "does not have that block" in response.json()["message"]
+    assert chain.anvil.url not in response.text
+
+
+def test_unknown_name__nothing_to_prove(chain: Devnet, world: dict[str, Any]) -> None:
+    with Dm3Client(world["url"]) as api:
+        answer = api.eligibility(world["pairs"]["deposit"][0], "nobody.op.dm3.eth", proof=True)
+    assert answer.reason == "unknown_recipient" and answer.chains == []
+    with pytest.raises(EligibilityProofError, match="nothing to verify"):
+        verify_eligibility_proof(answer, chain.anvil.url)

@@ -54,6 +54,13 @@ def _node_failure(chain_id: int, block: int, exc: RpcError) -> ApiError:
     return ApiError(f"chain {chain_id}: the node could not prove block {block}: {why}", status=503)
 
 
+async def _has_block(rpc: RpcClient, block_hash: str) -> bool:
+    try:
+        return await rpc.call("eth_getBlockByHash", [block_hash, False]) is not None
+    except RpcError:
+        return True  # unknown: report the first error as it was
+
+
 async def _fetch(
     chain_id: int, url: SecretStr, *, contract: str, block: tuple[int, str], wanted: list[int], timeout: float
 ) -> AccountProof:
@@ -67,6 +74,9 @@ async def _fetch(
                 "eth_getProof", [contract, [_slot_hex(s) for s in wanted], {"blockHash": block_hash}]
             )
         except RpcError as exc:
+            # nodes word "no such block" differently (anvil: "Resource not found"): ask for the block itself
+            if not isinstance(exc, RpcTimeout | RpcUnreachable) and not await _has_block(rpc, block_hash):
+                exc = RpcBlockUnavailable(str(exc))
             raise _node_failure(chain_id, number, exc) from None
     try:
         return AccountProof.from_rpc(raw)
