@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from indexer import eligibility_rule as rule
 from indexer.api.schemas import ProvenChainEligibility, ProvenEligibilityResponse
 from indexer.proofs import slots
-from indexer.proofs.rpc import JsonRpc, NodeError, connect, fetch_header
+from indexer.proofs.rpc import JsonRpc, NodeError, UrlRpc, Web3Rpc, connect, fetch_header
 from indexer.proofs.verify import AccountProof, ProofError, verify_storage
 
 
@@ -67,8 +67,8 @@ def verify_eligibility_proof(
 ) -> VerifiedEligibility:
     """Check `answer` against the caller's own node(s); raise `EligibilityProofError` when anything does not hold.
 
-    `w3_or_rpc_url`: a node URL or `web3.Web3` for the answer's chain, or a mapping chain id -> URL/Web3 when the
-    answer spans several chains (every chain in the answer must be checked). `deposits`: the InboxDeposits address
+    `w3_or_rpc_url`: a node URL, `web3.Web3` or `indexer.proofs.rpc.UrlRpc` (reuse one to save a connection per
+    check) for the answer's chain, or a mapping chain id -> any of those when the answer spans several chains (every chain in the answer must be checked). `deposits`: the InboxDeposits address
     (one for every chain, as the deterministic deployment gives, or by chain id); without it the contract the answer
     names is taken as is, so pass it to rule out a proof of some other contract's storage.
     """
@@ -84,7 +84,7 @@ def verify_eligibility_proof(
             raise EligibilityProofError(
                 f"the answer is about {what} {named}, not the {what} {asked} asked about"
             )
-    nodes = _nodes(w3_or_rpc_url, [entry.envelope.chain_id for entry in proven.chains])
+    nodes, owned = _nodes(w3_or_rpc_url, [entry.envelope.chain_id for entry in proven.chains])
     try:
         chains = [
             _verify_chain(
@@ -93,10 +93,7 @@ def verify_eligibility_proof(
             for entry in proven.chains
         ]
     finally:
-        for node in nodes.values():
-            close = getattr(node, "close", None)
-            if close is not None:
-                close()
+        _close(owned)
     claimed = {entry.envelope.chain_id: entry for entry in proven.chains}
     final = [_at_claimed_finality(chain, claimed[chain.chain_id]) for chain in chains]
     winners, reason = rule.across_chains(final)
@@ -138,30 +135,39 @@ def _parse(answer: ProvenEligibilityResponse | Mapping[str, Any]) -> ProvenEligi
         ) from None
 
 
-def _nodes(w3_or_rpc_url: Any, chain_ids: list[int]) -> dict[int, JsonRpc]:
-    if isinstance(w3_or_rpc_url, Mapping):
-        missing = [c for c in chain_ids if c not in w3_or_rpc_url]
+def _nodes(w3_or_rpc_url: Any, chain_ids: list[int]) -> tuple[dict[int, JsonRpc], list[UrlRpc | Web3Rpc]]:
+    """A node per chain of the answer, and those made here (closed afterwards; the caller's own stay open)."""
+    given = w3_or_rpc_url if isinstance(w3_or_rpc_url, Mapping) else None
+    if given is not None:
+        missing = [c for c in chain_ids if c not in given]
         if missing:
             raise EligibilityProofError(
                 f"no node given for chain(s) {missing}: every chain of the answer is checked"
             )
-        return {c: connect(w3_or_rpc_url[c]) for c in set(chain_ids)}
+        nodes = {c: connect(given[c]) for c in set(chain_ids)}
+        return dict(nodes), [n for c, n in nodes.items() if n is not given[c]]
     if len(set(chain_ids)) > 1:
         raise EligibilityProofError(
             f"the answer spans chains {sorted(set(chain_ids))}: give a node per chain (a mapping), or ask for one chain"
         )
     node = connect(w3_or_rpc_url)
+    owned = [node] if node is not w3_or_rpc_url else []
     try:
         node_chain = int(node("eth_chainId", []), 16)
     except NodeError:
-        node.close()
+        _close(owned)
         raise
     if node_chain != chain_ids[0]:
-        node.close()
+        _close(owned)
         raise EligibilityProofError(
             f"the answer is about chain {chain_ids[0]}, the node given is chain {node_chain}"
         )
-    return {chain_ids[0]: node}
+    return {chain_ids[0]: node}, owned
+
+
+def _close(nodes: list[UrlRpc | Web3Rpc]) -> None:
+    for node in nodes:
+        node.close()
 
 
 def _verify_chain(

@@ -7,6 +7,8 @@ A node is a `Web3` instance, or a URL (the messages name it by scheme and host o
 
 from __future__ import annotations
 
+import functools
+import ssl
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -25,12 +27,19 @@ class JsonRpc(Protocol):
     def __call__(self, method: str, params: Sequence[Any]) -> Any: ...
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS context (httpx's default one) for every proof client: httpx builds a new one for each client
+    otherwise, which costs more than the proof itself (~10-100 ms)."""
+    return httpx.create_ssl_context()
+
+
 class UrlRpc:
     """JSON-RPC over HTTP to one URL (no retries: a verifier asks its own node once)."""
 
     def __init__(self, url: str, *, timeout: float = 20.0) -> None:
         self._url = url
-        self._http = httpx.Client(timeout=timeout)
+        self._http = httpx.Client(timeout=timeout, transport=httpx.HTTPTransport(verify=tls_context()))
 
     def __call__(self, method: str, params: Sequence[Any]) -> Any:
         try:
@@ -82,7 +91,9 @@ def _result(method: str, body: Any) -> Any:
 
 
 def connect(w3_or_url: Any) -> UrlRpc | Web3Rpc:
-    """A `JsonRpc` for a `Web3` instance or a node URL."""
+    """A `JsonRpc` for a `Web3` instance or a node URL (a `UrlRpc` is used as it is: reuse one per node)."""
+    if isinstance(w3_or_url, UrlRpc | Web3Rpc):
+        return w3_or_url
     if isinstance(w3_or_url, str):
         return UrlRpc(w3_or_url)
     if hasattr(w3_or_url, "provider"):

@@ -114,6 +114,10 @@ def test_honest_answer__verifies_through_web3_and_as_json(chain: Devnet, world: 
         },
     ).json()
     assert verify_eligibility_proof(as_json, {chain.anvil.chain_id: chain.anvil.url}).reason == "deposit"
+    node = UrlRpc(chain.anvil.url)  # the caller's own connection: reused, left open
+    for _ in range(2):
+        assert verify_eligibility_proof(answer, node).eligible
+    node.close()
 
 
 def test_batch__every_answer_verifies(chain: Devnet, world: dict[str, Any]) -> None:

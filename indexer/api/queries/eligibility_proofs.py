@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 
+import httpx
 from pydantic import SecretStr
 
 from indexer.api.errors import ApiError
@@ -35,6 +36,7 @@ from indexer.chain.rpc import (
     RpcUnreachable,
 )
 from indexer.proofs import slots
+from indexer.proofs.rpc import tls_context
 from indexer.proofs.verify import AccountProof, ProofError
 
 
@@ -66,8 +68,9 @@ async def _fetch(
 ) -> AccountProof:
     number, block_hash = block
     retry = RetryPolicy(attempts=2, max_elapsed=timeout, initial_wait=0.05, max_wait=0.5)
+    transport = httpx.AsyncHTTPTransport(verify=tls_context())  # not a new TLS context per request
     async with RpcClient(
-        url.get_secret_value(), chain=f"proofs-{chain_id}", timeout=timeout, retry=retry
+        url.get_secret_value(), chain=f"proofs-{chain_id}", timeout=timeout, retry=retry, transport=transport
     ) as rpc:
         try:
             raw = await rpc.call(
