@@ -97,10 +97,11 @@ class AsyncDm3Client:
         chain_id: int | None = None,
         min_finality: Finality = "latest",
         chunk_size: int = BATCH_LIMIT,
+        proof: bool = False,
     ) -> list[EligibilityResponse]:
         return await self._run(
             calls.eligibility_batch(
-                pairs, chain_id=chain_id, min_finality=min_finality, chunk_size=chunk_size
+                pairs, chain_id=chain_id, min_finality=min_finality, chunk_size=chunk_size, proof=proof
             )
         )
 

@@ -93,12 +93,13 @@ class Dm3Client:
         chain_id: int | None = None,
         min_finality: Finality = "latest",
         chunk_size: int = BATCH_LIMIT,
+        proof: bool = False,
     ) -> list[EligibilityResponse]:
-        """Any number of (sender, recipient) pairs, sent in chunks of at most 1,000; answers in input order.
-        (Each chunk is one snapshot; different chunks may see different indexed blocks.)"""
+        """Any number of (sender, recipient) pairs, sent in chunks of at most 1,000 (100 with `proof=True`);
+        answers in input order. (Each chunk is one snapshot; different chunks may see different indexed blocks.)"""
         return self._run(
             calls.eligibility_batch(
-                pairs, chain_id=chain_id, min_finality=min_finality, chunk_size=chunk_size
+                pairs, chain_id=chain_id, min_finality=min_finality, chunk_size=chunk_size, proof=proof
             )
         )
 

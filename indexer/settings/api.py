@@ -16,6 +16,8 @@ from indexer.store.db import normalize_url
 
 #: Largest `POST /v1/eligibility` batch unless `DM3_API_MAX_BATCH` says otherwise; the Python client chunks by it.
 DEFAULT_MAX_BATCH = 1_000
+#: Largest proven batch (`"proof": true`) unless `DM3_API_MAX_PROOF_BATCH` says otherwise; the client chunks by it.
+DEFAULT_MAX_PROOF_BATCH = 100
 
 
 class ChangesSettings(Dm3Settings):
@@ -87,7 +89,7 @@ class ApiSettings(Dm3Settings):
     rpc_urls: dict[int, SecretStr] = Field(default_factory=dict)
     #: Seconds to wait for a node's proof (two attempts), and the most pairs a proven batch may hold.
     proof_rpc_timeout: float = Field(default=10.0, gt=0)
-    max_proof_batch: int = Field(default=100, ge=1)
+    max_proof_batch: int = Field(default=DEFAULT_MAX_PROOF_BATCH, ge=1)
 
     #: The built inbox web app served at `/app` (default: the checkout's `webapp/static`).
     webapp_dir: Path | None = None

@@ -120,6 +120,18 @@ def test_honest_answer__verifies_through_web3_and_as_json(chain: Devnet, world: 
     node.close()
 
 
+def test_client_batch__chunks_by_the_proof_limit(chain: Devnet, world: dict[str, Any]) -> None:
+    pairs = list(world["pairs"].values()) * 20  # 140 pairs: two proven chunks
+    with Dm3Client(world["url"]) as api:
+        answers = api.eligibility_batch(pairs, proof=True)
+    assert [(a.sender, a.recipient) for a in answers] == pairs
+    node = UrlRpc(chain.anvil.url)
+    for answer in answers[:: len(world["pairs"]) + 1]:  # one of each pair, across both chunks
+        assert isinstance(answer, ProvenEligibilityResponse)
+        assert verify_eligibility_proof(answer, node).reason == answer.reason
+    node.close()
+
+
 def test_batch__every_answer_verifies(chain: Devnet, world: dict[str, Any]) -> None:
     pairs = list(world["pairs"].values())
     body = {"pairs": [{"sender": s, "recipient": r} for s, r in pairs], "proof": True}
