@@ -48,10 +48,16 @@ def world(chain: Devnet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
         (e, "request_withdrawal", cs(c)),  # e -> c: withdrawal_pending
         (f, "deposit", cs(c), ETHER),
         (c, "release", cs(f)),  # f -> c: accepted; d -> c: no_deposit
+        (f, "withdraw", cs(c), cs(f)),  # ... and withdrawn at once: still accepted, bond 0
+        (c, "burn", cs(b), ETHER // 10),
         (h, "set_min_deposit", 0),  # g -> h: open inbox, configured with a 0 price; a -> g: never configured
+        (g, "deposit", cs(c), ETHER),
+        (g, "request_withdrawal", cs(c)),
     ]
     for sender, fn, *args in steps:
         assert chain.send(dep, sender, fn, *args), fn
+    chain.anvil.rpc("evm_increaseTime", [chain.cooldown + 1])
+    assert chain.send(dep, g, "withdraw", cs(c), cs(g))  # g -> c: withdrawn after the cooldown, no_deposit
     db_url = f"sqlite:///{Path(tmp_path_factory.mktemp('proofs')) / 'dm3.db'}"
     engine = fresh_engine(db_url)
     sync_ok(engine, [chain.spec()])
@@ -65,6 +71,7 @@ def world(chain: Devnet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
         "no_deposit": (d, c),
         "open_inbox": (g, h),
         "open_inbox_unset": (a, g),
+        "withdrawn": (g, c),
     }
     with serve(settings) as url:
         yield {"url": url, "db_url": db_url, "pairs": pairs}
@@ -88,11 +95,12 @@ def _answer(world: dict[str, Any], reason: str) -> ProvenEligibilityResponse:
         "no_deposit",
         "open_inbox",
         "open_inbox_unset",
+        "withdrawn",
     ],
 )
 def test_honest_answer__verifies(chain: Devnet, world: dict[str, Any], reason: str) -> None:
     answer = _answer(world, reason)
-    assert answer.reason == reason.removesuffix("_unset")
+    assert answer.reason == {"open_inbox_unset": "open_inbox", "withdrawn": "no_deposit"}.get(reason, reason)
     verified = verify_eligibility_proof(answer, chain.anvil.url, deposits=chain.deposits.address)
     assert (verified.eligible, verified.reason) == (answer.eligible, answer.reason)
     [proven] = verified.chains
