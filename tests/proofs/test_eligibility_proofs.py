@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import SecretStr
 from web3 import Web3
 
@@ -347,3 +349,44 @@ def test_unknown_name__nothing_to_prove(chain: Devnet, world: dict[str, Any]) ->
     assert answer.reason == "unknown_recipient" and answer.chains == []
     with pytest.raises(EligibilityProofError, match="nothing to verify"):
         verify_eligibility_proof(answer, chain.anvil.url)
+
+
+def _leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Paths of every string leaf holding hex or decimal digits."""
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in _leaves(item, (*path, key))]
+    if isinstance(value, list):
+        return [p for index, item in enumerate(value) for p in _leaves(item, (*path, index))]
+    if isinstance(value, str) and (value.startswith("0x") or value.isdigit()) and len(value) > 2:
+        return [path]
+    return []
+
+
+@given(data=st.data())
+def test_tampered__any_changed_digit_is_refused_or_changes_nothing(
+    chain: Devnet, world: dict[str, Any], data: st.DataObject
+) -> None:
+    """An attacker changes one digit anywhere in an honest answer: the check refuses it, or (a field the verifier
+    does not rely on, such as the slots it computes itself) it accepts with the honest verdict. Never another error."""
+    answer = _answer(world, "deposit")
+    honest = verify_eligibility_proof(answer, chain.anvil.url, deposits=chain.deposits.address)
+    raw = _tampered(answer)
+    path = data.draw(st.sampled_from(_leaves(raw)))
+    parent = raw
+    for key in path[:-1]:
+        parent = parent[key]
+    text: str = parent[path[-1]]
+    start = 2 if text.startswith("0x") else 0
+    at = data.draw(st.integers(start, len(text) - 1))
+    digits = "0123456789abcdef" if start else "0123456789"
+    new = data.draw(st.sampled_from([d for d in digits if d != text[at].lower()]))
+    parent[path[-1]] = text[:at] + new + text[at + 1 :]
+    try:
+        checked = verify_eligibility_proof(raw, chain.anvil.url, deposits=chain.deposits.address)
+    except EligibilityProofError:
+        return
+    assert (checked.eligible, checked.reason, checked.chains) == (
+        honest.eligible,
+        honest.reason,
+        honest.chains,
+    ), path
