@@ -501,6 +501,8 @@ def main() -> None:
             )
             meter = CpuMeter({"API": procs[1].pid, "relayer": procs[0].pid, "anvil": anvil.proc.pid})
             before = last_seq(engine)
+            api_children = _descendants(procs[1].pid)[1:]  # the workers (and multiprocessing's tracker)
+            children_before = [cpu_seconds(pid) for pid in api_children]
             profilers = [  # BENCH_RELAYER_PYSPY=DIR: a py-spy profile of each API worker during the phase
                 subprocess.Popen(
                     [
@@ -538,11 +540,20 @@ def main() -> None:
                 profiler.send_signal(signal.SIGINT)
                 profiler.wait(30)
             rate = accepted / elapsed
+            # How the API's CPU split between its processes: uvicorn's workers share one listening socket, and
+            # the worker that wakes first may accept most of the generator's connections (opened at once).
+            api_split = sorted(
+                (
+                    round(cpu_seconds(pid) - was, 2)
+                    for pid, was in zip(api_children, children_before, strict=True)
+                ),
+                reverse=True,
+            )
             print(
                 f"accepted {accepted} in {elapsed:.2f} s ({GENERATOR}): {rate:.0f}/s ({refused} refused); "
                 f"CPU s {accept_cpu}; CPU ms per accepted request "
                 f"{ {k: round(1000 * v / max(accepted, 1), 2) for k, v in accept_cpu.items()} }; "
-                f"load {os.getloadavg()}",
+                f"API processes' CPU s {api_split}; load {os.getloadavg()}",
                 flush=True,
             )
             if QUICK:
@@ -576,6 +587,7 @@ def main() -> None:
             "accepted_per_s": round(rate, 1),
             "then": accept_states,
             "cpu_s": accept_cpu,
+            "api_cpu_s_by_process": api_split,
             "cpu_ms_per_request": {
                 name: round(1000 * value / max(accepted, 1), 2) for name, value in accept_cpu.items()
             },

@@ -33,7 +33,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_utils import to_checksum_address
-from sqlalchemy import func, select, text
+from sqlalchemy import BigInteger, bindparam, func, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
@@ -56,6 +56,7 @@ _NAMES = models.Name.__table__  # type: ignore[attr-defined]
 _OPERATORS = models.Operator.__table__  # type: ignore[attr-defined]
 _BONDS = models.Bond.__table__  # type: ignore[attr-defined]
 _CHAINS = models.Chain.__table__  # type: ignore[attr-defined]
+_WINDOW_TYPE = _REQUESTS.c.created_at.type
 
 _NODE_WRITES = {
     "setOwnerWithSig",
@@ -141,7 +142,7 @@ def gas_with_margin(estimate: int, *, bound: int) -> int:
     return min(estimate + estimate // 4 + 10_000, bound)
 
 
-def _bounded_count(limit: int, window: datetime, *where: Any) -> Any:
+def _bounded_count(limit: int, window: Any, *where: Any) -> Any:
     """How many requests matching `where` were accepted since `window`, counted up to `limit` only: a bounded
     scan however many there are (a scalar subquery)."""
     recent = select(_REQUESTS.c.seq).where(*where, _REQUESTS.c.created_at >= window).limit(limit)
@@ -172,6 +173,7 @@ class RelayService:
         self.writer = writer
         self._rpc: dict[int, RpcClient] = {}
         self._batchers: dict[int, str | None] = {}
+        self._facts_select: Any = None
         self._waiting: dict[int, list[_Waiting]] = {}  # per chain, in arrival order
         self._runners: dict[int, int] = {}  # per chain, how many group runners are running
         self._in_flight: set[tuple[int, str]] = (
@@ -249,31 +251,10 @@ class RelayService:
         window = now - timedelta(seconds=self.settings.quota_window)
         by_signer = (_REQUESTS.c.chain_id == chain_id, _REQUESTS.c.signer == signer)
         by_client = (_REQUESTS.c.client == client,)
-        counts = select(
-            _bounded_count(self.settings.signer_quota, window, *by_signer).label("signer_recent"),
-            _bounded_count(self.settings.client_quota, window, *by_client).label("client_recent"),
-            select(func.count())
-            .where(*by_signer, _REQUESTS.c.state.in_(PENDING_STATES))
-            .scalar_subquery()
-            .label("pending"),
-        ).subquery()
         row = (
             conn.execute(
-                select(
-                    _CHAINS.c.chain_id,
-                    _CHAINS.c.registry_address,
-                    _CHAINS.c.deposits_address,
-                    _CHAINS.c.parent_name,
-                    _CHAINS.c.indexed_block,
-                    _SENDERS.c.address,
-                    _SENDERS.c.balance,
-                    _SENDERS.c.gas_day,
-                    _SENDERS.c.gas_spent,
-                    counts,
-                )
-                .select_from(counts)
-                .outerjoin(_CHAINS, _CHAINS.c.chain_id == chain_id)
-                .outerjoin(_SENDERS, _SENDERS.c.chain_id == chain_id)
+                self._facts_statement(),
+                {"chain_id": chain_id, "signer": signer, "client": client, "window": window},
             )
             .mappings()
             .one()
@@ -324,6 +305,44 @@ class RelayService:
             pending=pending,
             authority=authority,
         )
+
+    def _facts_statement(self) -> Any:
+        """The statement reading the chain, the sender, the quota counts and the number of the signer's waiting
+        requests, built once (its parameters: chain_id, signer, client, window): building and hashing it for
+        every request cost more than running it."""
+        if self._facts_select is None:
+            chain_id, window = (
+                bindparam("chain_id", type_=BigInteger),
+                bindparam("window", type_=_WINDOW_TYPE),
+            )
+            by_signer = (_REQUESTS.c.chain_id == chain_id, _REQUESTS.c.signer == bindparam("signer"))
+            by_client = (_REQUESTS.c.client == bindparam("client"),)
+            counts = select(
+                _bounded_count(self.settings.signer_quota, window, *by_signer).label("signer_recent"),
+                _bounded_count(self.settings.client_quota, window, *by_client).label("client_recent"),
+                select(func.count())
+                .where(*by_signer, _REQUESTS.c.state.in_(PENDING_STATES))
+                .scalar_subquery()
+                .label("pending"),
+            ).subquery()
+            self._facts_select = (
+                select(
+                    _CHAINS.c.chain_id,
+                    _CHAINS.c.registry_address,
+                    _CHAINS.c.deposits_address,
+                    _CHAINS.c.parent_name,
+                    _CHAINS.c.indexed_block,
+                    _SENDERS.c.address,
+                    _SENDERS.c.balance,
+                    _SENDERS.c.gas_day,
+                    _SENDERS.c.gas_spent,
+                    counts,
+                )
+                .select_from(counts)
+                .outerjoin(_CHAINS, _CHAINS.c.chain_id == chain_id)
+                .outerjoin(_SENDERS, _SENDERS.c.chain_id == chain_id)
+            )
+        return self._facts_select
 
     @staticmethod
     def _oldest(conn: Connection, window: datetime, *where: Any) -> datetime | None:
