@@ -33,7 +33,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_utils import to_checksum_address
-from sqlalchemy import BigInteger, bindparam, func, select, text
+from sqlalchemy import BigInteger, bindparam, func, or_, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
@@ -57,6 +57,25 @@ _OPERATORS = models.Operator.__table__  # type: ignore[attr-defined]
 _BONDS = models.Bond.__table__  # type: ignore[attr-defined]
 _CHAINS = models.Chain.__table__  # type: ignore[attr-defined]
 _WINDOW_TYPE = _REQUESTS.c.created_at.type
+
+#: Per signer of a chain (parameters chain_id, signers, window): its requests accepted since `window` and its
+#: requests waiting for the chain.
+_SIGNER_COUNTS = (
+    select(
+        _REQUESTS.c.signer,
+        func.count().filter(_REQUESTS.c.created_at >= bindparam("window", type_=_WINDOW_TYPE)),
+        func.count().filter(_REQUESTS.c.state.in_(PENDING_STATES)),
+    )
+    .where(
+        _REQUESTS.c.chain_id == bindparam("chain_id", type_=BigInteger),
+        _REQUESTS.c.signer.in_(bindparam("signers", expanding=True)),
+        or_(
+            _REQUESTS.c.created_at >= bindparam("window", type_=_WINDOW_TYPE),
+            _REQUESTS.c.state.in_(PENDING_STATES),
+        ),
+    )
+    .group_by(_REQUESTS.c.signer)
+)
 
 _NODE_WRITES = {
     "setOwnerWithSig",
@@ -735,7 +754,7 @@ class RelayService:
                 refusals = self._recount(conn, rows)
                 kept = [row for index, row in enumerate(rows) if index not in refusals]
                 if kept:
-                    feed.record(conn, _REQUESTS.insert().values(kept))
+                    feed.record(conn, _REQUESTS.insert(), kept)  # executemany: one compiled statement
                 return refusals
         except IntegrityError:
             if len(rows) == 1:
@@ -761,26 +780,28 @@ class RelayService:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHANGES_LOCK_KEY})
         now = datetime.now(UTC)
         window = now - timedelta(seconds=settings.quota_window)
-        signers = sorted({(row["chain_id"], row["signer"]) for row in rows})
+        # The signers' counts by one statement of a fixed shape per chain (compiled once); each signer has at most
+        # its quota of recent requests and its cap of waiting ones, so the rows it reads are bounded.
+        signer_recent: dict[tuple[int, str], int] = {}
+        pending: dict[tuple[int, str], int] = {}
+        for chain_id in sorted({row["chain_id"] for row in rows}):
+            signers = sorted({row["signer"] for row in rows if row["chain_id"] == chain_id})
+            for signer in signers:
+                signer_recent[(chain_id, signer)] = pending[(chain_id, signer)] = 0
+            params = {"chain_id": chain_id, "signers": signers, "window": window}
+            for signer, recent, waiting in conn.execute(_SIGNER_COUNTS, params):
+                signer_recent[(chain_id, signer)], pending[(chain_id, signer)] = int(recent), int(waiting)
+        # The clients' by bounded counts (a client may have many requests in the window).
         clients = sorted({row["client"] for row in rows})
-        columns = []
-        for index, (chain_id, signer) in enumerate(signers):
-            by_signer = (_REQUESTS.c.chain_id == chain_id, _REQUESTS.c.signer == signer)
-            columns.append(_bounded_count(settings.signer_quota, window, *by_signer).label(f"s{index}"))
-            columns.append(
-                select(func.count())
-                .where(*by_signer, _REQUESTS.c.state.in_(PENDING_STATES))
-                .scalar_subquery()
-                .label(f"p{index}")
+        counts = conn.execute(
+            select(
+                *(
+                    _bounded_count(settings.client_quota, window, _REQUESTS.c.client == client).label(f"c{i}")
+                    for i, client in enumerate(clients)
+                )
             )
-        for index, client in enumerate(clients):
-            columns.append(
-                _bounded_count(settings.client_quota, window, _REQUESTS.c.client == client).label(f"c{index}")
-            )
-        counts = conn.execute(select(*columns)).mappings().one()
-        signer_recent = {key: int(counts[f"s{i}"]) for i, key in enumerate(signers)}
-        pending = {key: int(counts[f"p{i}"]) for i, key in enumerate(signers)}
-        client_recent = {client: int(counts[f"c{i}"]) for i, client in enumerate(clients)}
+        ).one()
+        client_recent = {client: int(counts[i]) for i, client in enumerate(clients)}
         refusals: dict[int, Refused] = {}
         for index, row in enumerate(rows):
             key, client = (row["chain_id"], row["signer"]), row["client"]
