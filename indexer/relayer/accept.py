@@ -115,8 +115,6 @@ class ChainFacts:
     authority: str | None  # why the signer lacks authority, None when it has it
 
 
-#: At most this many requests share one group (one read transaction, one JSON-RPC batch, one insert).
-GROUP_MAX = 32
 #: At most this many groups per chain and process are accepted at once (each waits on the database and the node
 #: for most of its time).
 GROUPS_IN_FLIGHT = 4
@@ -488,7 +486,7 @@ class RelayService:
         """Accept the chain's waiting requests group by group until none is left that it may take (up to
         `GROUPS_IN_FLIGHT` runners per chain and process, each started by a request that found fewer running).
 
-        A group is the requests waiting when a runner is free (up to `GROUP_MAX`), so a lone request goes through
+        A group is the requests waiting when a runner is free (up to `accept_group_max`), so a lone request goes through
         at once and concurrent ones share the work: one read transaction for their facts, one JSON-RPC batch for
         their nonces and simulations, one write transaction for the inserts. A signer has at most one request in
         the groups being accepted: a second one waits for a later group, which sees the first one queued (its
@@ -520,7 +518,7 @@ class RelayService:
             if item.future.done():  # its client went away
                 continue
             key = (chain_id, item.call.signer.lower())
-            if len(group) < GROUP_MAX and key not in self._in_flight:
+            if len(group) < self.settings.accept_group_max and key not in self._in_flight:
                 group.append(item)
                 self._in_flight.add(key)
             else:

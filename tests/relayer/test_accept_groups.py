@@ -172,3 +172,13 @@ def test_fast_path_retry_after(make_env: Any) -> None:
     fast, route = env.post(over), _route(env, over)
     assert fast.status_code == route.status_code == 429
     assert fast.content == route.content and int(fast.headers["retry-after"]) > 0
+
+
+def test_group_size_bounded(make_env: Any) -> None:
+    env = make_env(accept_group_max=2)
+    service = Spied(env)
+    outcomes = accept_all([service], [(0, primary(env, 60 + n), "a") for n in range(3)])
+    service.close()
+    assert not any(isinstance(o, BaseException) for o in outcomes), outcomes
+    assert sorted(len(group) for group in service.groups) == [1, 2]
+    assert len(env.requests()) == 3
