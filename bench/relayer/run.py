@@ -198,13 +198,15 @@ async def post_steady(url: str, bodies: list[dict[str, Any]], rate: int) -> tupl
         nonlocal refused
         try:
             response = await client.post(url, json=body)
-        except httpx.HTTPError:
+        except httpx.HTTPError as exc:
             refused += 1
+            print(f"steady: {type(exc).__name__}", flush=True)
             return
         if response.status_code == 202:
             ids[response.json()["id"]] = time.time()
         else:
             refused += 1
+            print(f"steady: {response.status_code} {response.text[:300]}", flush=True)
 
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=64)) as client:
         started = time.perf_counter()
