@@ -18,6 +18,7 @@ from indexer.api.fastpath import EligibilityFastPath
 from indexer.api.guards import BodyGuard, ConcurrencyLimit, UnexpectedErrors
 from indexer.api.metrics import ApiMetrics, MetricsMiddleware
 from indexer.api.routes import ccip, changes, deposits, eligibility, profiles, relay, status
+from indexer.api.routes.relay import RelayFastPath
 from indexer.api.state import EligibilityState, running
 from indexer.api.webapp import mount_webapp
 from indexer.gateway.signer import GatewaySigner
@@ -87,6 +88,8 @@ def create_app(
                 max_age=settings.state_max_age,
             )
         app.add_middleware(EligibilityFastPath, engine=app.state.engine, state=app.state.eligibility_state)
+    if app.state.relay is not None:  # innermost too: `POST /v1/relay` below FastAPI's routing
+        app.add_middleware(RelayFastPath, service=app.state.relay)
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
     app.add_middleware(
         ConcurrencyLimit,
