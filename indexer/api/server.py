@@ -23,6 +23,13 @@ import copy
 import functools
 import json
 import logging
+import logging.config
+import multiprocessing
+import multiprocessing.connection
+import multiprocessing.process
+import signal
+import socket
+import time
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -31,6 +38,7 @@ import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from indexer.errors import UserError
 from indexer.settings.api import ApiSettings
 
 log = logging.getLogger(__name__)
@@ -214,18 +222,26 @@ def uvicorn_options(settings: ApiSettings, *, log_level: str) -> dict[str, Any]:
     }
 
 
-#: Seconds a worker process may take to answer the supervisor's health ping (see `serve`).
+#: Seconds a worker process may take to answer the supervisor's health ping (uvicorn's supervisor; see `serve`).
 WORKER_HEALTHCHECK_TIMEOUT = 60
+
+#: A worker that dies sooner than this after its start is started again only after `RESTART_BACKOFF` seconds, so a
+#: worker that cannot start (an unreachable database, say) does not spin.
+QUICK_EXIT = 5.0
+RESTART_BACKOFF = 1.0
 
 
 def serve(settings: ApiSettings, *, host: str, port: int, workers: int, log_level: str) -> None:
     """Run the API until SIGINT/SIGTERM: in this process, or in `workers` worker processes."""
     options = uvicorn_options(settings, log_level=log_level)
+    if workers > 1 and hasattr(socket, "SO_REUSEPORT"):
+        serve_workers(host=host, port=port, workers=workers, log_level=log_level)
+        return
     if workers > 1:
-        # Each worker builds its app from the environment, as this process did (`settings` was only checked).
-        # The supervisor kills a worker that does not answer its ping within `timeout_worker_healthcheck`
-        # (uvicorn's default 5 s): on a loaded machine a starting worker importing its modules took longer, and
-        # every worker was killed and restarted in a loop, never serving.
+        # No SO_REUSEPORT: uvicorn's supervisor, one listening socket shared by the workers. It kills a worker that
+        # does not answer its ping within `timeout_worker_healthcheck` (uvicorn's default 5 s): on a loaded
+        # machine a starting worker importing its modules took longer, and every worker was killed and restarted in
+        # a loop, never serving.
         uvicorn.run(
             "indexer.api.main:create_app",
             factory=True,
@@ -239,3 +255,82 @@ def serve(settings: ApiSettings, *, host: str, port: int, workers: int, log_leve
     from indexer.api.main import create_app
 
     uvicorn.run(create_app(settings), host=host, port=port, **options)
+
+
+def reuse_port_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to `host:port` with SO_REUSEPORT: each worker binds its own, and the kernel spreads new
+    connections evenly over the listening ones (a shared socket lets whichever worker wakes first accept a whole
+    burst of connections: 32 connections opened at once all landed on one of two workers)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _run_worker(host: str, port: int, log_level: str) -> None:
+    """One worker process: its own SO_REUSEPORT socket and a uvicorn server on it (settings from the environment,
+    as the supervisor's were; they were checked there)."""
+    settings = ApiSettings.load()
+    sock = reuse_port_socket(host, port)
+    config = uvicorn.Config(
+        "indexer.api.main:create_app", factory=True, **uvicorn_options(settings, log_level=log_level)
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def serve_workers(*, host: str, port: int, workers: int, log_level: str) -> None:
+    """Supervise `workers` worker processes, each listening on its own SO_REUSEPORT socket, until SIGINT/SIGTERM
+    (passed on to the workers, which finish their requests); a worker that dies is started again."""
+    # Bound here first: a port in use fails now, with one message, and port 0 picks the port the workers share.
+    try:
+        holder = reuse_port_socket(host, port)
+    except OSError as exc:
+        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    port = holder.getsockname()[1]
+    logging.config.dictConfig(log_config(log_level))
+    logger = logging.getLogger("uvicorn.error")
+    context = multiprocessing.get_context("spawn")
+    stopping = False
+
+    def start() -> tuple[multiprocessing.process.BaseProcess, float]:
+        process = context.Process(target=_run_worker, args=(host, port, log_level), name="dm3-api-worker")
+        process.start()
+        return process, time.monotonic()
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    running = [start() for _ in range(workers)]
+    logger.info("dm3-api: %d workers on %s:%d (SO_REUSEPORT)", workers, host, port)
+    try:
+        while not stopping:
+            multiprocessing.connection.wait([process.sentinel for process, _ in running], timeout=0.5)
+            for i, (process, started) in enumerate(running):
+                if process.is_alive() or stopping:
+                    continue
+                logger.warning(
+                    "dm3-api: worker %s exited with code %s; starting another", process.pid, process.exitcode
+                )
+                if time.monotonic() - started < QUICK_EXIT:
+                    time.sleep(RESTART_BACKOFF)
+                running[i] = start()
+    finally:
+        for process, _ in running:
+            if process.is_alive():
+                process.terminate()  # SIGTERM: uvicorn's graceful shutdown
+        for process, _ in running:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        holder.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
