@@ -378,3 +378,42 @@ def test_slot_constants_match_the_registry_layout() -> None:
         ("_contenthashes", "_CONTENTHASHES_SLOT"),
     ]:
         assert f"{constant}: constant(uint256) = {layout[name]['slot']}\n" in source, name
+
+
+def test_malformed_witnesses(eth_call: Any, l1: Any, l2: Any, game: OpOutput) -> None:
+    honest = op_response(game, _witness(l2, game))
+    _, witness = decode(["uint8", "bytes"], honest)
+
+    def with_witness(raw: bytes) -> bytes:
+        return encode(["uint8", "bytes"], [1, raw])
+
+    # The storage-proofs offset pointing past the witness; a proof with 17 nodes; a node of 601 bytes.
+    past_end = witness[: 6 * 32] + (len(witness) + 64).to_bytes(32, "big") + witness[7 * 32 :]
+    assert prove(eth_call, l1.resolver, with_witness(past_end), NAME, TEXT_CALL) == (
+        False,
+        "resolver: malformed witness",
+    )
+    proof = _witness(l2, game)
+    too_long = replace(proof, account_proof=proof.account_proof * 6)
+    assert prove(eth_call, l1.resolver, op_response(game, too_long), NAME, TEXT_CALL) == (
+        False,
+        "resolver: proof too long",
+    )
+    big_node = replace(
+        proof, account_proof=[proof.account_proof[0] + bytes(601 - len(proof.account_proof[0]))]
+    )
+    assert prove(eth_call, l1.resolver, op_response(game, big_node), NAME, TEXT_CALL) == (
+        False,
+        "resolver: proof node too long",
+    )
+    assert prove(eth_call, l1.resolver, with_witness(witness[:100]), NAME, TEXT_CALL) == (
+        False,
+        "resolver: malformed witness",
+    )
+    unsupported = bytes.fromhex("691f3431") + encode(["bytes32"], [namehash(NAME)])  # name(bytes32)
+    assert prove(eth_call, l1.resolver, honest, NAME, unsupported) == (False, "resolver: unsupported call")
+    # An empty label ends the DNS name early: bytes after the root label.
+    assert prove(eth_call, l1.resolver, honest, "alice..op.dm3.eth", TEXT_CALL) == (
+        False,
+        "resolver: malformed name",
+    )
