@@ -112,9 +112,19 @@ def _list(data: Bytes[MAX_NODE_LENGTH], start: uint256, end: uint256) -> DynArra
         if position == list_end:
             break
         assert i < MAX_ITEMS, "rlp: too many items"
-        item: Item = self._item(data, position, list_end)
-        items.append(item)
-        position = item.offset + item.length
+        # Fast paths for a branch node's children: the empty string and a 32-byte hash.
+        prefix: uint256 = convert(slice(data, position, 1), uint256)
+        if prefix == 128:
+            items.append(Item(start=position, offset=position + 1, length=0, is_list=False))
+            position += 1
+        elif prefix == 160:
+            assert position + 33 <= list_end, "rlp: truncated"
+            items.append(Item(start=position, offset=position + 1, length=32, is_list=False))
+            position += 33
+        else:
+            item: Item = self._item(data, position, list_end)
+            items.append(item)
+            position = item.offset + item.length
     return items
 
 
