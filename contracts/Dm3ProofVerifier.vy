@@ -29,6 +29,10 @@ from modules import rlp
 from modules import mpt
 
 
+# @dev Recovery of a gateway's signature, for the signed fallback (stateless).
+from snekmate.utils import ecdsa
+
+
 ################################################################
 #                          INTERFACES                          #
 ################################################################
@@ -37,6 +41,7 @@ from modules import mpt
 # @dev The resolver: the proof settings of a name (see `Dm3Resolver.proof_config_for`).
 interface IProofConfigSource:
     def proof_config_for(name: Bytes[MAX_NAME_LENGTH]) -> (uint8, address, address, address, uint64, bytes32): view
+    def signers(signer: address) -> bool: view
 
 
 # @dev Optimism's `DisputeGameFactory` (contracts-bedrock/src/dispute): GameType is uint32,
@@ -91,10 +96,10 @@ struct ProofConfig:
 ################################################################
 
 
-# @notice The resolver's caps (Dm3Resolver).
-MAX_NAME_LENGTH: public(constant(uint256)) = 512
-MAX_DATA_LENGTH: public(constant(uint256)) = 4096
-MAX_RESULT_LENGTH: public(constant(uint256)) = 8192
+# @dev The resolver's caps (Dm3Resolver).
+MAX_NAME_LENGTH: constant(uint256) = 512
+MAX_DATA_LENGTH: constant(uint256) = 4096
+MAX_RESULT_LENGTH: constant(uint256) = 8192
 
 
 # @dev `resolve(name, data)` calldata and selector.
@@ -102,22 +107,22 @@ _MAX_REQUEST_LENGTH: constant(uint256) = 4 + 4 * 32 + MAX_NAME_LENGTH + MAX_DATA
 _RESOLVE_SELECTOR: constant(bytes4) = 0x9061b923
 
 
-# @notice Proof kind 1: an OP-stack chain, proven through a dispute game's output root.
-KIND_OP_STACK: public(constant(uint8)) = 1
+# @dev Proof kind 1: an OP-stack chain, proven through a dispute game's output root.
+KIND_OP_STACK: constant(uint8) = 1
 
 
-# @notice Proof kind 2: an Arbitrum chain, proven through a confirmed BOLD assertion.
-KIND_ARBITRUM: public(constant(uint8)) = 2
+# @dev Proof kind 2: an Arbitrum chain, proven through a confirmed BOLD assertion.
+KIND_ARBITRUM: constant(uint8) = 2
 
 
-# @notice Maximum length of a proof answer (`abi.encode(uint8 kind, bytes witness)`): a 500-byte
+# @dev Maximum length of a proof answer (`abi.encode(uint8 kind, bytes witness)`): a 500-byte
 # text record needs 17 storage proofs (~20 KiB on a small trie, ~50 KiB on a large one). Vyper
 # copies the argument to memory, whose cost grows with this cap, so it is not larger.
-MAX_PROOF_RESPONSE_LENGTH: public(constant(uint256)) = 131072
+MAX_PROOF_RESPONSE_LENGTH: constant(uint256) = 131072
 
 
-# @notice Maximum number of storage slots one proven answer reads (a 4096-byte text: 129).
-MAX_PROVEN_SLOTS: public(constant(uint256)) = 132
+# @dev Maximum number of storage slots one proven answer reads (a 4096-byte text: 129).
+MAX_PROVEN_SLOTS: constant(uint256) = 132
 
 
 # @dev Maximum number of labels in a DNS-encoded name.
@@ -201,6 +206,9 @@ def resolveWithStateProof(
     ) = staticcall IProofConfigSource(msg.sender).proof_config_for(name)
     assert len(response) >= 64, "resolver: malformed witness"
     kind: uint256 = extract32(response, 0, output_type=uint256)
+    if kind == 96:
+        # A signed answer; the resolver lets one through only in its proven-or-signed mode.
+        return self._signed_result(response, extraData)
     assert kind == convert(config.kind, uint256), "resolver: wrong proof kind"
 
     # Positions relative to `response`; `base` is its first byte in calldata.
@@ -227,6 +235,35 @@ def resolveWithStateProof(
     )
     assert exists, "resolver: registry account missing"
     return self._answer(node, data, storage_root, base, end, witness + self._word(base, end, witness + 6 * 32))
+
+
+@internal
+@view
+def _signed_result(
+    response: Bytes[MAX_PROOF_RESPONSE_LENGTH], extraData: Bytes[_MAX_REQUEST_LENGTH]
+) -> Bytes[MAX_RESULT_LENGTH]:
+    """
+    @dev The signed path's checks (Dm3Resolver.resolveWithProof) for the caller: the
+         digest names the caller as the resolver, and the signer must be one of its signers.
+    """
+    result: Bytes[MAX_RESULT_LENGTH] = b""
+    expires: uint64 = 0
+    sig: Bytes[65] = b""
+    result, expires, sig = abi_decode(response, (Bytes[MAX_RESULT_LENGTH], uint64, Bytes[65]))
+    assert convert(expires, uint256) >= block.timestamp, "resolver: signature expired"
+    assert len(sig) == 64 or len(sig) == 65, "resolver: invalid signature length"
+    digest: bytes32 = keccak256(
+        concat(x"1900", convert(msg.sender, bytes20), convert(expires, bytes8), keccak256(extraData), keccak256(result))
+    )
+    r: uint256 = extract32(sig, 0, output_type=uint256)
+    s_or_vs: uint256 = extract32(sig, 32, output_type=uint256)
+    signer: address = empty(address)
+    if len(sig) == 65:
+        signer = ecdsa._try_recover_vrs(digest, convert(slice(sig, 64, 1), uint256), r, s_or_vs)
+    else:
+        signer = ecdsa._try_recover_r_vs(digest, r, s_or_vs)
+    assert staticcall IProofConfigSource(msg.sender).signers(signer), "resolver: invalid signer"
+    return result
 
 
 @internal
