@@ -303,3 +303,16 @@ def test_extension_mix_ups(verifier: Any) -> None:
     long_inline = rlp.encode([extension[0], rlp.decode(proof[1])])
     with ape.reverts("mpt: invalid inline node"):
         verifier.verify(keccak(long_inline), keys[0], [long_inline])
+
+
+def test_zero_valued_leaf_proves_zero(verifier: Any, honest: AccountProof) -> None:
+    """anvil keeps a slot written with zero as a leaf holding rlp(0) = 0x80: it proves zero (geth never has one)."""
+    _, _, nodes = honest.storage[0]
+    leaf = len(nodes) - 1
+    root, forged = rehash(nodes, leaf, edit_node(nodes[leaf], lambda items: [items[0], rlp.encode(0)]))
+    assert _storage(verifier, root, 5, forged) == 0
+    root, forged = rehash(
+        nodes, leaf, edit_node(nodes[leaf], lambda items: [items[0], rlp.encode([b"\x01"])])
+    )
+    with ape.reverts("mpt: invalid storage value"):
+        _storage(verifier, root, 5, forged)
