@@ -231,10 +231,10 @@ def resolveWithStateProof(
     storage_root: bytes32 = empty(bytes32)
     code_hash: bytes32 = empty(bytes32)
     exists, nonce, balance, storage_root, code_hash = mpt._verify_account(
-        state_root, config.registry, self._proof(base, end, witness + self._word(base, end, witness + 5 * 32))
+        state_root, config.registry, self._proof(base, end, self._pointer(base, end, witness + 5 * 32, witness))
     )
     assert exists, "resolver: registry account missing"
-    return self._answer(node, data, storage_root, base, end, witness + self._word(base, end, witness + 6 * 32))
+    return self._answer(node, data, storage_root, base, end, self._pointer(base, end, witness + 6 * 32, witness))
 
 
 @internal
@@ -279,6 +279,18 @@ def _word(base: uint256, end: uint256, position: uint256) -> uint256:
 
 @internal
 @view
+def _pointer(base: uint256, end: uint256, position: uint256, origin: uint256) -> uint256:
+    """
+    @dev `origin` plus the ABI offset stored at `position`; an offset past `end` reverts
+         with "resolver: malformed witness" (and so never overflows).
+    """
+    offset: uint256 = self._word(base, end, position)
+    assert offset <= end, "resolver: malformed witness"
+    return origin + offset
+
+
+@internal
+@view
 def _node(start: uint256, length: uint256) -> Bytes[rlp.MAX_NODE_LENGTH]:
     """
     @dev `length` (at most `rlp.MAX_NODE_LENGTH`) calldata bytes from `start`, which the
@@ -306,7 +318,7 @@ def _proof(base: uint256, end: uint256, array: uint256) -> DynArray[Bytes[rlp.MA
     for i: uint256 in range(mpt.MAX_PROOF_NODES):
         if i == count:
             break
-        position: uint256 = array + 32 + self._word(base, end, array + 32 + 32 * i)
+        position: uint256 = self._pointer(base, end, array + 32 + 32 * i, array + 32)
         length: uint256 = self._word(base, end, position)
         assert length <= rlp.MAX_NODE_LENGTH, "resolver: proof node too long"
         assert length <= end - position - 32, "resolver: malformed witness"
@@ -357,7 +369,7 @@ def _arbitrum_state_root(config: ProofConfig, base: uint256, end: uint256, witne
     assertion: bytes32 = convert(self._word(base, end, witness), bytes32)
     node: AssertionNode = staticcall IArbitrumRollup(config.rollup).getAssertion(assertion)
     assert node.status == _ASSERTION_CONFIRMED, "resolver: assertion not confirmed"
-    state_position: uint256 = witness + self._word(base, end, witness + 3 * 32)
+    state_position: uint256 = self._pointer(base, end, witness + 3 * 32, witness)
     assert self._word(base, end, state_position) == 192, "resolver: malformed assertion state"
     assert state_position + 32 + 192 <= end, "resolver: malformed witness"
     state: Bytes[192] = slice(msg.data, base + state_position + 32, 192)
@@ -368,7 +380,7 @@ def _arbitrum_state_root(config: ProofConfig, base: uint256, end: uint256, witne
     )
     assert keccak256(preimage) == assertion, "resolver: wrong assertion preimage"
     assert extract32(state, 128, output_type=uint256) == _MACHINE_FINISHED, "resolver: assertion not finished"
-    header_position: uint256 = witness + self._word(base, end, witness + 4 * 32)
+    header_position: uint256 = self._pointer(base, end, witness + 4 * 32, witness)
     header_length: uint256 = self._word(base, end, header_position)
     assert header_length <= _MAX_HEADER_LENGTH and header_length >= 123, "resolver: malformed block header"
     assert header_length <= end - header_position - 32, "resolver: malformed witness"
@@ -443,7 +455,7 @@ def _answer(
     for i: uint256 in range(MAX_PROVEN_SLOTS):
         assert i < count, "resolver: missing storage proof"
         value: uint256 = mpt._verify_storage(
-            storage_root, slot, self._proof(base, end, proofs + 32 + self._word(base, end, proofs + 32 + 32 * i))
+            storage_root, slot, self._proof(base, end, self._pointer(base, end, proofs + 32 + 32 * i, proofs + 32))
         )
         if phase == 1:
             if value == 0 and coin != _COIN_TYPE_DEFAULT and self._evm_chain(coin) != 0:

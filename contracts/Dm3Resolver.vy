@@ -383,12 +383,17 @@ def __default__() -> Bytes[MAX_RESULT_LENGTH + 64]:
     size: uint256 = len(msg.data)
     assert size >= 68, "resolver: unknown function"
     assert convert(slice(msg.data, 0, 4), bytes4) == _STATE_PROOF_CALLBACK_SELECTOR, "resolver: unknown function"
-    response: uint256 = 4 + self._calldata_word(4, size) + 32
-    request: uint256 = 4 + self._calldata_word(36, size) + 32
+    response: uint256 = self._calldata_word(4, size)
+    request: uint256 = self._calldata_word(36, size)
+    assert response < size and request < size, "resolver: malformed witness"
+    response += 4 + 32
+    request += 4 + 32
     request_length: uint256 = self._calldata_word(request - 32, size)
     assert request_length >= 4 + 64 and request_length <= size - request, "resolver: malformed witness"
     assert convert(slice(msg.data, request, 4), bytes4) == _RESOLVE_SELECTOR, "resolver: not a resolve request"
-    name_position: uint256 = request + 4 + self._calldata_word(request + 4, size)
+    name_offset: uint256 = self._calldata_word(request + 4, size)
+    assert name_offset < request_length, "resolver: malformed witness"
+    name_position: uint256 = request + 4 + name_offset
     name_length: uint256 = self._calldata_word(name_position, size)
     assert name_length <= MAX_NAME_LENGTH, "resolver: malformed name"
     assert name_position + 32 + name_length <= request + request_length, "resolver: malformed witness"

@@ -410,6 +410,17 @@ def test_malformed_witnesses(eth_call: Any, l1: Any, l2: Any, game: OpOutput) ->
         False,
         "resolver: malformed witness",
     )
+    # Offsets so large that adding them would overflow: refused before any arithmetic.
+    huge = witness[: 5 * 32] + (2**256 - 1).to_bytes(32, "big") + witness[6 * 32 :]
+    assert prove(eth_call, l1.resolver, with_witness(huge), NAME, TEXT_CALL) == (
+        False,
+        "resolver: malformed witness",
+    )
+    calldata = STATE_PROOF_SELECTOR + (2**256 - 1).to_bytes(32, "big") + bytes(64)
+    ok, out = eth_call(l1.resolver.address, calldata)
+    assert (ok, error_string(out)) == (False, "resolver: malformed witness")
+    ok, out = eth_call(l1.resolver.address, bytes.fromhex("deadbeef") + bytes(64))
+    assert (ok, error_string(out)) == (False, "resolver: unknown function")
     unsupported = bytes.fromhex("691f3431") + encode(["bytes32"], [namehash(NAME)])  # name(bytes32)
     assert prove(eth_call, l1.resolver, honest, NAME, unsupported) == (False, "resolver: unsupported call")
     # An empty label ends the DNS name early: bytes after the root label.
