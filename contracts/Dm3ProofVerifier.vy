@@ -19,6 +19,8 @@
         - then the registry's account proof, and the storage proofs of exactly the slots
           the request reads, computed here from the name and the call (ProfileRegistry's
           storage layout), so a gateway cannot prove another record.
+        A signed answer (first word 0x60), which the resolver forwards only in its
+        proven-or-signed mode, gets the signed path's checks against the caller's signers.
 @dev A separate contract because the resolver with the verification inside exceeds the
      24,576-byte code limit. Nodes are copied from calldata one proof at a time.
 """
@@ -123,10 +125,6 @@ MAX_PROOF_RESPONSE_LENGTH: constant(uint256) = 131072
 
 # @dev Maximum number of storage slots one proven answer reads (a 4096-byte text: 129).
 MAX_PROVEN_SLOTS: constant(uint256) = 132
-
-
-# @dev Maximum number of labels in a DNS-encoded name.
-_MAX_LABELS: constant(uint256) = 64
 
 
 # @dev ProfileRegistry's storage layout (`vyper -f layout contracts/ProfileRegistry.vy`;
