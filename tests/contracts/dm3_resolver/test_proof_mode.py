@@ -454,3 +454,25 @@ def test_text_lengths_at_word_boundaries_and_shrunk_values(
             True,
             registry_view(l2, data, output.block_number),
         ), key
+
+
+def test_a_record_updated_after_the_game_is_served_at_the_proven_state(
+    eth_call: Any, project: Any, owner: Any, l1: Any, l2: Any
+) -> None:
+    alice = l2.accounts[1]
+    data = call("text", NAME, "status")
+    assert l2.send(l2.registry, alice, "setText", namehash(NAME), "status", "before")
+    older = OpProposer(l2.anvil, l1.factory).propose(owner)
+    project.HarnessFaultDisputeGame.at(older.game).harnessResolve(2, sender=owner)
+    assert l2.send(l2.registry, alice, "setText", namehash(NAME), "status", "after")
+    at_game = op_response(older, storage_witness(l2.anvil, l2.registry.address, data, older.block_number))
+    assert prove(eth_call, l1.resolver, at_game, NAME, data) == (True, encode(["string"], ["before"]))
+    # The newer state's proofs do not verify against the older game's state root.
+    head = l2.anvil.block_number()
+    newer_proofs = op_response(older, storage_witness(l2.anvil, l2.registry.address, data, head))
+    ok, reason = prove(eth_call, l1.resolver, newer_proofs, NAME, data)
+    assert not ok and str(reason).startswith("mpt: "), reason
+    newer = OpProposer(l2.anvil, l1.factory).propose(owner)
+    project.HarnessFaultDisputeGame.at(newer.game).harnessResolve(2, sender=owner)
+    at_newer = op_response(newer, storage_witness(l2.anvil, l2.registry.address, data, newer.block_number))
+    assert prove(eth_call, l1.resolver, at_newer, NAME, data) == (True, encode(["string"], ["after"]))
