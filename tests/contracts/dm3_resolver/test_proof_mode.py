@@ -19,7 +19,7 @@ from eth_abi import decode, encode
 from eth_utils import keccak, to_checksum_address
 
 from harness.devnet import ROOT, Anvil, Devnet, contract_types
-from harness.proofs import AccountProof, rehash
+from harness.mpt_proofs import AccountProof, rehash
 from harness.proposer import (
     ArbitrumProposer,
     OpOutput,
