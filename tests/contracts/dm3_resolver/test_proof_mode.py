@@ -476,3 +476,36 @@ def test_a_record_updated_after_the_game_is_served_at_the_proven_state(
     project.HarnessFaultDisputeGame.at(newer.game).harnessResolve(2, sender=owner)
     at_newer = op_response(newer, storage_witness(l2.anvil, l2.registry.address, data, newer.block_number))
     assert prove(eth_call, l1.resolver, at_newer, NAME, data) == (True, encode(["string"], ["after"]))
+
+
+def test_the_off_chain_witness_builder_answers_verify_on_chain(
+    eth_call: Any, project: Any, owner: Any, l1: Any, l2: Any
+) -> None:
+    """`indexer.proofs.witness` (the gateway side's builder) and the verifier agree on the format and the slots."""
+    from indexer.proofs import witness as builder
+
+    node = namehash(NAME)
+    registry = to_checksum_address(l2.registry.address)
+    records = [
+        (builder.Text(node, "network.dm3.profile"), call("text", NAME, "network.dm3.profile")),
+        (builder.Text(node, "unset"), call("text", NAME, "unset")),
+        (builder.Addr(node), call("addr_coin", NAME, 60)),
+        (builder.Addr(node, 0), call("addr_coin", NAME, 0)),
+        (builder.Addr(node, 2**31 | 10), call("addr_coin", NAME, 2**31 | 10)),
+        (builder.Contenthash(node), call("contenthash", NAME)),
+    ]
+    output = OpProposer(l2.anvil, l1.factory).propose(owner)
+    project.HarnessFaultDisputeGame.at(output.game).harnessResolve(2, sender=owner)
+    for record, data in records:
+        built = builder.op_witness(
+            l2.anvil.rpc,
+            registry=registry,
+            record=record,
+            block=output.block_number,
+            game_index=output.game_index,
+        )
+        assert built.commitment == keccak(b"".join(output.preimage))
+        assert prove(eth_call, l1.resolver, built.response, NAME, data) == (
+            True,
+            registry_view(l2, data, output.block_number),
+        ), record
