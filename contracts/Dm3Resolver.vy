@@ -128,6 +128,39 @@ _CALLBACK_SELECTOR: constant(bytes4) = 0xf4d4d2f8
 _OFFCHAIN_LOOKUP_SELECTOR: constant(bytes4) = 0x556f1830
 
 
+# @dev `resolveWithStateProof(bytes,bytes)`: the callback of a parent in a proof mode.
+_STATE_PROOF_CALLBACK_SELECTOR: constant(bytes4) = 0x8ca4ab57
+
+
+# @notice A parent's answers are signed by a trusted gateway signer (the default).
+MODE_SIGNED: public(constant(uint8)) = 0
+
+
+# @notice A parent's answers must carry proofs of the L2 registry's storage.
+MODE_PROVEN: public(constant(uint8)) = 1
+
+
+# @notice Proofs, or a signed answer when the gateway cannot prove (e.g. no acceptable game yet).
+MODE_PROVEN_OR_SIGNED: public(constant(uint8)) = 2
+
+
+# @notice Proof kind 1: an OP-stack chain, proven through a dispute game's output root.
+KIND_OP_STACK: public(constant(uint8)) = 1
+
+
+# @notice Proof kind 2: an Arbitrum chain, proven through a confirmed BOLD assertion.
+KIND_ARBITRUM: public(constant(uint8)) = 2
+
+
+# @notice Maximum length of a proof answer (`abi.encode(uint8 kind, bytes witness)`), as
+# Dm3ProofVerifier's; forwarded to it as it came.
+MAX_PROOF_RESPONSE_LENGTH: public(constant(uint256)) = 131072
+
+
+# @dev Maximum number of labels in a DNS-encoded name.
+_MAX_LABELS: constant(uint256) = 64
+
+
 # @dev EIP-165 `supportsInterface(bytes4)`.
 _ERC165_INTERFACE_ID: constant(bytes4) = 0x01ffc9a7
 
@@ -149,9 +182,44 @@ signers: public(HashMap[address, bool])
 _urls: DynArray[String[MAX_URL_LENGTH], MAX_URLS]
 
 
+# @notice How a parent's answers are verified, per parent node (namehash of e.g. `op.dm3.eth`).
+struct ProofConfig:
+    mode: uint8
+    kind: uint8
+    registry: address
+    rollup: address
+    anchor_state_registry: address
+    min_age: uint64
+    verifier: address
+
+
+# @notice The proof configuration of each parent; unset parents are `MODE_SIGNED`.
+proof_configs: public(HashMap[bytes32, ProofConfig])
+
+
 ################################################################
 #                            EVENTS                            #
 ################################################################
+
+
+# @notice A parent's verification mode changed.
+# @param parent The parent's node.
+# @param mode `MODE_SIGNED`, `MODE_PROVEN` or `MODE_PROVEN_OR_SIGNED`.
+# @param kind `KIND_OP_STACK` or `KIND_ARBITRUM` (0 for `MODE_SIGNED`).
+# @param registry The L2 ProfileRegistry whose storage is proven.
+# @param rollup OP: the DisputeGameFactory; Arbitrum: the rollup contract.
+# @param anchor_state_registry OP: the AnchorStateRegistry (zero for Arbitrum).
+# @param min_age OP: seconds an unresolved game must have stood unchallenged.
+# @param verifier The Dm3ProofVerifier that checks the proofs.
+event ProofConfigChanged:
+    parent: indexed(bytes32)
+    mode: uint8
+    kind: uint8
+    registry: address
+    rollup: address
+    anchor_state_registry: address
+    min_age: uint64
+    verifier: address
 
 
 # @notice Gateway signers are trusted (also at deployment).
@@ -211,7 +279,9 @@ def resolve(name: Bytes[MAX_NAME_LENGTH], data: Bytes[MAX_DATA_LENGTH]) -> Bytes
     """
     @notice ENSIP-10 resolution: always reverts with EIP-3668 `OffchainLookup`.
     @dev Reverts with `OffchainLookup(address(this), urls(), callData,
-         resolveWithProof.selector, callData)`, where `callData` is this very
+         callback, callData)`, where `callback` is `resolveWithProof` (signed answers)
+         or, when the name's parent is in a proof mode, `resolveWithStateProof`,
+         and `callData` is this very
          `resolve(name, data)` calldata (as ENS's reference resolver does).
          `extraData` repeats it so the callback can check that the signed answer
          belongs to this request.
@@ -220,12 +290,15 @@ def resolve(name: Bytes[MAX_NAME_LENGTH], data: Bytes[MAX_DATA_LENGTH]) -> Bytes
     @return Never returns; the answer comes from `resolveWithProof`.
     """
     request: Bytes[_MAX_REQUEST_LENGTH] = abi_encode(name, data, method_id=_RESOLVE_SELECTOR)
+    callback: bytes4 = _CALLBACK_SELECTOR
+    if self.proof_configs[self._parent(name, False)[0]].mode != MODE_SIGNED:
+        callback = _STATE_PROOF_CALLBACK_SELECTOR
     raw_revert(
         abi_encode(
             self,
             self._urls,
             request,
-            _CALLBACK_SELECTOR,
+            callback,
             request,
             method_id=_OFFCHAIN_LOOKUP_SELECTOR,
         )
@@ -278,6 +351,79 @@ def resolveWithProof(
         signer = ecdsa._try_recover_r_vs(digest, r, s_or_vs)
     assert self.signers[signer], "resolver: invalid signer"
     return slice(response, result_start, result_length)
+
+
+@external
+@view
+@raw_return
+def __default__() -> Bytes[MAX_RESULT_LENGTH + 64]:
+    """
+    @notice `resolveWithStateProof(bytes response, bytes extraData)` (selector 0x8ca4ab57),
+            the EIP-3668 callback of a parent in a proof mode: the answer is proven from
+            the L2 ProfileRegistry's storage, anchored in the rollup's commitment on L1 (or,
+            in `MODE_PROVEN_OR_SIGNED`, signed by a trusted gateway signer). Any other
+            call reverts with "resolver: unknown function".
+    @dev Taken here rather than as a declared function so that the arguments are not
+         copied to memory (Vyper sizes their buffers by the 128 KiB cap, and memory is
+         what large calls pay for): this reads the name and the response's first word
+         in place, checks the parent's mode, and forwards the calldata unchanged (a
+         static call) to the parent's `Dm3ProofVerifier`, which checks a proof answer
+         (`abi.encode(uint8 kind, bytes witness)`, docs/proof-mode.md) or, in
+         `MODE_PROVEN_OR_SIGNED`, a signed one (`abi.encode(bytes, uint64, bytes)`,
+         first word 0x60) with this resolver's signers; it reads the settings back
+         through `proof_config_for` and `signers`. Its answer, the ABI-encoded `bytes`
+         result, is returned as it came.
+         Reverts with "resolver: malformed witness" for offsets or lengths outside the
+         calldata, "resolver: not a resolve request", "resolver: malformed name",
+         "resolver: proof mode off" when the name's parent is in `MODE_SIGNED`,
+         "resolver: signed answers disabled" for a signed answer in `MODE_PROVEN`, or
+         the verifier's reason.
+    @return Bytes `abi.encode(bytes result)`: the ABI-encoded answer of the call in `data`.
+    """
+    size: uint256 = len(msg.data)
+    assert size >= 68, "resolver: unknown function"
+    assert convert(slice(msg.data, 0, 4), bytes4) == _STATE_PROOF_CALLBACK_SELECTOR, "resolver: unknown function"
+    response: uint256 = self._calldata_word(4, size)
+    request: uint256 = self._calldata_word(36, size)
+    assert response < size and request < size, "resolver: malformed witness"
+    response += 4 + 32
+    request += 4 + 32
+    request_length: uint256 = self._calldata_word(request - 32, size)
+    assert request_length >= 4 + 64 and request_length <= size - request, "resolver: malformed witness"
+    assert convert(slice(msg.data, request, 4), bytes4) == _RESOLVE_SELECTOR, "resolver: not a resolve request"
+    name_offset: uint256 = self._calldata_word(request + 4, size)
+    assert name_offset < request_length, "resolver: malformed witness"
+    name_position: uint256 = request + 4 + name_offset
+    name_length: uint256 = self._calldata_word(name_position, size)
+    assert name_length <= MAX_NAME_LENGTH, "resolver: malformed name"
+    assert name_position + 32 + name_length <= request + request_length, "resolver: malformed witness"
+    config: ProofConfig = self.proof_configs[self._parent(self._calldata_name(name_position + 32, name_length), True)[0]]
+    assert config.mode != MODE_SIGNED, "resolver: proof mode off"
+    if self._calldata_word(response, size) == 96:
+        assert config.mode == MODE_PROVEN_OR_SIGNED, "resolver: signed answers disabled"
+    return raw_call(config.verifier, msg.data, max_outsize=MAX_RESULT_LENGTH + 64, is_static_call=True)
+
+
+@external
+@view
+def proof_config_for(name: Bytes[MAX_NAME_LENGTH]) -> (uint8, address, address, address, uint64, bytes32):
+    """
+    @notice The proof settings that apply to a DNS-encoded name, and the name's node.
+    @dev Reverts with "resolver: proof mode off" when its parent is in `MODE_SIGNED`.
+    @param name The DNS-encoded name.
+    @return uint8 The proof kind.
+    @return address The L2 ProfileRegistry.
+    @return address The DisputeGameFactory (OP) or the rollup (Arbitrum).
+    @return address The AnchorStateRegistry (OP).
+    @return uint64 The minimum age of an unresolved game (OP).
+    @return bytes32 The name's node.
+    """
+    parent: bytes32 = empty(bytes32)
+    node: bytes32 = empty(bytes32)
+    parent, node = self._parent(name, True)
+    config: ProofConfig = self.proof_configs[parent]
+    assert config.mode != MODE_SIGNED, "resolver: proof mode off"
+    return config.kind, config.registry, config.rollup, config.anchor_state_registry, config.min_age, node
 
 
 @external
@@ -362,6 +508,68 @@ def set_urls(urls: DynArray[String[MAX_URL_LENGTH], MAX_URLS]):
     self._set_urls(urls)
 
 
+@external
+def set_proof_config(
+    parent: bytes32,
+    mode: uint8,
+    kind: uint8,
+    registry: address,
+    rollup: address,
+    anchor_state_registry: address,
+    min_age: uint64,
+    verifier: address,
+):
+    """
+    @notice Sets how the answers for names under `parent` are verified. Owner only.
+    @dev `MODE_SIGNED` clears the configuration (kind, addresses and age must be zero).
+         A proof mode needs `kind` 1 (OP stack: `rollup` is the DisputeGameFactory,
+         `anchor_state_registry` the AnchorStateRegistry, `min_age` the seconds an
+         unresolved game must have stood) or 2 (Arbitrum: `rollup` is the rollup
+         contract, no registry, no age), and the L2 ProfileRegistry's address.
+    @param parent The parent's node (namehash).
+    @param mode `MODE_SIGNED`, `MODE_PROVEN` or `MODE_PROVEN_OR_SIGNED`.
+    @param kind `KIND_OP_STACK` or `KIND_ARBITRUM`.
+    @param registry The ProfileRegistry on the L2.
+    @param rollup The DisputeGameFactory (OP) or the rollup (Arbitrum) on L1.
+    @param anchor_state_registry The AnchorStateRegistry (OP only).
+    @param min_age The minimum age of an unresolved game (OP only).
+    @param verifier The Dm3ProofVerifier checking the proofs (zero in `MODE_SIGNED`).
+    """
+    ownable._check_owner()
+    assert mode <= MODE_PROVEN_OR_SIGNED, "resolver: invalid mode"
+    if mode == MODE_SIGNED:
+        assert kind == 0 and registry == empty(address) and rollup == empty(address), "resolver: signed mode takes no proof settings"
+        assert anchor_state_registry == empty(address) and min_age == 0, "resolver: signed mode takes no proof settings"
+        assert verifier == empty(address), "resolver: signed mode takes no proof settings"
+    else:
+        assert kind == KIND_OP_STACK or kind == KIND_ARBITRUM, "resolver: invalid proof kind"
+        assert registry != empty(address) and rollup != empty(address), "resolver: zero proof address"
+        assert verifier.is_contract, "resolver: verifier is not a contract"
+        if kind == KIND_OP_STACK:
+            assert anchor_state_registry != empty(address), "resolver: zero proof address"
+        else:
+            assert anchor_state_registry == empty(address) and min_age == 0, "resolver: arbitrum takes no game settings"
+    self.proof_configs[parent] = ProofConfig(
+        mode=mode,
+        kind=kind,
+        registry=registry,
+        rollup=rollup,
+        anchor_state_registry=anchor_state_registry,
+        min_age=min_age,
+        verifier=verifier,
+    )
+    log ProofConfigChanged(
+        parent=parent,
+        mode=mode,
+        kind=kind,
+        registry=registry,
+        rollup=rollup,
+        anchor_state_registry=anchor_state_registry,
+        min_age=min_age,
+        verifier=verifier,
+    )
+
+
 ################################################################
 #                      INTERNAL FUNCTIONS                      #
 ################################################################
@@ -408,3 +616,74 @@ def _signature_hash(target: address, expires: uint64, request_hash: bytes32, res
     @return The digest the gateway signs.
     """
     return keccak256(concat(x"1900", convert(target, bytes20), convert(expires, bytes8), request_hash, result_hash))
+
+
+@internal
+@view
+def _parent(name: Bytes[MAX_NAME_LENGTH], strict: bool) -> (bytes32, bytes32):
+    """
+    @dev The most specific configured parent of a DNS-encoded name (zero when none) and
+         the name's own node. A malformed name (a label running past the name, more than
+         `_MAX_LABELS` labels, bytes after the root label) reverts with "resolver:
+         malformed name" when `strict`, else has no parent (`resolve` keeps answering
+         any input with the signed path's lookup).
+    @param name The DNS-encoded name.
+    @param strict Whether a malformed name reverts.
+    @return bytes32 The parent's node, or zero.
+    @return bytes32 The name's node.
+    """
+    starts: DynArray[uint256, _MAX_LABELS] = []
+    position: uint256 = 0
+    well_formed: bool = False
+    for i: uint256 in range(_MAX_LABELS + 1):
+        if position >= len(name):
+            break
+        length: uint256 = convert(slice(name, position, 1), uint256)
+        if length == 0:
+            well_formed = position + 1 == len(name)
+            break
+        if i == _MAX_LABELS:
+            break
+        starts.append(position)
+        position += 1 + length
+    if not well_formed:
+        assert not strict, "resolver: malformed name"
+        return empty(bytes32), empty(bytes32)
+    node: bytes32 = empty(bytes32)
+    parent: bytes32 = empty(bytes32)
+    count: uint256 = len(starts)
+    for j: uint256 in range(_MAX_LABELS):
+        if j == count:
+            break
+        start: uint256 = starts[count - 1 - j]
+        label_length: uint256 = convert(slice(name, start, 1), uint256)
+        node = keccak256(concat(node, keccak256(slice(name, start + 1, label_length))))
+        if self.proof_configs[node].mode != MODE_SIGNED:
+            parent = node
+    return parent, node
+
+
+
+@internal
+@view
+def _calldata_word(position: uint256, size: uint256) -> uint256:
+    """
+    @dev The calldata word at `position`; "resolver: malformed witness" past the end.
+    """
+    assert position <= size and size - position >= 32, "resolver: malformed witness"
+    return convert(slice(msg.data, position, 32), uint256)
+
+
+@internal
+@view
+def _calldata_name(start: uint256, length: uint256) -> Bytes[MAX_NAME_LENGTH]:
+    """
+    @dev `length` (at most `MAX_NAME_LENGTH`) calldata bytes from `start`, bounds-checked
+         by the caller. A constant-length slice of `msg.data` must end inside the calldata,
+         so near its end the read starts earlier.
+    """
+    size: uint256 = len(msg.data)
+    if start + MAX_NAME_LENGTH <= size:
+        return slice(slice(msg.data, start, MAX_NAME_LENGTH), 0, length)
+    assert size >= MAX_NAME_LENGTH, "resolver: malformed witness"
+    return slice(slice(msg.data, size - MAX_NAME_LENGTH, MAX_NAME_LENGTH), start + MAX_NAME_LENGTH - size, length)

@@ -11,7 +11,14 @@ import snekmate
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE = ROOT / "docs" / "authorisation.md"
-CONTRACTS = ("ProfileRegistry", "InboxDeposits", "Dm3Token", "Dm3Resolver", "RelayBatcher")
+CONTRACTS = (
+    "ProfileRegistry",
+    "InboxDeposits",
+    "Dm3Token",
+    "Dm3Resolver",
+    "Dm3ProofVerifier",
+    "RelayBatcher",
+)
 REASON = re.compile(r'"([a-z_0-9]+: [^"]+)"')
 MODULE_REASON = re.compile(r'concat\(_PREFIX, "(: [^"]+)"\)')
 CODE_SPAN = re.compile(r"(`+)(.+?)\1")

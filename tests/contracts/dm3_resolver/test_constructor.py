@@ -34,6 +34,16 @@ EXPECTED_FUNCTIONS = {
     "MAX_URL_LENGTH()",
     "MAX_URLS()",
     "MAX_SIGNERS_PER_CALL()",
+    # Proof mode (tests/contracts/proof_mode).
+    "proof_config_for(bytes)",
+    "proof_configs(bytes32)",
+    "set_proof_config(bytes32,uint8,uint8,address,address,address,uint64,address)",
+    "MODE_SIGNED()",
+    "MODE_PROVEN()",
+    "MODE_PROVEN_OR_SIGNED()",
+    "KIND_OP_STACK()",
+    "KIND_ARBITRUM()",
+    "MAX_PROOF_RESPONSE_LENGTH()",
 }
 EXPECTED_EVENTS = {
     "SignersAdded(address[])",
@@ -41,6 +51,7 @@ EXPECTED_EVENTS = {
     "UrlsChanged(string[])",
     "OwnershipTransferred(address,address)",
     "OwnershipTransferStarted(address,address)",
+    "ProofConfigChanged(bytes32,uint8,uint8,address,address,address,uint64,address)",
 }
 
 

@@ -1,0 +1,511 @@
+"""Dm3Resolver's proof mode against the L1 harness contracts (ape's anvil) and a real L2 (a second anvil).
+
+The L2 runs ProfileRegistry with records; `harness.proposer` posts its output roots as dispute games (OP) or its
+block hashes in confirmed assertions (Arbitrum) on L1, and builds the gateway's answer from `eth_getProof`. Every
+proven answer must equal, byte for byte, what the registry's own view returns at the proven block; every tampering
+must revert with its own reason.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from ape import chain
+from eth_abi import decode, encode
+from eth_utils import keccak, to_checksum_address
+
+from harness.devnet import ROOT, Anvil, Devnet, contract_types
+from harness.mpt_proofs import AccountProof, rehash
+from harness.proposer import (
+    ArbitrumProposer,
+    OpOutput,
+    OpProposer,
+    arbitrum_response,
+    op_response,
+    storage_witness,
+)
+
+from .resolver_helpers import URLS, Gateway, error_string, resolve_request
+
+PARENT = "op.dm3.eth"
+STATE_PROOF_SELECTOR = keccak(b"resolveWithStateProof(bytes,bytes)")[:4]
+SIGNED, PROVEN, PROVEN_OR_SIGNED = 0, 1, 2
+OP, ARBITRUM = 1, 2
+MIN_AGE = 3600
+LONG_TEXT = "p" * 500
+LONG_COIN_ADDRESS = bytes(range(40))  # a 40-byte (non-EVM, coin type 0) address: stored apart
+
+
+def namehash(name: str) -> bytes:
+    node = bytes(32)
+    for label in reversed(name.split(".") if name else []):
+        node = keccak(node + keccak(label.encode()))
+    return node
+
+
+def dns(name: str) -> bytes:
+    return b"".join(len(label).to_bytes(1, "big") + label.encode() for label in name.split(".")) + b"\0"
+
+
+def call(selector: str, name: str, *args: Any) -> bytes:
+    node = namehash(name)
+    if selector == "text":
+        return bytes.fromhex("59d1d43c") + encode(["bytes32", "string"], [node, *args])
+    if selector == "addr":
+        return bytes.fromhex("3b3b57de") + encode(["bytes32"], [node])
+    if selector == "addr_coin":
+        return bytes.fromhex("f1cb7e06") + encode(["bytes32", "uint256"], [node, *args])
+    return bytes.fromhex("bc1c58d1") + encode(["bytes32"], [node])
+
+
+@pytest.fixture(scope="module")
+def l2(project: Any) -> Any:
+    anvil = Anvil(chain_id=31_337_010)
+    try:
+        net = Devnet(anvil, contract_types(project))
+        alice = net.accounts[1]
+        node = namehash("alice." + PARENT)
+        registry = net.registry
+        assert net.send(registry, alice, "register", "alice", to_checksum_address(alice))
+        assert net.send(registry, alice, "setText", node, "network.dm3.profile", LONG_TEXT)
+        assert net.send(registry, alice, "setText", node, "short", "hi")
+        assert net.send(registry, alice, "setAddr", node, to_checksum_address(alice))
+        assert net.send(registry, alice, "setAddrForCoin", node, 0, LONG_COIN_ADDRESS)
+        assert net.send(registry, alice, "setAddrForCoin", node, 2**31, bytes.fromhex(net.accounts[2][2:]))
+        assert net.send(registry, alice, "setContenthash", node, b"\xe3\x01" + bytes(range(34)))
+        yield net
+    finally:
+        anvil.stop()
+
+
+def _deploy_blueprint(web3: Any, owner: Any, container: Any) -> str:
+    """EIP-5202: the initcode behind 0xfe7100, deployed as code nobody can call."""
+    code = b"\xfe\x71\x00" + bytes.fromhex(
+        str(container.contract_type.deployment_bytecode.bytecode).removeprefix("0x")
+    )
+    stub = b"\x61" + len(code).to_bytes(2, "big") + b"\x3d\x81\x60\x0a\x3d\x39\xf3" + code
+    tx = web3.eth.send_transaction({"from": owner.address, "data": "0x" + stub.hex()})
+    return str(web3.eth.wait_for_transaction_receipt(tx)["contractAddress"])
+
+
+@pytest.fixture(scope="module")
+def l1(project: Any, owner: Any, gateway: Gateway, l2: Any) -> Any:
+    web3 = chain.provider.web3
+    factory = project.HarnessDisputeGameFactory.deploy(
+        _deploy_blueprint(web3, owner, project.HarnessFaultDisputeGame), sender=owner
+    )
+    asr = project.HarnessAnchorStateRegistry.deploy(factory, 0, 0, sender=owner)
+    factory.harnessSetAnchorStateRegistry(asr, sender=owner)
+    rollup = project.HarnessArbitrumRollup.deploy(keccak(b"genesis"), sender=owner)
+    verifier = project.Dm3ProofVerifier.deploy(sender=owner)
+    resolver = project.Dm3Resolver.deploy(URLS, [gateway.address], owner, sender=owner)
+    resolver.set_proof_config(
+        namehash(PARENT), PROVEN, OP, l2.registry.address, factory, asr, MIN_AGE, verifier, sender=owner
+    )
+    return type(
+        "L1",
+        (),
+        {"factory": factory, "asr": asr, "rollup": rollup, "verifier": verifier, "resolver": resolver},
+    )
+
+
+def prove(eth_call: Any, resolver: Any, response: bytes, name: str, data: bytes) -> tuple[bool, bytes | str]:
+    """`resolveWithStateProof` raw: (True, the decoded `bytes` answer) or (False, the revert reason)."""
+    calldata = STATE_PROOF_SELECTOR + encode(["bytes", "bytes"], [response, resolve_request(dns(name), data)])
+    ok, out = eth_call(resolver.address, calldata)
+    if ok:
+        return True, decode(["bytes"], out)[0]
+    return False, error_string(out) if out else ""
+
+
+def registry_view(l2: Any, data: bytes, block: int) -> bytes:
+    return bytes.fromhex(
+        l2.anvil.rpc("eth_call", [{"to": l2.registry.address, "data": "0x" + data.hex()}, hex(block)])[2:]
+    )
+
+
+@pytest.fixture
+def game(project: Any, l1: Any, l2: Any, owner: Any) -> OpOutput:
+    """An output root of the L2's head, resolved for the defender."""
+    output = OpProposer(l2.anvil, l1.factory).propose(owner)
+    project.HarnessFaultDisputeGame.at(output.game).harnessResolve(2, sender=owner)
+    return output
+
+
+CALLS = [
+    ("text", "alice", "network.dm3.profile"),
+    ("text", "alice", "short"),
+    ("text", "alice", "unset"),
+    ("text", "nobody", "network.dm3.profile"),
+    ("addr", "alice"),
+    ("addr", "nobody"),
+    ("addr_coin", "alice", 60),
+    ("addr_coin", "alice", 0),
+    ("addr_coin", "alice", 2**31 | 10),  # no record for chain 10: the ENSIP-19 default address
+    ("addr_coin", "alice", 2),
+    ("contenthash", "alice"),
+    ("contenthash", "nobody"),
+]
+
+
+def test_proven_answers_equal_the_registry_views(
+    eth_call: Any, lookup: Any, l1: Any, l2: Any, game: OpOutput
+) -> None:
+    for selector, label, *args in CALLS:
+        name = f"{label}.{PARENT}"
+        data = call(selector, name, *args)
+        assert lookup(l1.resolver, dns(name), data).callback_function == STATE_PROOF_SELECTOR
+        response = op_response(game, storage_witness(l2.anvil, l2.registry.address, data, game.block_number))
+        ok, answer = prove(eth_call, l1.resolver, response, name, data)
+        assert ok, (selector, label, args, answer)
+        assert answer == registry_view(l2, data, game.block_number), (selector, label, args)
+
+
+def test_arbitrum_assertion_answers(eth_call: Any, owner: Any, l1: Any, l2: Any) -> None:
+    l1.resolver.set_proof_config(
+        namehash(PARENT), PROVEN, ARBITRUM, l2.registry.address, l1.rollup, ZERO, 0, l1.verifier, sender=owner
+    )
+    assertion = ArbitrumProposer(l2.anvil, l1.rollup).propose(owner)
+    for selector, label, *args in CALLS[:1] + CALLS[4:5] + CALLS[7:8]:
+        name = f"{label}.{PARENT}"
+        data = call(selector, name, *args)
+        response = arbitrum_response(
+            assertion, storage_witness(l2.anvil, l2.registry.address, data, assertion.block_number)
+        )
+        assert prove(eth_call, l1.resolver, response, name, data) == (
+            True,
+            registry_view(l2, data, assertion.block_number),
+        )
+    pending = ArbitrumProposer(l2.anvil, l1.rollup).propose(owner, confirm=False)
+    data = call("text", "alice." + PARENT, "short")
+    response = arbitrum_response(
+        pending, storage_witness(l2.anvil, l2.registry.address, data, pending.block_number)
+    )
+    assert prove(eth_call, l1.resolver, response, "alice." + PARENT, data) == (
+        False,
+        "resolver: assertion not confirmed",
+    )
+    forged = replace(assertion, inbox_acc=keccak(b"other inbox"))
+    response = arbitrum_response(
+        forged, storage_witness(l2.anvil, l2.registry.address, data, assertion.block_number)
+    )
+    assert prove(eth_call, l1.resolver, response, "alice." + PARENT, data) == (
+        False,
+        "resolver: wrong assertion preimage",
+    )
+    other_header = replace(assertion, header=assertion.header[:-1] + b"\x01")
+    response = arbitrum_response(
+        other_header, storage_witness(l2.anvil, l2.registry.address, data, assertion.block_number)
+    )
+    assert prove(eth_call, l1.resolver, response, "alice." + PARENT, data) == (
+        False,
+        "resolver: wrong block header",
+    )
+
+
+ZERO = "0x" + "00" * 20
+NAME = "alice." + PARENT
+TEXT_CALL = call("text", NAME, "network.dm3.profile")
+
+
+def _witness(l2: Any, game: OpOutput, data: bytes = TEXT_CALL) -> AccountProof:
+    return storage_witness(l2.anvil, l2.registry.address, data, game.block_number)
+
+
+def test_tampered_storage_and_account_proofs(eth_call: Any, l1: Any, l2: Any, game: OpOutput) -> None:
+    honest = _witness(l2, game)
+    # Another record's slots (the `short` text) for the `network.dm3.profile` request.
+    other = _witness(l2, game, call("text", NAME, "short"))
+    ok, reason = prove(eth_call, l1.resolver, op_response(game, other), NAME, TEXT_CALL)
+    assert not ok and str(reason).startswith("mpt: "), reason
+    # Another value: the first data slot's leaf re-hashed with other bytes, up to its own (unproven) root.
+    slot, _, nodes = honest.storage[1]
+    leaf = nodes[-1]
+    forged_leaf = leaf[:-2] + bytes([leaf[-2] ^ 1]) + leaf[-1:]
+    _, forged_nodes = rehash(nodes, len(nodes) - 1, forged_leaf)
+    forged = replace(honest, storage=[honest.storage[0], (slot, 0, forged_nodes), *honest.storage[2:]])
+    assert prove(eth_call, l1.resolver, op_response(game, forged), NAME, TEXT_CALL) == (
+        False,
+        "mpt: wrong node hash",
+    )
+    # Another account: the token contract's proof stands in for the registry's.
+    token = storage_witness(l2.anvil, l2.token.address, TEXT_CALL, game.block_number)
+    swapped = replace(honest, account_proof=token.account_proof)
+    ok, reason = prove(eth_call, l1.resolver, op_response(game, swapped), NAME, TEXT_CALL)
+    assert not ok and str(reason).startswith("mpt: "), reason
+    # One storage proof too many or too few.
+    extra = replace(honest, storage=[*honest.storage, honest.storage[-1]])
+    assert prove(eth_call, l1.resolver, op_response(game, extra), NAME, TEXT_CALL) == (
+        False,
+        "resolver: extra storage proofs",
+    )
+    short = replace(honest, storage=honest.storage[:-1])
+    assert prove(eth_call, l1.resolver, op_response(game, short), NAME, TEXT_CALL) == (
+        False,
+        "resolver: missing storage proof",
+    )
+
+
+def test_tampered_output_roots_and_requests(eth_call: Any, l1: Any, l2: Any, game: OpOutput) -> None:
+    honest = _witness(l2, game)
+    for index in (1, 2):  # the state root, the message passer's storage root
+        preimage = list(game.preimage)
+        preimage[index] = keccak(preimage[index])
+        response = op_response(replace(game, preimage=preimage), honest)
+        assert prove(eth_call, l1.resolver, response, NAME, TEXT_CALL) == (
+            False,
+            "resolver: wrong output root preimage",
+        )
+    missing = replace(game, game_index=l1.factory.gameCount())
+    assert prove(eth_call, l1.resolver, op_response(missing, honest), NAME, TEXT_CALL) == (
+        False,
+        "resolver: no such game",
+    )
+    wrong_kind = encode(["uint8", "bytes"], [2, decode(["uint8", "bytes"], op_response(game, honest))[1]])
+    assert prove(eth_call, l1.resolver, wrong_kind, NAME, TEXT_CALL) == (False, "resolver: wrong proof kind")
+    bob_data = call("text", "bob." + PARENT, "network.dm3.profile")
+    assert prove(eth_call, l1.resolver, op_response(game, honest), NAME, bob_data) == (
+        False,
+        "resolver: node does not match name",
+    )
+    other_parent = "alice.base.dm3.eth"
+    other_data = call("text", other_parent, "x")
+    assert prove(eth_call, l1.resolver, op_response(game, honest), other_parent, other_data) == (
+        False,
+        "resolver: proof mode off",
+    )
+
+
+def test_game_policy(eth_call: Any, project: Any, owner: Any, l1: Any, l2: Any) -> None:
+    proposer = OpProposer(l2.anvil, l1.factory)
+
+    def answer(output: OpOutput) -> tuple[bool, bytes | str]:
+        return prove(eth_call, l1.resolver, op_response(output, _witness(l2, output)), NAME, TEXT_CALL)
+
+    young = proposer.propose(owner)
+    assert answer(young) == (False, "resolver: game too young")
+    challenged = proposer.propose(owner, root_claim=keccak(b"a wrong claim"))
+    project.HarnessFaultDisputeGame.at(challenged.game).harnessResolve(1, sender=owner)
+    assert answer(challenged) == (False, "resolver: challenger won")
+    blacklisted = proposer.propose(owner, root_claim=keccak(b"blacklisted"))
+    l1.asr.blacklistDisputeGame(blacklisted.game, sender=owner)
+    assert answer(blacklisted) == (False, "resolver: game blacklisted")
+    chain.pending_timestamp += MIN_AGE + 1
+    chain.mine()
+    ok, value = answer(young)  # unchallenged for MIN_AGE: accepted while still in progress
+    assert ok and value == registry_view(l2, TEXT_CALL, young.block_number)
+    l1.asr.setRespectedGameType(1, sender=owner)
+    unrespected = proposer.propose(owner, root_claim=keccak(b"unrespected"))
+    assert answer(unrespected) == (False, "resolver: game not respected")
+    l1.asr.setRespectedGameType(0, sender=owner)
+    chain.pending_timestamp += 1
+    l1.asr.updateRetirementTimestamp(sender=owner)
+    assert answer(young) == (False, "resolver: game retired")
+
+
+def test_signed_answers_per_mode(
+    eth_call: Any, owner: Any, gateway: Gateway, l1: Any, l2: Any, now: int
+) -> None:
+    request = resolve_request(dns(NAME), TEXT_CALL)
+    result = encode(["string"], ["signed"])
+    signed = gateway.respond(resolver=l1.resolver.address, expires=now + 600, request=request, result=result)
+    assert prove(eth_call, l1.resolver, signed, NAME, TEXT_CALL) == (
+        False,
+        "resolver: signed answers disabled",
+    )
+    config = l1.resolver.proof_configs(namehash(PARENT))
+    l1.resolver.set_proof_config(namehash(PARENT), PROVEN_OR_SIGNED, *list(config)[1:], sender=owner)
+    assert prove(eth_call, l1.resolver, signed, NAME, TEXT_CALL) == (True, result)
+    expired = gateway.respond(resolver=l1.resolver.address, expires=now - 1, request=request, result=result)
+    assert prove(eth_call, l1.resolver, expired, NAME, TEXT_CALL) == (False, "resolver: signature expired")
+
+
+def test_set_proof_config_owner_only_checked_and_logged(owner: Any, accounts: Any, l1: Any, l2: Any) -> None:
+    import ape
+
+    node = namehash("arb.dm3.eth")
+    args = (node, PROVEN, ARBITRUM, l2.registry.address, l1.rollup, ZERO, 0, l1.verifier)
+    with ape.reverts():
+        l1.resolver.set_proof_config(*args, sender=accounts[7])
+    receipt = l1.resolver.set_proof_config(*args, sender=owner)
+    assert [log.parent for log in receipt.decode_logs(l1.resolver.ProofConfigChanged)] == [node]
+    assert l1.resolver.proof_config_for(dns("x.arb.dm3.eth"))[0] == ARBITRUM
+    for bad, reason in [
+        ((node, 3, ARBITRUM, l2.registry.address, l1.rollup, ZERO, 0, l1.verifier), "resolver: invalid mode"),
+        (
+            (node, PROVEN, 3, l2.registry.address, l1.rollup, ZERO, 0, l1.verifier),
+            "resolver: invalid proof kind",
+        ),
+        (
+            (node, PROVEN, OP, l2.registry.address, l1.factory, ZERO, 0, l1.verifier),
+            "resolver: zero proof address",
+        ),
+        (
+            (node, PROVEN, ARBITRUM, l2.registry.address, l1.rollup, ZERO, 0, ZERO),
+            "resolver: verifier is not a contract",
+        ),
+        (
+            (node, SIGNED, ARBITRUM, ZERO, ZERO, ZERO, 0, ZERO),
+            "resolver: signed mode takes no proof settings",
+        ),
+    ]:
+        with ape.reverts(reason):
+            l1.resolver.set_proof_config(*bad, sender=owner)
+    l1.resolver.set_proof_config(node, SIGNED, 0, ZERO, ZERO, ZERO, 0, ZERO, sender=owner)
+    with ape.reverts("resolver: proof mode off"):
+        l1.resolver.proof_config_for(dns("x.arb.dm3.eth"))
+
+
+def test_slot_constants_match_the_registry_layout() -> None:
+    """The verifier's slot constants are ProfileRegistry's storage layout (a layout change must fail here)."""
+    out = subprocess.run(
+        [str(ROOT / ".venv/bin/vyper"), "-f", "layout", "ProfileRegistry.vy", "-p", "."],
+        cwd=ROOT / "contracts",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    layout = json.loads(out.stdout)["storage_layout"]
+    source = (ROOT / "contracts/Dm3ProofVerifier.vy").read_text()
+    for name, constant in [
+        ("_texts", "_TEXTS_SLOT"),
+        ("_addresses", "_ADDRESSES_SLOT"),
+        ("_long_addresses", "_LONG_ADDRESSES_SLOT"),
+        ("_contenthashes", "_CONTENTHASHES_SLOT"),
+    ]:
+        assert f"{constant}: constant(uint256) = {layout[name]['slot']}\n" in source, name
+
+
+def test_malformed_witnesses(eth_call: Any, l1: Any, l2: Any, game: OpOutput) -> None:
+    honest = op_response(game, _witness(l2, game))
+    _, witness = decode(["uint8", "bytes"], honest)
+
+    def with_witness(raw: bytes) -> bytes:
+        return encode(["uint8", "bytes"], [1, raw])
+
+    # The storage-proofs offset pointing past the witness; a proof with 17 nodes; a node of 601 bytes.
+    past_end = witness[: 6 * 32] + (len(witness) + 64).to_bytes(32, "big") + witness[7 * 32 :]
+    assert prove(eth_call, l1.resolver, with_witness(past_end), NAME, TEXT_CALL) == (
+        False,
+        "resolver: malformed witness",
+    )
+    proof = _witness(l2, game)
+    too_long = replace(proof, account_proof=proof.account_proof * 6)
+    assert prove(eth_call, l1.resolver, op_response(game, too_long), NAME, TEXT_CALL) == (
+        False,
+        "resolver: proof too long",
+    )
+    big_node = replace(
+        proof, account_proof=[proof.account_proof[0] + bytes(601 - len(proof.account_proof[0]))]
+    )
+    assert prove(eth_call, l1.resolver, op_response(game, big_node), NAME, TEXT_CALL) == (
+        False,
+        "resolver: proof node too long",
+    )
+    assert prove(eth_call, l1.resolver, with_witness(witness[:100]), NAME, TEXT_CALL) == (
+        False,
+        "resolver: malformed witness",
+    )
+    # Offsets so large that adding them would overflow: refused before any arithmetic.
+    huge = witness[: 5 * 32] + (2**256 - 1).to_bytes(32, "big") + witness[6 * 32 :]
+    assert prove(eth_call, l1.resolver, with_witness(huge), NAME, TEXT_CALL) == (
+        False,
+        "resolver: malformed witness",
+    )
+    calldata = STATE_PROOF_SELECTOR + (2**256 - 1).to_bytes(32, "big") + bytes(64)
+    ok, out = eth_call(l1.resolver.address, calldata)
+    assert (ok, error_string(out)) == (False, "resolver: malformed witness")
+    ok, out = eth_call(l1.resolver.address, bytes.fromhex("deadbeef") + bytes(64))
+    assert (ok, error_string(out)) == (False, "resolver: unknown function")
+    unsupported = bytes.fromhex("691f3431") + encode(["bytes32"], [namehash(NAME)])  # name(bytes32)
+    assert prove(eth_call, l1.resolver, honest, NAME, unsupported) == (False, "resolver: unsupported call")
+    # An empty label ends the DNS name early: bytes after the root label.
+    assert prove(eth_call, l1.resolver, honest, "alice..op.dm3.eth", TEXT_CALL) == (
+        False,
+        "resolver: malformed name",
+    )
+
+
+def test_text_lengths_at_word_boundaries_and_shrunk_values(
+    eth_call: Any, project: Any, owner: Any, l1: Any, l2: Any
+) -> None:
+    """Lengths around 32-byte words, and a value shrunk over a longer one (stale bytes past its end in storage)."""
+    alice = l2.accounts[1]
+    node = namehash(NAME)
+    lengths = [0, 1, 31, 32, 33, 63, 64, 65, 255]
+    for length in lengths:
+        assert l2.send(
+            l2.registry, alice, "setText", node, f"len{length}", "abcdefghij"[length % 10] * length
+        )
+    assert l2.send(l2.registry, alice, "setText", node, "shrunk", "x" * 100)
+    assert l2.send(l2.registry, alice, "setText", node, "shrunk", "y" * 33)
+    output = OpProposer(l2.anvil, l1.factory).propose(owner)
+    project.HarnessFaultDisputeGame.at(output.game).harnessResolve(2, sender=owner)
+    for key in [f"len{length}" for length in lengths] + ["shrunk"]:
+        data = call("text", NAME, key)
+        response = op_response(
+            output, storage_witness(l2.anvil, l2.registry.address, data, output.block_number)
+        )
+        assert prove(eth_call, l1.resolver, response, NAME, data) == (
+            True,
+            registry_view(l2, data, output.block_number),
+        ), key
+
+
+def test_a_record_updated_after_the_game_is_served_at_the_proven_state(
+    eth_call: Any, project: Any, owner: Any, l1: Any, l2: Any
+) -> None:
+    alice = l2.accounts[1]
+    data = call("text", NAME, "status")
+    assert l2.send(l2.registry, alice, "setText", namehash(NAME), "status", "before")
+    older = OpProposer(l2.anvil, l1.factory).propose(owner)
+    project.HarnessFaultDisputeGame.at(older.game).harnessResolve(2, sender=owner)
+    assert l2.send(l2.registry, alice, "setText", namehash(NAME), "status", "after")
+    at_game = op_response(older, storage_witness(l2.anvil, l2.registry.address, data, older.block_number))
+    assert prove(eth_call, l1.resolver, at_game, NAME, data) == (True, encode(["string"], ["before"]))
+    # The newer state's proofs do not verify against the older game's state root.
+    head = l2.anvil.block_number()
+    newer_proofs = op_response(older, storage_witness(l2.anvil, l2.registry.address, data, head))
+    ok, reason = prove(eth_call, l1.resolver, newer_proofs, NAME, data)
+    assert not ok and str(reason).startswith("mpt: "), reason
+    newer = OpProposer(l2.anvil, l1.factory).propose(owner)
+    project.HarnessFaultDisputeGame.at(newer.game).harnessResolve(2, sender=owner)
+    at_newer = op_response(newer, storage_witness(l2.anvil, l2.registry.address, data, newer.block_number))
+    assert prove(eth_call, l1.resolver, at_newer, NAME, data) == (True, encode(["string"], ["after"]))
+
+
+def test_the_off_chain_witness_builder_answers_verify_on_chain(
+    eth_call: Any, project: Any, owner: Any, l1: Any, l2: Any
+) -> None:
+    """`indexer.proofs.witness` (the gateway side's builder) and the verifier agree on the format and the slots."""
+    from indexer.proofs import witness as builder
+
+    node = namehash(NAME)
+    registry = to_checksum_address(l2.registry.address)
+    records = [
+        (builder.Text(node, "network.dm3.profile"), call("text", NAME, "network.dm3.profile")),
+        (builder.Text(node, "unset"), call("text", NAME, "unset")),
+        (builder.Addr(node), call("addr_coin", NAME, 60)),
+        (builder.Addr(node, 0), call("addr_coin", NAME, 0)),
+        (builder.Addr(node, 2**31 | 10), call("addr_coin", NAME, 2**31 | 10)),
+        (builder.Contenthash(node), call("contenthash", NAME)),
+    ]
+    output = OpProposer(l2.anvil, l1.factory).propose(owner)
+    project.HarnessFaultDisputeGame.at(output.game).harnessResolve(2, sender=owner)
+    for record, data in records:
+        built = builder.op_witness(
+            l2.anvil.rpc,
+            registry=registry,
+            record=record,
+            block=output.block_number,
+            game_index=output.game_index,
+        )
+        assert built.commitment == keccak(b"".join(output.preimage))
+        assert prove(eth_call, l1.resolver, built.response, NAME, data) == (
+            True,
+            registry_view(l2, data, output.block_number),
+        ), record
