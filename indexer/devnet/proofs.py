@@ -18,11 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eth_abi import encode as abi_encode
+from eth_account.signers.local import LocalAccount
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 from web3 import Web3
+from web3.exceptions import ContractLogicError
 
 from indexer.deploy.web3_deployer import Web3Deployer
 from indexer.ens import namehash
+from indexer.gateway.codec import encode_dns_name
 from indexer.proofs.rpc import JsonRpc
 from indexer.proofs.witness import output_root_at
 
@@ -104,6 +107,41 @@ def enable_proof_mode(
     deployer.send_data(to=resolver, data=data)
 
 
+def ensure_proof_mode(
+    deployer: Web3Deployer, w3: Web3, *, resolver: str, parent_name: str, registry: str
+) -> ProofContracts:
+    """The harness and `parent_name` in proof mode on `resolver`, unless the resolver already has it (then its
+    settings name the contracts)."""
+    data = _call("proof_config_for(bytes)", ["bytes"], [encode_dns_name(parent_name)])
+    try:
+        raw = bytes(w3.eth.call({"to": to_checksum_address(resolver), "data": data}))  # type: ignore[typeddict-item]
+    except (ContractLogicError, ValueError):
+        raw = b""
+    if raw:
+        from eth_abi import decode
+
+        _, proven_registry, factory, asr, _, _ = decode(
+            ["uint8", "address", "address", "address", "uint64", "bytes32"], raw
+        )
+        configs = _call("proof_configs(bytes32)", ["bytes32"], [namehash(parent_name)])
+        raw_config = bytes(w3.eth.call({"to": to_checksum_address(resolver), "data": configs}))  # type: ignore[typeddict-item]
+        verifier = decode(
+            ["uint8", "uint8", "address", "address", "address", "uint64", "address"], raw_config
+        )[6]
+        if proven_registry.lower() == registry.lower() and w3.eth.get_code(to_checksum_address(factory)):
+            return ProofContracts(
+                factory=to_checksum_address(factory),
+                anchor_state_registry=to_checksum_address(asr),
+                verifier=to_checksum_address(verifier),
+                blueprint="",
+            )
+    contracts = deploy_proof_contracts(deployer)
+    enable_proof_mode(
+        deployer, resolver=resolver, parent_name=parent_name, registry=registry, contracts=contracts
+    )
+    return contracts
+
+
 @dataclass(frozen=True)
 class Game:
     index: int
@@ -164,6 +202,13 @@ class OpProposer:
         self.deployer.send_data(to=game.address, data=_call("harnessResolve(uint8)", ["uint8"], [status]))
         self.pending = [g for g in self.pending if g.index != game.index]
 
+    def resume(self) -> None:
+        """Start after the newest game already posted (a restarted proposer must not post it again)."""
+        count = self._view(self.factory, "gameCount()", [], [], "uint256")
+        if count:
+            _, _, address = self._view_game(count - 1)
+            self.last_block = self._view(address, "l2BlockNumber()", [], [], "uint256")
+
     def tick(self) -> list[str]:
         """One round: resolve the games that stood their window, post the L2 head if it moved. What happened."""
         events = []
@@ -177,3 +222,27 @@ class OpProposer:
             game = self.propose(head)
             events.append(f"game {game.index} proposed for L2 block {head}: {game.address}")
         return events
+
+
+def run_proposer(
+    *,
+    l1_url: str,
+    l2_url: str,
+    factory: str,
+    account: LocalAccount,
+    interval: float,
+    challenge_seconds: float,
+) -> None:
+    """The devnet proposer's loop (`python -m indexer.devnet proposer`): one `tick` every `interval` seconds."""
+    from indexer.deploy.web3_deployer import load_ape_artifacts
+    from indexer.devnet.core import default_project_root
+    from indexer.proofs.rpc import UrlRpc
+
+    w3 = Web3(Web3.HTTPProvider(l1_url))
+    deployer = Web3Deployer(w3, account, load_ape_artifacts(default_project_root()), network="ethereum:local")
+    proposer = OpProposer(deployer, w3, factory, UrlRpc(l2_url), challenge_seconds=challenge_seconds)
+    proposer.resume()
+    while True:
+        for event in proposer.tick():
+            print(event, flush=True)
+        time.sleep(interval)
