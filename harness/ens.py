@@ -143,6 +143,8 @@ class EnsDevnet:
     db_url: str
     #: Proof mode (`deploy_proof_mode`): a second Dm3Resolver with `op.dm3.eth` proven, and the devnet proposer.
     proof: ProofSetup | None = None
+    #: `DM3_GATEWAY_PROOF_CACHE_SECONDS` of the served gateway (0: tests revert L1, so games must not be reused).
+    proof_cache_seconds: float = 0.0
     _server: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -199,7 +201,7 @@ class EnsDevnet:
             # The proof path: the L1 node, the L2 node; no caching, so tests that revert L1 never see old games.
             "DM3_GATEWAY_L1_RPC_URL": self.l1.url,
             "DM3_API_RPC_URLS": json.dumps({str(L2_CHAIN_ID): self.l2.url}),
-            "DM3_GATEWAY_PROOF_CACHE_SECONDS": "0",
+            "DM3_GATEWAY_PROOF_CACHE_SECONDS": str(self.proof_cache_seconds),
         }
         return env
 
