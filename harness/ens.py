@@ -194,9 +194,10 @@ class EnsDevnet:
             "DM3_DEPLOYMENTS_DIR": str(self.workdir / "deployments"),
             "DM3_GATEWAY_PRIVATE_KEY": GATEWAY_KEY,
             "DM3_GATEWAY_TTL_SECONDS": "300",
+            # The proof resolver first: /v1/status reports the proof path of the first resolver.
             "DM3_GATEWAY_RESOLVERS": ",".join(
-                [self.dm3_resolver.address, self.reference_resolver.address]
-                + ([self.proof.resolver.address] if self.proof else [])
+                ([self.proof.resolver.address] if self.proof else [])
+                + [self.dm3_resolver.address, self.reference_resolver.address]
             ),
             # The proof path: the L1 node, the L2 node; no caching, so tests that revert L1 never see old games.
             "DM3_GATEWAY_L1_RPC_URL": self.l1.url,

@@ -141,6 +141,33 @@ def test_record_updated_after_the_newest_game_is_served_at_the_proven_state(
     assert proven_value() == "second"
 
 
+def test_status_names_the_newest_provable_block_and_a_gateway_that_cannot_prove_says_why(
+    published: Published, devnet: EnsDevnet, l1_snapshot: None
+):
+    assert devnet.proof is not None
+    resolver, alice = devnet.proof.resolver.address, published.alice_name
+    # Only a game whose claim is not the L2's output root (resolved in its favour all the same): nothing to prove.
+    liar = devnet.proof.proposer.propose(root_claim=b"\x01" * 32)
+    devnet.proof.proposer.resolve(liar)
+    answer = _gateway_get(devnet, resolver, alice, _addr(alice))
+    assert answer.status_code == 503
+    message = answer.json()["message"]
+    assert "no acceptable dispute game" in message and "root claim is not the L2's output root" in message
+    assert devnet.l1.url not in message and devnet.l2.url not in message and "127.0.0.1" not in message
+    status = httpx.get(f"{devnet.gateway_url}/v1/status", timeout=30).json()["data"][0]["proof"]
+    assert status["l2_block"] is None and "no acceptable dispute game" in status["error"]
+
+    game = devnet.proof.prove_head()
+    status = httpx.get(f"{devnet.gateway_url}/v1/status", timeout=30).json()["data"][0]["proof"]
+    assert status["kind"] == "op-stack" and status["error"] is None
+    assert (status["l2_block"], status["game_index"]) == (game.l2_block, game.index)
+    assert status["commitment"].lower() == game.address.lower() and status["l2_block_age_seconds"] >= 0
+    # multicall is not provable yet: a clear 422, not a signed answer the resolver would refuse.
+    multicall = bytes.fromhex("ac9650d8") + encode(["bytes[]"], [[_addr(alice)]])
+    refused = _gateway_get(devnet, resolver, alice, multicall)
+    assert refused.status_code == 422 and "multicall" in refused.json()["message"]
+
+
 @pytest.fixture
 def lying_gateway(devnet: EnsDevnet, l1_snapshot: None) -> Iterator[list[Callable[[bytes], bytes]]]:
     """A gateway in front of the real one that rewrites proof answers with the function the test puts in the
