@@ -19,6 +19,8 @@
         - then the registry's account proof, and the storage proofs of exactly the slots
           the request reads, computed here from the name and the call (ProfileRegistry's
           storage layout), so a gateway cannot prove another record.
+        A signed answer (first word 0x60), which the resolver forwards only in its
+        proven-or-signed mode, gets the signed path's checks against the caller's signers.
 @dev A separate contract because the resolver with the verification inside exceeds the
      24,576-byte code limit. Nodes are copied from calldata one proof at a time.
 """
@@ -29,6 +31,10 @@ from modules import rlp
 from modules import mpt
 
 
+# @dev Recovery of a gateway's signature, for the signed fallback (stateless).
+from snekmate.utils import ecdsa
+
+
 ################################################################
 #                          INTERFACES                          #
 ################################################################
@@ -37,6 +43,7 @@ from modules import mpt
 # @dev The resolver: the proof settings of a name (see `Dm3Resolver.proof_config_for`).
 interface IProofConfigSource:
     def proof_config_for(name: Bytes[MAX_NAME_LENGTH]) -> (uint8, address, address, address, uint64, bytes32): view
+    def signers(signer: address) -> bool: view
 
 
 # @dev Optimism's `DisputeGameFactory` (contracts-bedrock/src/dispute): GameType is uint32,
@@ -91,10 +98,10 @@ struct ProofConfig:
 ################################################################
 
 
-# @notice The resolver's caps (Dm3Resolver).
-MAX_NAME_LENGTH: public(constant(uint256)) = 512
-MAX_DATA_LENGTH: public(constant(uint256)) = 4096
-MAX_RESULT_LENGTH: public(constant(uint256)) = 8192
+# @dev The resolver's caps (Dm3Resolver).
+MAX_NAME_LENGTH: constant(uint256) = 512
+MAX_DATA_LENGTH: constant(uint256) = 4096
+MAX_RESULT_LENGTH: constant(uint256) = 8192
 
 
 # @dev `resolve(name, data)` calldata and selector.
@@ -102,26 +109,22 @@ _MAX_REQUEST_LENGTH: constant(uint256) = 4 + 4 * 32 + MAX_NAME_LENGTH + MAX_DATA
 _RESOLVE_SELECTOR: constant(bytes4) = 0x9061b923
 
 
-# @notice Proof kind 1: an OP-stack chain, proven through a dispute game's output root.
-KIND_OP_STACK: public(constant(uint8)) = 1
+# @dev Proof kind 1: an OP-stack chain, proven through a dispute game's output root.
+KIND_OP_STACK: constant(uint8) = 1
 
 
-# @notice Proof kind 2: an Arbitrum chain, proven through a confirmed BOLD assertion.
-KIND_ARBITRUM: public(constant(uint8)) = 2
+# @dev Proof kind 2: an Arbitrum chain, proven through a confirmed BOLD assertion.
+KIND_ARBITRUM: constant(uint8) = 2
 
 
-# @notice Maximum length of a proof answer (`abi.encode(uint8 kind, bytes witness)`): a 500-byte
+# @dev Maximum length of a proof answer (`abi.encode(uint8 kind, bytes witness)`): a 500-byte
 # text record needs 17 storage proofs (~20 KiB on a small trie, ~50 KiB on a large one). Vyper
 # copies the argument to memory, whose cost grows with this cap, so it is not larger.
-MAX_PROOF_RESPONSE_LENGTH: public(constant(uint256)) = 131072
+MAX_PROOF_RESPONSE_LENGTH: constant(uint256) = 131072
 
 
-# @notice Maximum number of storage slots one proven answer reads (a 4096-byte text: 129).
-MAX_PROVEN_SLOTS: public(constant(uint256)) = 132
-
-
-# @dev Maximum number of labels in a DNS-encoded name.
-_MAX_LABELS: constant(uint256) = 64
+# @dev Maximum number of storage slots one proven answer reads (a 4096-byte text: 129).
+MAX_PROVEN_SLOTS: constant(uint256) = 132
 
 
 # @dev ProfileRegistry's storage layout (`vyper -f layout contracts/ProfileRegistry.vy`;
@@ -201,6 +204,9 @@ def resolveWithStateProof(
     ) = staticcall IProofConfigSource(msg.sender).proof_config_for(name)
     assert len(response) >= 64, "resolver: malformed witness"
     kind: uint256 = extract32(response, 0, output_type=uint256)
+    if kind == 96:
+        # A signed answer; the resolver lets one through only in its proven-or-signed mode.
+        return self._signed_result(response, extraData)
     assert kind == convert(config.kind, uint256), "resolver: wrong proof kind"
 
     # Positions relative to `response`; `base` is its first byte in calldata.
@@ -223,10 +229,39 @@ def resolveWithStateProof(
     storage_root: bytes32 = empty(bytes32)
     code_hash: bytes32 = empty(bytes32)
     exists, nonce, balance, storage_root, code_hash = mpt._verify_account(
-        state_root, config.registry, self._proof(base, end, witness + self._word(base, end, witness + 5 * 32))
+        state_root, config.registry, self._proof(base, end, self._pointer(base, end, witness + 5 * 32, witness))
     )
     assert exists, "resolver: registry account missing"
-    return self._answer(node, data, storage_root, base, end, witness + self._word(base, end, witness + 6 * 32))
+    return self._answer(node, data, storage_root, base, end, self._pointer(base, end, witness + 6 * 32, witness))
+
+
+@internal
+@view
+def _signed_result(
+    response: Bytes[MAX_PROOF_RESPONSE_LENGTH], extraData: Bytes[_MAX_REQUEST_LENGTH]
+) -> Bytes[MAX_RESULT_LENGTH]:
+    """
+    @dev The signed path's checks (Dm3Resolver.resolveWithProof) for the caller: the
+         digest names the caller as the resolver, and the signer must be one of its signers.
+    """
+    result: Bytes[MAX_RESULT_LENGTH] = b""
+    expires: uint64 = 0
+    sig: Bytes[65] = b""
+    result, expires, sig = abi_decode(response, (Bytes[MAX_RESULT_LENGTH], uint64, Bytes[65]))
+    assert convert(expires, uint256) >= block.timestamp, "resolver: signature expired"
+    assert len(sig) == 64 or len(sig) == 65, "resolver: invalid signature length"
+    digest: bytes32 = keccak256(
+        concat(x"1900", convert(msg.sender, bytes20), convert(expires, bytes8), keccak256(extraData), keccak256(result))
+    )
+    r: uint256 = extract32(sig, 0, output_type=uint256)
+    s_or_vs: uint256 = extract32(sig, 32, output_type=uint256)
+    signer: address = empty(address)
+    if len(sig) == 65:
+        signer = ecdsa._try_recover_vrs(digest, convert(slice(sig, 64, 1), uint256), r, s_or_vs)
+    else:
+        signer = ecdsa._try_recover_r_vs(digest, r, s_or_vs)
+    assert staticcall IProofConfigSource(msg.sender).signers(signer), "resolver: invalid signer"
+    return result
 
 
 @internal
@@ -238,6 +273,18 @@ def _word(base: uint256, end: uint256, position: uint256) -> uint256:
     """
     assert position <= end and end - position >= 32, "resolver: malformed witness"
     return convert(slice(msg.data, base + position, 32), uint256)
+
+
+@internal
+@view
+def _pointer(base: uint256, end: uint256, position: uint256, origin: uint256) -> uint256:
+    """
+    @dev `origin` plus the ABI offset stored at `position`; an offset past `end` reverts
+         with "resolver: malformed witness" (and so never overflows).
+    """
+    offset: uint256 = self._word(base, end, position)
+    assert offset <= end, "resolver: malformed witness"
+    return origin + offset
 
 
 @internal
@@ -269,7 +316,7 @@ def _proof(base: uint256, end: uint256, array: uint256) -> DynArray[Bytes[rlp.MA
     for i: uint256 in range(mpt.MAX_PROOF_NODES):
         if i == count:
             break
-        position: uint256 = array + 32 + self._word(base, end, array + 32 + 32 * i)
+        position: uint256 = self._pointer(base, end, array + 32 + 32 * i, array + 32)
         length: uint256 = self._word(base, end, position)
         assert length <= rlp.MAX_NODE_LENGTH, "resolver: proof node too long"
         assert length <= end - position - 32, "resolver: malformed witness"
@@ -320,7 +367,7 @@ def _arbitrum_state_root(config: ProofConfig, base: uint256, end: uint256, witne
     assertion: bytes32 = convert(self._word(base, end, witness), bytes32)
     node: AssertionNode = staticcall IArbitrumRollup(config.rollup).getAssertion(assertion)
     assert node.status == _ASSERTION_CONFIRMED, "resolver: assertion not confirmed"
-    state_position: uint256 = witness + self._word(base, end, witness + 3 * 32)
+    state_position: uint256 = self._pointer(base, end, witness + 3 * 32, witness)
     assert self._word(base, end, state_position) == 192, "resolver: malformed assertion state"
     assert state_position + 32 + 192 <= end, "resolver: malformed witness"
     state: Bytes[192] = slice(msg.data, base + state_position + 32, 192)
@@ -331,7 +378,7 @@ def _arbitrum_state_root(config: ProofConfig, base: uint256, end: uint256, witne
     )
     assert keccak256(preimage) == assertion, "resolver: wrong assertion preimage"
     assert extract32(state, 128, output_type=uint256) == _MACHINE_FINISHED, "resolver: assertion not finished"
-    header_position: uint256 = witness + self._word(base, end, witness + 4 * 32)
+    header_position: uint256 = self._pointer(base, end, witness + 4 * 32, witness)
     header_length: uint256 = self._word(base, end, header_position)
     assert header_length <= _MAX_HEADER_LENGTH and header_length >= 123, "resolver: malformed block header"
     assert header_length <= end - header_position - 32, "resolver: malformed witness"
@@ -406,7 +453,7 @@ def _answer(
     for i: uint256 in range(MAX_PROVEN_SLOTS):
         assert i < count, "resolver: missing storage proof"
         value: uint256 = mpt._verify_storage(
-            storage_root, slot, self._proof(base, end, proofs + 32 + self._word(base, end, proofs + 32 + 32 * i))
+            storage_root, slot, self._proof(base, end, self._pointer(base, end, proofs + 32 + 32 * i, proofs + 32))
         )
         if phase == 1:
             if value == 0 and coin != _COIN_TYPE_DEFAULT and self._evm_chain(coin) != 0:

@@ -355,36 +355,53 @@ def resolveWithProof(
 
 @external
 @view
-def resolveWithStateProof(
-    response: Bytes[MAX_PROOF_RESPONSE_LENGTH], extraData: Bytes[_MAX_REQUEST_LENGTH]
-) -> Bytes[MAX_RESULT_LENGTH]:
+@raw_return
+def __default__() -> Bytes[MAX_RESULT_LENGTH + 64]:
     """
-    @notice EIP-3668 callback of a parent in a proof mode: the answer is proven from the L2
-            ProfileRegistry's storage, anchored in the rollup's commitment on L1 (or, in
-            `MODE_PROVEN_OR_SIGNED`, signed by a trusted gateway signer).
-    @dev A proof answer (`abi.encode(uint8 kind, bytes witness)`, docs/proof-mode.md) is
-         verified by the parent's `Dm3ProofVerifier`, to which this call is forwarded
-         unchanged (a static call with this very calldata: the proofs are never copied
-         here); it reads the parent's settings back through `proof_config_for`. A signed
-         answer (`abi.encode(bytes, uint64, bytes)`, first word 0x60) gets the checks of
-         `resolveWithProof`, only in `MODE_PROVEN_OR_SIGNED`.
-         Reverts with "resolver: proof mode off" when the name's parent is in
-         `MODE_SIGNED`, "resolver: signed answers disabled" for a signed answer in
-         `MODE_PROVEN`, or the verifier's reason.
-    @param response The gateway's answer.
-    @param extraData The request: the `resolve(name, data)` calldata from `OffchainLookup`.
-    @return The ABI-encoded answer of the resolver call in `data`.
+    @notice `resolveWithStateProof(bytes response, bytes extraData)` (selector 0x8ca4ab57),
+            the EIP-3668 callback of a parent in a proof mode: the answer is proven from
+            the L2 ProfileRegistry's storage, anchored in the rollup's commitment on L1 (or,
+            in `MODE_PROVEN_OR_SIGNED`, signed by a trusted gateway signer). Any other
+            call reverts with "resolver: unknown function".
+    @dev Taken here rather than as a declared function so that the arguments are not
+         copied to memory (Vyper sizes their buffers by the 128 KiB cap, and memory is
+         what large calls pay for): this reads the name and the response's first word
+         in place, checks the parent's mode, and forwards the calldata unchanged (a
+         static call) to the parent's `Dm3ProofVerifier`, which checks a proof answer
+         (`abi.encode(uint8 kind, bytes witness)`, docs/proof-mode.md) or, in
+         `MODE_PROVEN_OR_SIGNED`, a signed one (`abi.encode(bytes, uint64, bytes)`,
+         first word 0x60) with this resolver's signers; it reads the settings back
+         through `proof_config_for` and `signers`. Its answer, the ABI-encoded `bytes`
+         result, is returned as it came.
+         Reverts with "resolver: malformed witness" for offsets or lengths outside the
+         calldata, "resolver: not a resolve request", "resolver: malformed name",
+         "resolver: proof mode off" when the name's parent is in `MODE_SIGNED`,
+         "resolver: signed answers disabled" for a signed answer in `MODE_PROVEN`, or
+         the verifier's reason.
+    @return Bytes `abi.encode(bytes result)`: the ABI-encoded answer of the call in `data`.
     """
-    config: ProofConfig = self.proof_configs[self._parent(self._request_name(extraData), True)[0]]
+    size: uint256 = len(msg.data)
+    assert size >= 68, "resolver: unknown function"
+    assert convert(slice(msg.data, 0, 4), bytes4) == _STATE_PROOF_CALLBACK_SELECTOR, "resolver: unknown function"
+    response: uint256 = self._calldata_word(4, size)
+    request: uint256 = self._calldata_word(36, size)
+    assert response < size and request < size, "resolver: malformed witness"
+    response += 4 + 32
+    request += 4 + 32
+    request_length: uint256 = self._calldata_word(request - 32, size)
+    assert request_length >= 4 + 64 and request_length <= size - request, "resolver: malformed witness"
+    assert convert(slice(msg.data, request, 4), bytes4) == _RESOLVE_SELECTOR, "resolver: not a resolve request"
+    name_offset: uint256 = self._calldata_word(request + 4, size)
+    assert name_offset < request_length, "resolver: malformed witness"
+    name_position: uint256 = request + 4 + name_offset
+    name_length: uint256 = self._calldata_word(name_position, size)
+    assert name_length <= MAX_NAME_LENGTH, "resolver: malformed name"
+    assert name_position + 32 + name_length <= request + request_length, "resolver: malformed witness"
+    config: ProofConfig = self.proof_configs[self._parent(self._calldata_name(name_position + 32, name_length), True)[0]]
     assert config.mode != MODE_SIGNED, "resolver: proof mode off"
-    assert len(response) >= 64, "resolver: malformed witness"
-    if extract32(response, 0, output_type=uint256) == 96:
+    if self._calldata_word(response, size) == 96:
         assert config.mode == MODE_PROVEN_OR_SIGNED, "resolver: signed answers disabled"
-        return self._signed_result(response, extraData)
-    answer: Bytes[MAX_RESULT_LENGTH + 64] = raw_call(
-        config.verifier, msg.data, max_outsize=MAX_RESULT_LENGTH + 64, is_static_call=True
-    )
-    return abi_decode(answer, Bytes[MAX_RESULT_LENGTH])
+    return raw_call(config.verifier, msg.data, max_outsize=MAX_RESULT_LENGTH + 64, is_static_call=True)
 
 
 @external
@@ -646,40 +663,27 @@ def _parent(name: Bytes[MAX_NAME_LENGTH], strict: bool) -> (bytes32, bytes32):
     return parent, node
 
 
+
 @internal
 @view
-def _signed_result(response: Bytes[MAX_PROOF_RESPONSE_LENGTH], extraData: Bytes[_MAX_REQUEST_LENGTH]) -> Bytes[MAX_RESULT_LENGTH]:
+def _calldata_word(position: uint256, size: uint256) -> uint256:
     """
-    @dev The signed path's checks (see `resolveWithProof`) for a signed answer that came
-         to the proof callback of a parent in `MODE_PROVEN_OR_SIGNED`.
+    @dev The calldata word at `position`; "resolver: malformed witness" past the end.
     """
-    result: Bytes[MAX_RESULT_LENGTH] = b""
-    expires: uint64 = 0
-    sig: Bytes[65] = b""
-    result, expires, sig = abi_decode(response, (Bytes[MAX_RESULT_LENGTH], uint64, Bytes[65]))
-    assert convert(expires, uint256) >= block.timestamp, "resolver: signature expired"
-    assert len(sig) == 64 or len(sig) == 65, "resolver: invalid signature length"
-    digest: bytes32 = self._signature_hash(self, expires, keccak256(extraData), keccak256(result))
-    r: uint256 = extract32(sig, 0, output_type=uint256)
-    s_or_vs: uint256 = extract32(sig, 32, output_type=uint256)
-    signer: address = empty(address)
-    if len(sig) == 65:
-        signer = ecdsa._try_recover_vrs(digest, convert(slice(sig, 64, 1), uint256), r, s_or_vs)
-    else:
-        signer = ecdsa._try_recover_r_vs(digest, r, s_or_vs)
-    assert self.signers[signer], "resolver: invalid signer"
-    return result
+    assert position <= size and size - position >= 32, "resolver: malformed witness"
+    return convert(slice(msg.data, position, 32), uint256)
 
 
 @internal
-@pure
-def _request_name(request: Bytes[_MAX_REQUEST_LENGTH]) -> Bytes[MAX_NAME_LENGTH]:
+@view
+def _calldata_name(start: uint256, length: uint256) -> Bytes[MAX_NAME_LENGTH]:
     """
-    @dev The DNS-encoded name of a `resolve(name, data)` request. Reverts with
-         "resolver: not a resolve request" for another selector.
+    @dev `length` (at most `MAX_NAME_LENGTH`) calldata bytes from `start`, bounds-checked
+         by the caller. A constant-length slice of `msg.data` must end inside the calldata,
+         so near its end the read starts earlier.
     """
-    assert len(request) >= 4 and convert(slice(request, 0, 4), bytes4) == _RESOLVE_SELECTOR, "resolver: not a resolve request"
-    name: Bytes[MAX_NAME_LENGTH] = b""
-    data: Bytes[MAX_DATA_LENGTH] = b""
-    name, data = abi_decode(slice(request, 4, len(request) - 4), (Bytes[MAX_NAME_LENGTH], Bytes[MAX_DATA_LENGTH]))
-    return name
+    size: uint256 = len(msg.data)
+    if start + MAX_NAME_LENGTH <= size:
+        return slice(slice(msg.data, start, MAX_NAME_LENGTH), 0, length)
+    assert size >= MAX_NAME_LENGTH, "resolver: malformed witness"
+    return slice(slice(msg.data, size - MAX_NAME_LENGTH, MAX_NAME_LENGTH), start + MAX_NAME_LENGTH - size, length)

@@ -35,7 +35,6 @@ EXPECTED_FUNCTIONS = {
     "MAX_URLS()",
     "MAX_SIGNERS_PER_CALL()",
     # Proof mode (tests/contracts/proof_mode).
-    "resolveWithStateProof(bytes,bytes)",
     "proof_config_for(bytes)",
     "proof_configs(bytes32)",
     "set_proof_config(bytes32,uint8,uint8,address,address,address,uint64,address)",

@@ -410,6 +410,17 @@ def test_malformed_witnesses(eth_call: Any, l1: Any, l2: Any, game: OpOutput) ->
         False,
         "resolver: malformed witness",
     )
+    # Offsets so large that adding them would overflow: refused before any arithmetic.
+    huge = witness[: 5 * 32] + (2**256 - 1).to_bytes(32, "big") + witness[6 * 32 :]
+    assert prove(eth_call, l1.resolver, with_witness(huge), NAME, TEXT_CALL) == (
+        False,
+        "resolver: malformed witness",
+    )
+    calldata = STATE_PROOF_SELECTOR + (2**256 - 1).to_bytes(32, "big") + bytes(64)
+    ok, out = eth_call(l1.resolver.address, calldata)
+    assert (ok, error_string(out)) == (False, "resolver: malformed witness")
+    ok, out = eth_call(l1.resolver.address, bytes.fromhex("deadbeef") + bytes(64))
+    assert (ok, error_string(out)) == (False, "resolver: unknown function")
     unsupported = bytes.fromhex("691f3431") + encode(["bytes32"], [namehash(NAME)])  # name(bytes32)
     assert prove(eth_call, l1.resolver, honest, NAME, unsupported) == (False, "resolver: unsupported call")
     # An empty label ends the DNS name early: bytes after the root label.
@@ -417,3 +428,29 @@ def test_malformed_witnesses(eth_call: Any, l1: Any, l2: Any, game: OpOutput) ->
         False,
         "resolver: malformed name",
     )
+
+
+def test_text_lengths_at_word_boundaries_and_shrunk_values(
+    eth_call: Any, project: Any, owner: Any, l1: Any, l2: Any
+) -> None:
+    """Lengths around 32-byte words, and a value shrunk over a longer one (stale bytes past its end in storage)."""
+    alice = l2.accounts[1]
+    node = namehash(NAME)
+    lengths = [0, 1, 31, 32, 33, 63, 64, 65, 255]
+    for length in lengths:
+        assert l2.send(
+            l2.registry, alice, "setText", node, f"len{length}", "abcdefghij"[length % 10] * length
+        )
+    assert l2.send(l2.registry, alice, "setText", node, "shrunk", "x" * 100)
+    assert l2.send(l2.registry, alice, "setText", node, "shrunk", "y" * 33)
+    output = OpProposer(l2.anvil, l1.factory).propose(owner)
+    project.HarnessFaultDisputeGame.at(output.game).harnessResolve(2, sender=owner)
+    for key in [f"len{length}" for length in lengths] + ["shrunk"]:
+        data = call("text", NAME, key)
+        response = op_response(
+            output, storage_witness(l2.anvil, l2.registry.address, data, output.block_number)
+        )
+        assert prove(eth_call, l1.resolver, response, NAME, data) == (
+            True,
+            registry_view(l2, data, output.block_number),
+        ), key
