@@ -245,7 +245,7 @@ class EnsDevnet:
         if done.returncode != 0:
             raise RuntimeError(f"dm3-indexer sync failed:\n{done.stdout}\n{done.stderr}")
 
-    def serve(self, timeout: float = 30) -> None:
+    def serve(self, timeout: float = 90) -> None:
         """Start the read API + gateway (`python -m indexer.api`) and wait until it answers /health."""
         log = (self.workdir / "api.log").open("wb")
         self._server = subprocess.Popen(

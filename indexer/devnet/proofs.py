@@ -50,14 +50,13 @@ class ProofContracts:
     factory: str
     anchor_state_registry: str
     verifier: str
-    blueprint: str
+    blueprint: str  # "" when found already deployed (the factory holds it)
 
     def as_dict(self) -> dict[str, str]:
         return {
             "HarnessDisputeGameFactory": self.factory,
             "HarnessAnchorStateRegistry": self.anchor_state_registry,
             "Dm3ProofVerifier": self.verifier,
-            "HarnessFaultDisputeGameBlueprint": self.blueprint,
         }
 
 

@@ -164,7 +164,8 @@ def read_proof_config(l1: L1, resolver: str, parent_name: str) -> ProofConfig | 
         if "revert" in str(exc).lower():  # "proof mode off", or a resolver without proof mode at all
             return None
         raise
-    return ProofConfig(kind, registry, rollup, asr, min_age, bytes(node))
+    checksum = to_checksum_address
+    return ProofConfig(kind, checksum(registry), checksum(rollup), checksum(asr), min_age, bytes(node))
 
 
 def newest_op_game(
