@@ -203,6 +203,7 @@ class EnsDevnet:
             "DM3_GATEWAY_L1_RPC_URL": self.l1.url,
             "DM3_API_RPC_URLS": json.dumps({str(L2_CHAIN_ID): self.l2.url}),
             "DM3_GATEWAY_PROOF_CACHE_SECONDS": str(self.proof_cache_seconds),
+            "DM3_GATEWAY_PROOF_CONFIG_TTL": str(self.proof_cache_seconds),
         }
         return env
 

@@ -83,6 +83,8 @@ class ProofConfig:
     anchor_state_registry: str
     min_age: int
     node: bytes
+    #: 1 proven, 2 proven or signed (the gateway then falls back to a signed answer when it cannot prove).
+    mode: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,7 @@ def _selector(signature: str) -> bytes:
 
 
 _PROOF_CONFIG_FOR = _selector("proof_config_for(bytes)")
+_PROOF_CONFIGS = _selector("proof_configs(bytes32)")
 _GAME_COUNT = _selector("gameCount()")
 _GAME_AT_INDEX = _selector("gameAtIndex(uint256)")
 _ROOT_CLAIM = _selector("rootClaim()")
@@ -164,8 +167,12 @@ def read_proof_config(l1: L1, resolver: str, parent_name: str) -> ProofConfig | 
         if "revert" in str(exc).lower():  # "proof mode off", or a resolver without proof mode at all
             return None
         raise
+    # The mode of the parent's own entry (a config set on a shorter suffix reads as 0 here: taken as strict).
+    mode = l1.one(to_checksum_address(resolver), _PROOF_CONFIGS + bytes(node), "uint8")
     checksum = to_checksum_address
-    return ProofConfig(kind, checksum(registry), checksum(rollup), checksum(asr), min_age, bytes(node))
+    return ProofConfig(
+        kind, checksum(registry), checksum(rollup), checksum(asr), min_age, bytes(node), mode=mode or 1
+    )
 
 
 def newest_op_game(

@@ -156,6 +156,19 @@ def test_status_names_the_newest_provable_block_and_a_gateway_that_cannot_prove_
     assert devnet.l1.url not in message and devnet.l2.url not in message and "127.0.0.1" not in message
     status = httpx.get(f"{devnet.gateway_url}/v1/status", timeout=30).json()["data"][0]["proof"]
     assert status["l2_block"] is None and "no acceptable dispute game" in status["error"]
+    # Mode 2 (proven or signed): the gateway falls back to a signed answer, which the resolver accepts.
+    contracts = devnet.proof.contracts
+    devnet.l1.send(
+        devnet.proof.resolver.functions.set_proof_config(
+            namehash(PARENT), 2, 1, devnet.profiles.address, contracts.factory, contracts.anchor_state_registry,
+            3600, contracts.verifier,
+        )
+    )  # fmt: skip
+    fallback = _gateway_get(devnet, resolver, alice, _addr(alice))
+    assert fallback.status_code == 200 and "x-dm3-proof-l2-block" not in fallback.headers
+    assert decode(["bytes", "uint64", "bytes"], bytes.fromhex(fallback.json()["data"][2:]))[0] == encode(
+        ["address"], [published.alice.address]
+    )
 
     game = devnet.proof.prove_head()
     status = httpx.get(f"{devnet.gateway_url}/v1/status", timeout=30).json()["data"][0]["proof"]

@@ -37,19 +37,33 @@ def _hex(value: str, *, what: str) -> bytes:
         raise ApiError(f"{what} is not valid hex") from error
 
 
-def _prove(prover: Prover, sender_hex: str, call_data: bytes, zones: list[ParentZone]) -> ProvenAnswer | None:
-    """The proof answer when the name's parent is in a proof mode on `sender`, else None (the signed path)."""
+def _prove(
+    prover: Prover, sender_hex: str, call_data: bytes, zones: list[ParentZone], *, can_sign: bool
+) -> ProvenAnswer | None:
+    """The proof answer when the name's parent is in a proof mode on `sender`, else None (the signed path; also in
+    mode 2, proven or signed, when no proof can be built now)."""
     request = decode_resolve_call(call_data)
     zone = zone_for_name(request.name, zones)
     try:
         config = prover.config(sender_hex, zone.parent_name)
-        if config is None:
-            return None
+    except NodeError as exc:
+        log.warning("proof settings of %s: %s", zone.parent_name, exc)
+        raise ApiError(
+            "cannot tell how to answer: the gateway's L1 node did not answer", status=503
+        ) from None
+    if config is None:
+        return None
+    try:
         return prover.prove(request, config, zone.chain_id)
-    except ProofUnavailable as exc:
-        raise ApiError(f"cannot prove the answer: {exc}", status=503) from None
-    except NodeError as exc:  # the message names the node by host at most; the client gets none of it
-        log.warning("proof answer failed: %s", exc)
+    except (ProofUnavailable, NodeError) as exc:
+        if config.mode == 2 and can_sign:
+            log.warning("no proof for %s, answering signed (mode 2): %s", request.name, exc)
+            return None
+        if isinstance(exc, ProofUnavailable):
+            raise ApiError(f"cannot prove the answer: {exc}", status=503) from None
+        log.warning(
+            "proof answer failed: %s", exc
+        )  # names the node by host at most; the client gets none of it
         raise ApiError(
             "cannot prove the answer: the gateway's L1 or L2 node did not answer", status=503
         ) from None
@@ -82,7 +96,7 @@ def _answer(
         return SqlRecordSource(session, chain_id)
 
     if prover is not None:
-        proven = _prove(prover, sender_hex, call_data, zones)
+        proven = _prove(prover, sender_hex, call_data, zones, can_sign=signer is not None)
         if proven is not None:
             commitment = proven.commitment
             op = commitment.game_index is not None
