@@ -293,9 +293,13 @@ def record_of(query: RecordQuery) -> Record:
 
 
 class _TtlCache:
-    def __init__(self) -> None:
+    """A small time-bounded cache; at `max_entries` the oldest entry goes (a gateway serving any sender would
+    otherwise keep one entry per address a client makes up)."""
+
+    def __init__(self, max_entries: int = 1_024) -> None:
         self._lock = threading.Lock()
         self._entries: dict[Any, tuple[float, Any]] = {}
+        self._max_entries = max_entries
 
     def get(self, key: Any, ttl: float, make: Callable[[], T]) -> T:
         now = time.monotonic()
@@ -306,6 +310,9 @@ class _TtlCache:
             return value
         value = make()
         with self._lock:
+            self._entries.pop(key, None)
+            if len(self._entries) >= self._max_entries:
+                del self._entries[next(iter(self._entries))]
             self._entries[key] = (time.monotonic(), value)
         return value
 
