@@ -6,7 +6,8 @@ JSON-RPC proxy that injects node faults), `api` (constants and rows for the API 
 on one anvil and one database), `ens` (an L1 with ENS and an L2, the indexer and the gateway as processes),
 `webapp` (the inbox app in Chromium), `signing` (EIP-712 signatures built from `indexer.signing`'s table),
 `fixtures` (the devnet and API pytest fixtures, imported by the conftest.py of each test directory that uses them),
-`proofs` (`eth_getProof` answers and re-hashed tampered Merkle-Patricia proofs), `proposer` (a devnet proposer of
+`proofs` (the storage-proof tests' writes, snapshots and API server), `mpt_proofs` (`eth_getProof` answers and
+re-hashed tampered Merkle-Patricia proofs), `proposer` (a devnet proposer of
 OP output roots and Arbitrum assertions, and the resolver's proof answers built from `eth_getProof`).
 
 Import it from the project root: pytest adds the root through `pythonpath` in pyproject.toml, and the benchmarks

@@ -18,7 +18,7 @@ from eth_abi import decode, encode
 from eth_utils import keccak
 
 from harness.devnet import Anvil
-from harness.proofs import AccountProof, get_proof
+from harness.mpt_proofs import AccountProof, get_proof
 
 MESSAGE_PASSER = "0x4200000000000000000000000000000000000016"
 TEXTS_SLOT, ADDRESSES_SLOT, LONG_ADDRESSES_SLOT, CONTENTHASHES_SLOT = 3, 4, 5, 6

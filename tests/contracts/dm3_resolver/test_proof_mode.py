@@ -19,7 +19,7 @@ from eth_abi import decode, encode
 from eth_utils import keccak, to_checksum_address
 
 from harness.devnet import ROOT, Anvil, Devnet, contract_types
-from harness.proofs import AccountProof, rehash
+from harness.mpt_proofs import AccountProof, rehash
 from harness.proposer import (
     ArbitrumProposer,
     OpOutput,
@@ -454,3 +454,58 @@ def test_text_lengths_at_word_boundaries_and_shrunk_values(
             True,
             registry_view(l2, data, output.block_number),
         ), key
+
+
+def test_a_record_updated_after_the_game_is_served_at_the_proven_state(
+    eth_call: Any, project: Any, owner: Any, l1: Any, l2: Any
+) -> None:
+    alice = l2.accounts[1]
+    data = call("text", NAME, "status")
+    assert l2.send(l2.registry, alice, "setText", namehash(NAME), "status", "before")
+    older = OpProposer(l2.anvil, l1.factory).propose(owner)
+    project.HarnessFaultDisputeGame.at(older.game).harnessResolve(2, sender=owner)
+    assert l2.send(l2.registry, alice, "setText", namehash(NAME), "status", "after")
+    at_game = op_response(older, storage_witness(l2.anvil, l2.registry.address, data, older.block_number))
+    assert prove(eth_call, l1.resolver, at_game, NAME, data) == (True, encode(["string"], ["before"]))
+    # The newer state's proofs do not verify against the older game's state root.
+    head = l2.anvil.block_number()
+    newer_proofs = op_response(older, storage_witness(l2.anvil, l2.registry.address, data, head))
+    ok, reason = prove(eth_call, l1.resolver, newer_proofs, NAME, data)
+    assert not ok and str(reason).startswith("mpt: "), reason
+    newer = OpProposer(l2.anvil, l1.factory).propose(owner)
+    project.HarnessFaultDisputeGame.at(newer.game).harnessResolve(2, sender=owner)
+    at_newer = op_response(newer, storage_witness(l2.anvil, l2.registry.address, data, newer.block_number))
+    assert prove(eth_call, l1.resolver, at_newer, NAME, data) == (True, encode(["string"], ["after"]))
+
+
+def test_the_off_chain_witness_builder_answers_verify_on_chain(
+    eth_call: Any, project: Any, owner: Any, l1: Any, l2: Any
+) -> None:
+    """`indexer.proofs.witness` (the gateway side's builder) and the verifier agree on the format and the slots."""
+    from indexer.proofs import witness as builder
+
+    node = namehash(NAME)
+    registry = to_checksum_address(l2.registry.address)
+    records = [
+        (builder.Text(node, "network.dm3.profile"), call("text", NAME, "network.dm3.profile")),
+        (builder.Text(node, "unset"), call("text", NAME, "unset")),
+        (builder.Addr(node), call("addr_coin", NAME, 60)),
+        (builder.Addr(node, 0), call("addr_coin", NAME, 0)),
+        (builder.Addr(node, 2**31 | 10), call("addr_coin", NAME, 2**31 | 10)),
+        (builder.Contenthash(node), call("contenthash", NAME)),
+    ]
+    output = OpProposer(l2.anvil, l1.factory).propose(owner)
+    project.HarnessFaultDisputeGame.at(output.game).harnessResolve(2, sender=owner)
+    for record, data in records:
+        built = builder.op_witness(
+            l2.anvil.rpc,
+            registry=registry,
+            record=record,
+            block=output.block_number,
+            game_index=output.game_index,
+        )
+        assert built.commitment == keccak(b"".join(output.preimage))
+        assert prove(eth_call, l1.resolver, built.response, NAME, data) == (
+            True,
+            registry_view(l2, data, output.block_number),
+        ), record

@@ -2,7 +2,7 @@
 
 Honest proofs come from anvil's `eth_getProof` (accounts and storage slots, present and absent); hand-built tries
 (py-trie, raw 32-byte keys) give the shapes a small secure trie rarely has: extensions and nodes embedded in their
-parent. Every tampering is re-hashed up to a new root (`harness.proofs.rehash`) so the check under test is the one
+parent. Every tampering is re-hashed up to a new root (`harness.mpt_proofs.rehash`) so the check under test is the one
 that fires, not the first hash mismatch.
 """
 
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from trie import HexaryTrie
 from web3.exceptions import ContractLogicError
 
-from harness.proofs import AccountProof, edit_node, get_proof, rehash, trie_proof
+from harness.mpt_proofs import AccountProof, edit_node, get_proof, rehash, trie_proof
 
 EMPTY_TRIE_ROOT = keccak(rlp.encode(b""))
 
