@@ -38,6 +38,7 @@ def compiled(project: Any) -> dict[str, Any]:
             "HarnessDisputeGameFactory",
             "HarnessAnchorStateRegistry",
             "HarnessFaultDisputeGame",
+            "HarnessArbitrumRollup",
         ),
     )
 

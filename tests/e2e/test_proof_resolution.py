@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 from eth_abi import decode, encode
+from eth_utils import keccak
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
@@ -179,6 +180,44 @@ def test_status_names_the_newest_provable_block_and_a_gateway_that_cannot_prove_
     multicall = bytes.fromhex("ac9650d8") + encode(["bytes[]"], [[_addr(alice)]])
     refused = _gateway_get(devnet, resolver, alice, multicall)
     assert refused.status_code == 422 and "multicall" in refused.json()["message"]
+
+
+def test_web3__an_arbitrum_parent_is_proven_against_the_latest_confirmed_assertion(
+    published: Published,
+    devnet: EnsDevnet,
+    compiled: dict,
+    l1_web3: Web3,
+    loopback_gateways: None,
+    l1_snapshot: None,
+):
+    """The same resolver, switched to kind 2 (Arbitrum) against the harness BOLD rollup: the gateway reads
+    `latestConfirmed`, the assertion's after-state from its creation event, and proves at its L2 block."""
+    assert devnet.proof is not None
+    l1, l2 = devnet.l1, devnet.l2
+    rollup = l1.deploy(compiled["HarnessArbitrumRollup"], keccak(b"genesis"))
+    devnet.l1.send(
+        devnet.proof.resolver.functions.set_proof_config(
+            namehash(PARENT), 1, 2, devnet.profiles.address, rollup.address, "0x" + "00" * 20, 0,
+            devnet.proof.contracts.verifier,
+        )
+    )  # fmt: skip
+    head = l2.w3.eth.get_block("latest")
+    state = (((bytes(head["hash"]), keccak(b"send root")), (head["number"], 0)), 1, keccak(b"history"))
+    parent, inbox_acc = bytes(rollup.functions.latestConfirmed().call()), keccak(b"inbox")
+    l1.send(rollup.functions.harnessAssert(parent, state, inbox_acc))
+    assertion = bytes(rollup.functions.assertionHash(parent, state, inbox_acc).call())
+    alice, resolver = published.alice_name, devnet.proof.resolver.address
+    pending = _gateway_get(devnet, resolver, alice, _addr(alice))  # genesis only: nothing to prove against
+    assert pending.status_code == 503 and "genesis" in pending.json()["message"]
+    l1.send(rollup.functions.harnessConfirm(assertion, bytes(head["hash"]), keccak(b"send root")))
+
+    for data in (_addr(alice), _text(alice, PROFILE_KEY), _text(alice, "com.twitter")):
+        proven = resolve_with_web3(l1_web3, resolver, alice, data)
+        assert proven == resolve_with_web3(l1_web3, devnet.dm3_resolver.address, alice, data)
+    answer = _gateway_get(devnet, resolver, alice, _addr(alice))
+    assert answer.headers["x-dm3-proof-kind"] == "arbitrum"
+    assert int(answer.headers["x-dm3-proof-l2-block"]) == head["number"]
+    assert answer.headers["x-dm3-proof-commitment"] == "0x" + assertion.hex()
 
 
 @pytest.fixture
