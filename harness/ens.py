@@ -30,8 +30,13 @@ from web3.contract import Contract
 from harness import devnet
 from harness.devnet import PARENT, ROOT, free_port
 from harness.indexer import DM3_INDEXER
+from indexer.deploy.plan import Artifact
+from indexer.deploy.web3_deployer import Web3Deployer
+from indexer.devnet.constants import dev_account
+from indexer.devnet.proofs import Game, OpProposer, ProofContracts, deploy_proof_contracts, enable_proof_mode
 from indexer.dm3.profile import signed_profile_record
 from indexer.gateway.codec import encode_dns_name, namehash
+from indexer.proofs.rpc import Web3Rpc
 
 NODE = shutil.which("node") or "/usr/bin/node"
 RESOLVE_SCRIPT = ROOT / "indexer" / "devnet" / "resolve.mjs"
@@ -110,6 +115,19 @@ class Anvil(devnet.Anvil):
 
 
 @dataclass
+class ProofSetup:
+    resolver: Contract
+    contracts: ProofContracts
+    proposer: OpProposer
+
+    def prove_head(self) -> Game:
+        """A game for the L2's head, resolved DEFENDER_WINS at once (the referee's call): the newest provable."""
+        game = self.proposer.propose()
+        self.proposer.resolve(game)
+        return game
+
+
+@dataclass
 class EnsDevnet:
     """Both chains, the deployed contracts, and (once started) the gateway. Addresses are checksummed."""
 
@@ -123,6 +141,10 @@ class EnsDevnet:
     profiles: Contract
     profiles_block: int
     db_url: str
+    #: Proof mode (`deploy_proof_mode`): a second Dm3Resolver with `op.dm3.eth` proven, and the devnet proposer.
+    proof: ProofSetup | None = None
+    #: `DM3_GATEWAY_PROOF_CACHE_SECONDS` of the served gateway (0: tests revert L1, so games must not be reused).
+    proof_cache_seconds: float = 0.0
     _server: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -172,9 +194,43 @@ class EnsDevnet:
             "DM3_DEPLOYMENTS_DIR": str(self.workdir / "deployments"),
             "DM3_GATEWAY_PRIVATE_KEY": GATEWAY_KEY,
             "DM3_GATEWAY_TTL_SECONDS": "300",
-            "DM3_GATEWAY_RESOLVERS": f"{self.dm3_resolver.address},{self.reference_resolver.address}",
+            # The proof resolver first: /v1/status reports the proof path of the first resolver.
+            "DM3_GATEWAY_RESOLVERS": ",".join(
+                ([self.proof.resolver.address] if self.proof else [])
+                + [self.dm3_resolver.address, self.reference_resolver.address]
+            ),
+            # The proof path: the L1 node, the L2 node; no caching, so tests that revert L1 never see old games.
+            "DM3_GATEWAY_L1_RPC_URL": self.l1.url,
+            "DM3_API_RPC_URLS": json.dumps({str(L2_CHAIN_ID): self.l2.url}),
+            "DM3_GATEWAY_PROOF_CACHE_SECONDS": str(self.proof_cache_seconds),
+            "DM3_GATEWAY_PROOF_CONFIG_TTL": str(self.proof_cache_seconds),
         }
         return env
+
+    def deploy_proof_mode(self, compiled: dict[str, Any]) -> ProofSetup:
+        """Deploy the L1 proof harness, a verifier and a second Dm3Resolver (same gateway, same signer) whose
+        `op.dm3.eth` is in mode 1 (proven) against this L2's registry; before `serve()` (the gateway's sender list
+        names it). ENS keeps pointing at the signed resolver: a test swaps it in with `set_resolver`."""
+        artifacts = {name: Artifact(abi=c["abi"], bytecode=c["bytecode"]) for name, c in compiled.items()}
+        deployer = Web3Deployer(self.l1.w3, dev_account(0), artifacts, network="ethereum:local")
+        assert deployer.address == self.l1.deployer, (
+            "the devnet's deployer is the dev mnemonic's first account"
+        )
+        contracts = deploy_proof_contracts(deployer)
+        url = self.url_template
+        resolver = self.l1.deploy(compiled["Dm3Resolver"], [url], [GATEWAY.address], self.l1.deployer)
+        enable_proof_mode(
+            deployer,
+            resolver=resolver.address,
+            parent_name=PARENT,
+            registry=self.profiles.address,
+            contracts=contracts,
+        )
+        proposer = OpProposer(
+            deployer, self.l1.w3, contracts.factory, Web3Rpc(self.l2.w3), challenge_seconds=0
+        )
+        self.proof = ProofSetup(resolver=resolver, contracts=contracts, proposer=proposer)
+        return self.proof
 
     def index(self) -> None:
         """`dm3-indexer sync`: backfill the L2 registry into the database up to the current head."""
@@ -190,7 +246,7 @@ class EnsDevnet:
         if done.returncode != 0:
             raise RuntimeError(f"dm3-indexer sync failed:\n{done.stdout}\n{done.stderr}")
 
-    def serve(self, timeout: float = 30) -> None:
+    def serve(self, timeout: float = 90) -> None:
         """Start the read API + gateway (`python -m indexer.api`) and wait until it answers /health."""
         log = (self.workdir / "api.log").open("wb")
         self._server = subprocess.Popen(

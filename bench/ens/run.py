@@ -1,5 +1,8 @@
 """ENS resolution benchmark: latency of a text lookup through ethers v6 and of the gateway alone, and the gas of
-`resolveWithProof` for a 500-byte text answer, Dm3Resolver against ENS's OffchainResolver, all in one run.
+`resolveWithProof` for a 500-byte text answer, Dm3Resolver against ENS's OffchainResolver, all in one run; and the
+proof path next to it (a second Dm3Resolver with `op.dm3.eth` in proof mode against the L1 harness's dispute
+games, harness/ens.py `deploy_proof_mode`): calldata bytes and `resolveWithStateProof` gas for the 500-byte text
+and for an address, the gateway's time to build a proof answer, and the ethers lookup through it.
 
     python -m bench.ens.run [--iterations 500]
 
@@ -32,7 +35,7 @@ from harness.ens import (
     ens_devnet,
     run_ethers,
 )
-from indexer.gateway.codec import TEXT_SELECTOR, encode_dns_name, namehash
+from indexer.gateway.codec import ADDR_SELECTOR, TEXT_SELECTOR, encode_dns_name, namehash
 
 NAME = "bench.op.dm3.eth"
 KEY = "network.dm3.profile"
@@ -86,15 +89,20 @@ def latency(measurement: str, client: str, samples: list[float], *, target: floa
     )
 
 
-def publish(devnet: EnsDevnet) -> None:
+def publish(devnet: EnsDevnet) -> str:
     owner = Account.create()
     node = devnet.register("bench", owner)
     devnet.set_text(node, KEY, VALUE, owner)
+    devnet.set_addr(node, owner.address, owner)
+    return str(owner.address)
 
 
-def request_for(devnet: EnsDevnet, resolver: str) -> bytes:
-    """The `callData` the resolver itself puts in its OffchainLookup for `text(bench.op.dm3.eth, KEY)`."""
-    data = TEXT_SELECTOR + encode(["bytes32", "string"], [namehash(NAME), KEY])
+TEXT_CALL = TEXT_SELECTOR + encode(["bytes32", "string"], [namehash(NAME), KEY])
+ADDR_CALL = ADDR_SELECTOR + encode(["bytes32"], [namehash(NAME)])
+
+
+def request_for(devnet: EnsDevnet, resolver: str, data: bytes = TEXT_CALL) -> bytes:
+    """The `callData` the resolver itself puts in its OffchainLookup for `data` (default `text(NAME, KEY)`)."""
     contract = devnet.l1.w3.eth.contract(address=resolver, abi=EXTENDED_RESOLVER_ABI)
     try:
         contract.functions.resolve(encode_dns_name(NAME), data).call(ccip_read_enabled=False)
@@ -139,10 +147,72 @@ def resolve_with_proof_gas(devnet: EnsDevnet) -> list[Gas]:
     return figures
 
 
-def gateway_latency(devnet: EnsDevnet, iterations: int) -> list[float]:
+@dataclass
+class AnswerCost:
+    record: str
+    path: str  # "signed" (resolveWithProof) or "proof" (resolveWithStateProof)
+    response_bytes: int  # the gateway's answer
+    calldata_bytes: int  # the callback's calldata (selector, answer, request)
+    estimate: int  # eth_estimateGas of the callback
+    used: int  # debug_traceCall
+
+
+def answer_costs(devnet: EnsDevnet, address: str) -> list[AnswerCost]:
+    """Both paths' callbacks with the gateway's real answers, for the 500-byte text and for `addr`."""
+    assert devnet.proof is not None
+    abi = [
+        {
+            "type": "function",
+            "name": name,
+            "stateMutability": "view",
+            "inputs": [{"name": "response", "type": "bytes"}, {"name": "extraData", "type": "bytes"}],
+            "outputs": [{"name": "", "type": "bytes"}],
+        }
+        for name in ("resolveWithProof", "resolveWithStateProof")
+    ]
+    w3 = devnet.l1.w3
+    costs = []
+    for record, data, expected in (
+        ("500-byte text", TEXT_CALL, encode(["string"], [VALUE])),
+        ("addr", ADDR_CALL, encode(["address"], [address])),
+    ):
+        for path, resolver, callback in (
+            ("signed", devnet.dm3_resolver.address, "resolveWithProof"),
+            ("proof", devnet.proof.resolver.address, "resolveWithStateProof"),
+        ):
+            request = request_for(devnet, resolver, data)
+            answer = httpx.get(
+                f"{devnet.gateway_url}/ccip/{resolver.lower()}/0x{request.hex()}.json", timeout=30
+            )
+            answer.raise_for_status()
+            response = bytes.fromhex(answer.json()["data"][2:])
+            contract = w3.eth.contract(address=resolver, abi=abi)
+            assert bytes(getattr(contract.functions, callback)(response, request).call()) == expected, (
+                record,
+                path,
+            )
+            calldata = contract.encode_abi(callback, [response, request])
+            tx = {"to": resolver, "data": calldata}
+            trace = w3.provider.make_request("debug_traceCall", [tx, "latest", {"tracer": "callTracer"}])  # type: ignore[arg-type]
+            costs.append(
+                AnswerCost(
+                    record=record,
+                    path=path,
+                    response_bytes=len(response),
+                    calldata_bytes=len(calldata) // 2 - 1,
+                    estimate=int(w3.eth.estimate_gas(tx)),  # type: ignore[arg-type]
+                    used=int(trace["result"]["gasUsed"], 16),
+                )
+            )
+    return costs
+
+
+def gateway_latency(devnet: EnsDevnet, iterations: int, *, resolver: str | None = None) -> list[float]:
     """Wall time of `GET /ccip/{sender}/{data}.json` over one keep-alive connection: decode, database read,
-    ABI-encode, sign, JSON (the gateway's whole handling time plus a loopback round trip)."""
-    resolver = devnet.dm3_resolver.address
+    ABI-encode, sign, JSON (the gateway's whole handling time plus a loopback round trip). For the proof
+    resolver: the proof settings (cached), the newest game (cached 2 s), `eth_getStorageAt`/`eth_getProof` from
+    the L2 node, every proof checked, ABI-encoded."""
+    resolver = resolver or devnet.dm3_resolver.address
     url = f"{devnet.gateway_url}/ccip/{resolver.lower()}/0x{request_for(devnet, resolver).hex()}.json"
     timings = []
     with httpx.Client(timeout=10) as client:
@@ -177,7 +247,7 @@ def ethers_latency(
     return [float(t) for t in answer["timings_ms"]]
 
 
-def table(rows: list[Latency], gas: list[Gas]) -> str:
+def table(rows: list[Latency], gas: list[Gas], costs: list[AnswerCost]) -> str:
     lines = [
         "| measurement | client | samples | p50 ms | p99 ms | mean ms | target | met |",
         "|---|---|---:|---:|---:|---:|---|---|",
@@ -196,26 +266,52 @@ def table(rows: list[Latency], gas: list[Gas]) -> str:
         "|---|---:|---:|---:|---|---|",
         f"| {ours.resolver} | {ours.estimate:,} | {ours.used:,} | {ours.execution:,} | ≤ reference | {met} |",
         f"| {reference.resolver} | {reference.estimate:,} | {reference.used:,} | {reference.execution:,} | | |",
+        "",
+        "| answer | path (callback) | gateway answer bytes | callback calldata bytes | eth_estimateGas | gas used |",
+        "|---|---|---:|---:|---:|---:|",
     ]
+    for c in costs:
+        callback = "`resolveWithProof`" if c.path == "signed" else "`resolveWithStateProof`"
+        lines.append(
+            f"| {c.record} | {c.path} ({callback}) | {c.response_bytes:,} | {c.calldata_bytes:,} | {c.estimate:,} "
+            f"| {c.used:,} |"
+        )
     return "\n".join(lines)
 
 
 @click.command()
 @click.option("--iterations", default=500, show_default=True, help="lookups per latency measurement")
-def main(iterations: int) -> None:
+@click.option("--proof-iterations", default=100, show_default=True, help="lookups per proof-path measurement")
+def main(iterations: int, proof_iterations: int) -> None:
     """Run the ENS resolution benchmark and write bench/results/ens.json and the bench/README.md table."""
     from ape import project
 
-    compiled = contract_types(project, ("ProfileRegistry", "Dm3Resolver"))
+    compiled = contract_types(
+        project,
+        (
+            "ProfileRegistry",
+            "Dm3Resolver",
+            "Dm3ProofVerifier",
+            "HarnessDisputeGameFactory",
+            "HarnessAnchorStateRegistry",
+            "HarnessFaultDisputeGame",
+        ),
+    )
     load_before = os.getloadavg()
     with (
         tempfile.TemporaryDirectory(prefix="dm3-bench-ens-") as tmp,
         ens_devnet(Path(tmp), compiled) as devnet,
     ):
-        publish(devnet)
+        address = publish(devnet)
         devnet.index()
+        proof = devnet.deploy_proof_mode(compiled)
+        devnet.proof_cache_seconds = (
+            2.0  # the gateway's default: the newest game is looked up at most every 2 s
+        )
         devnet.serve()
+        game = proof.prove_head()
         gas = resolve_with_proof_gas(devnet)
+        costs = answer_costs(devnet, address)
         rows = [
             latency(
                 "text lookup, resolver looked up each time (ENSIP-10 walk + CCIP-read + proof)",
@@ -241,9 +337,24 @@ def main(iterations: int) -> None:
                 gateway_latency(devnet, iterations),
                 target=None,
             ),
+            latency(
+                "proof path, gateway alone: build the proof answer (newest game cached ≤ 2 s)",
+                "httpx, keep-alive",
+                gateway_latency(devnet, proof_iterations, resolver=proof.resolver.address),
+                target=None,
+            ),
         ]
+        devnet.set_resolver("op.dm3.eth", proof.resolver.address)
+        rows.append(
+            latency(
+                "proof path, text lookup, resolver already known (resolve + gateway proof + resolveWithStateProof)",
+                "ethers 6.13.4, tuned provider",
+                ethers_latency(devnet, proof_iterations, fresh=False, options=TUNED),
+                target=None,
+            )
+        )
     load_after = os.getloadavg()
-    text = table(rows, gas) + (
+    text = table(rows, gas, costs) + (
         f"\n\n1-minute load average {load_before[0]:.1f} before, {load_after[0]:.1f} after, on "
         f"{os.cpu_count()} cores (every process on the machine, this benchmark included)."
     )
@@ -258,6 +369,10 @@ def main(iterations: int) -> None:
             "load_average": {"before": load_before, "after": load_after},
             "latency_ms": [asdict(r) for r in rows],
             "resolve_with_proof_gas": [asdict(g) for g in gas],
+            "proof_path": {
+                "game": {"index": game.index, "l2_block": game.l2_block},
+                "answers": [asdict(c) for c in costs],
+            },
         },
     )
     update_readme_table("ens", text)

@@ -90,6 +90,15 @@ SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SignerDep = Annotated[GatewaySigner, Depends(get_signer)]
+
+
+def get_optional_signer(request: Request) -> GatewaySigner | None:
+    signer: GatewaySigner | None = request.app.state.signer
+    return signer
+
+
+#: The gateway key or None (a gateway that only proves needs none).
+OptionalSignerDep = Annotated[GatewaySigner | None, Depends(get_optional_signer)]
 HeavyLimiterDep = Annotated[CapacityLimiter, Depends(heavy_limiter)]
 #: The optional `chain_id` filter every chain-scoped route takes.
 ChainIdQuery = Annotated[int | None, Query(ge=0, le=MAX_CHAIN_ID, description="only this chain")]

@@ -21,7 +21,9 @@ from indexer.api.routes import ccip, changes, deposits, eligibility, profiles, r
 from indexer.api.routes.relay import RelayFastPath
 from indexer.api.state import EligibilityState, running
 from indexer.api.webapp import mount_webapp
+from indexer.gateway.proving import Prover
 from indexer.gateway.signer import GatewaySigner
+from indexer.proofs.rpc import UrlRpc
 from indexer.relayer.accept import RelayService
 from indexer.settings.api import ApiSettings
 from indexer.store.db import create_db_engine
@@ -40,6 +42,24 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     if app.state.relay is not None:
         await app.state.relay.aclose()
+
+
+def make_prover(settings: ApiSettings) -> Prover | None:
+    """The gateway's proof path, when an L1 node is configured (`DM3_GATEWAY_L1_RPC_URL`)."""
+    gateway = settings.gateway
+    if gateway.l1_rpc_url is None:
+        return None
+    timeout = settings.proof_rpc_timeout
+    return Prover(
+        UrlRpc(gateway.l1_rpc_url.get_secret_value(), timeout=timeout),
+        {
+            chain_id: UrlRpc(url.get_secret_value(), timeout=timeout)
+            for chain_id, url in settings.rpc_urls.items()
+        },
+        config_ttl=gateway.proof_config_ttl,
+        commitment_ttl=gateway.proof_cache_seconds,
+        max_games_scanned=gateway.max_games_scanned,
+    )
 
 
 def create_app(
@@ -65,6 +85,7 @@ def create_app(
     if signer is None:
         log.warning("no gateway key configured: /ccip answers 503")
     app.state.signer = signer
+    app.state.prover = make_prover(settings)
     app.state.metrics = ApiMetrics()
     app.state.relay = None
     if settings.relayer.chains:  # the relay routes write the queue: they get a writer engine of their own

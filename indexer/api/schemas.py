@@ -239,6 +239,24 @@ class ChainStatus(BaseModel):
     stale: bool = Field(
         description="the last write or head is older than the staleness bound (status 'stale')"
     )
+    proof: ProofStatus | None = Field(
+        default=None,
+        description="proof mode (gateway with DM3_GATEWAY_L1_RPC_URL and DM3_GATEWAY_RESOLVERS, parent proven by "
+        "the first resolver): the newest provable L2 block; null when the parent is signed",
+    )
+
+
+class ProofStatus(BaseModel):
+    """The newest L2 block the gateway can prove answers at (the resolver's parent in a proof mode)."""
+
+    kind: Literal["op-stack", "arbitrum"] | None = None
+    l2_block: int | None = Field(default=None, description="the newest provable L2 block")
+    l2_block_age_seconds: float | None = Field(default=None, description="now minus that block's timestamp")
+    commitment: str | None = Field(
+        default=None, description="the dispute game's address or the assertion hash"
+    )
+    game_index: int | None = None
+    error: str | None = Field(default=None, description="why nothing can be proven now")
 
 
 class StatusResponse(BaseModel):

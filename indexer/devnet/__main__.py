@@ -63,6 +63,40 @@ def up_command(state_dir: Path | None, base_port: int, gateway_port: int, with_s
                 click.echo(f"API and CCIP gateway on http://127.0.0.1:{gateway_port}")
 
 
+@cli.command("proposer")
+@_options
+@click.option("--interval", type=float, default=1.0, show_default=True, help="Seconds between two rounds.")
+@click.option("--challenge-seconds", type=float, default=1.0, show_default=True,
+              help="A game resolves DEFENDER_WINS after standing this long unchallenged.")  # fmt: skip
+def proposer_command(
+    state_dir: Path | None, base_port: int, interval: float, challenge_seconds: float
+) -> None:
+    """Post the proven L2's output roots as dispute games on the L1 harness, and resolve them (runs until
+    stopped; `up --services` starts it)."""
+    from indexer.devnet.constants import DEPLOYER_INDEX, dev_account
+    from indexer.devnet.proofs import run_proposer
+
+    with _clear_errors():
+        state = load(DevnetOptions(state_dir=state_dir, base_port=base_port))
+        if state is None or "proof" not in state.extra:
+            raise click.ClickException(
+                "no devnet with proof mode is up: run `python -m indexer.devnet up` first"
+            )
+        proof = state.extra["proof"]
+        click.echo(
+            f"proposing output roots of chain {proof['chain_id']} to {proof['HarnessDisputeGameFactory']} "
+            f"every {interval:g} s",
+        )
+        run_proposer(
+            l1_url=state.l1.rpc_url,
+            l2_url=proof["l2_rpc_url"],
+            factory=proof["HarnessDisputeGameFactory"],
+            account=dev_account(DEPLOYER_INDEX),
+            interval=interval,
+            challenge_seconds=challenge_seconds,
+        )
+
+
 @cli.command("down")
 @_options
 def down_command(state_dir: Path | None, base_port: int) -> None:

@@ -10,6 +10,7 @@ import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ens.utils import normal_name_to_hash
 from web3 import HTTPProvider, Web3
@@ -17,7 +18,7 @@ from web3 import HTTPProvider, Web3
 from indexer.deploy import plan
 from indexer.deploy.record import DeploymentRecord, load_record, record_path
 from indexer.deploy.web3_deployer import Web3Deployer, load_ape_artifacts, load_truffle_artifact
-from indexer.devnet import anvil, ens
+from indexer.devnet import anvil, ens, proofs
 from indexer.devnet.constants import (
     DEFAULT_BASE_PORT,
     DEFAULT_GATEWAY_PORT,
@@ -119,6 +120,25 @@ def up(options: DevnetOptions | None = None) -> DevnetState:
         )
 
     l1 = next(c for c in chain_states if c.parent_name is None)
+    extra: dict[str, Any] = {}
+    proof_chain = next((c for c in chain_states if c.parent_name == proofs.PROOF_PARENT), None)
+    if proof_chain is not None:
+        w3 = Web3(HTTPProvider(l1.rpc_url))
+        contracts = proofs.ensure_proof_mode(
+            Web3Deployer(w3, deployer_account, artifacts, network=l1.network),
+            w3,
+            resolver=l1.contracts["Dm3Resolver"],
+            parent_name=proofs.PROOF_PARENT,
+            registry=proof_chain.contracts["ProfileRegistry"],
+        )
+        extra["proof"] = {
+            "parent_name": proofs.PROOF_PARENT,
+            "chain_id": proof_chain.chain_id,
+            "l2_rpc_url": proof_chain.rpc_url,
+            "mode": proofs.PROOF_MODE,
+            "min_age": proofs.DEVNET_MIN_AGE,
+            **contracts.as_dict(),
+        }
     state = DevnetState(
         chains=chain_states,
         ens_registry=l1.contracts["ENSRegistry"],
@@ -133,6 +153,7 @@ def up(options: DevnetOptions | None = None) -> DevnetState:
         deployments_dir=str(options.deployments_dir),
         config_file=str(options.directory / "dm3.toml"),
         env_file=str(options.directory / "dm3.env"),
+        extra=extra,
     )
     write_indexer_config(
         Path(state.config_file),

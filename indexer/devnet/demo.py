@@ -48,6 +48,7 @@ from indexer.signing import sign
 TOKEN = 10**18
 PROFILE_KEY = "network.dm3.profile"
 INDEXER_WAIT_SECONDS = 30.0
+PROOF_WAIT_SECONDS = 20.0
 RESOLVE_SCRIPT = Path(__file__).with_name("resolve.mjs")
 DETERMINISTIC = (*L2_CONTRACTS, *L1_CONTRACTS)  # deployed through the proxy (ENS's contracts are not)
 
@@ -335,6 +336,62 @@ def walkthrough(state: DevnetState, api: Dm3Client) -> None:
         raise click.ClickException("ENS resolution returned the wrong address")
 
     relay_walkthrough(api, op, base, alice, owner)
+    proof_walkthrough(state, api, base, bob)
+
+
+def proof_walkthrough(state: DevnetState, api: Dm3Client, base: L2, bob: LocalAccount) -> None:
+    """base.dm3.eth is in proof mode: the answer is verified on L1 from a dispute game's output root."""
+    proof = state.extra.get("proof")
+    if proof is None:
+        return
+    step(
+        "11. proof mode: anyone resolves bob.base.dm3.eth with ethers v6, and L1 checks storage proofs against "
+        "a dispute game instead of trusting the gateway's key"
+    )
+    console.print(
+        f"  Dm3Resolver: base.dm3.eth in mode {proof['mode']} (proven), OP stack, DisputeGameFactory "
+        f"{proof['HarnessDisputeGameFactory']}, AnchorStateRegistry {proof['HarnessAnchorStateRegistry']}, "
+        f"verifier {proof['Dm3ProofVerifier']}"
+    )
+    wanted = base.w3.eth.block_number  # bob's records are at or below it
+    deadline = time.monotonic() + PROOF_WAIT_SECONDS
+    while True:
+        status = httpx.get(f"{api.base_url}/v1/status", timeout=10).json()
+        chain = next(c for c in status["data"] if c["chain_id"] == proof["chain_id"])
+        proven = chain.get("proof") or {}
+        if (proven.get("l2_block") or -1) >= wanted:
+            break
+        if time.monotonic() > deadline:
+            raise click.ClickException(f"no dispute game covers Base block {wanted} yet: {proven}")
+        time.sleep(0.2)
+    console.print(
+        f"  /v1/status: newest provable Base block {proven['l2_block']} ({proven['l2_block_age_seconds']} s old), "
+        f"game #{proven['game_index']}; the devnet proposer posts output roots every second"
+    )
+    name = "bob.base.dm3.eth"
+    resolved = resolve_with_ethers(state, name)
+    call = "0x9061b923" + _encode_resolve(name, bytes.fromhex("3b3b57de") + normal_name_to_hash(name)).hex()
+    answer = httpx.get(
+        f"{state.gateway_url.split('/ccip/')[0]}/ccip/{state.dm3_resolver}/{call}.json", timeout=30
+    )
+    headers = answer.headers
+    console.print(f"  addr:     {resolved['address']}")
+    console.print(f"  {PROFILE_KEY}: {resolved['text'][:80]}…")
+    console.print(
+        f"  proven against game #{headers.get('x-dm3-proof-game-index')} ({headers.get('x-dm3-proof-commitment')}) "
+        f"at Base block {headers.get('x-dm3-proof-l2-block')} ({headers.get('x-dm3-proof-l2-block-hash', '')[:18]}…), "
+        f"{len(answer.json()['data']) // 2 - 1:,}-byte answer"
+    )
+    if resolved["address"].lower() != bob.address.lower():
+        raise click.ClickException("proof-mode ENS resolution returned the wrong address")
+
+
+def _encode_resolve(name: str, data: bytes) -> bytes:
+    from eth_abi import encode
+
+    from indexer.gateway.codec import encode_dns_name
+
+    return encode(["bytes", "bytes"], [encode_dns_name(name), data])
 
 
 def wait_relayer(api: Dm3Client, chain_id: int) -> Any:

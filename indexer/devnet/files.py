@@ -92,6 +92,9 @@ class DevnetState:
             "DM3_GATEWAY_RESOLVERS": self.dm3_resolver,
             "DM3_RELAYER_CHAINS": json.dumps(relay_chains),
             "DM3_RELAYER_PRIVATE_KEY": "0x" + bytes(dev_account(RELAYER_INDEX).key).hex(),
+            # The gateway's proof path (base.dm3.eth is proven on the devnet): the L1 and every L2 node.
+            "DM3_GATEWAY_L1_RPC_URL": self.l1.rpc_url,
+            "DM3_API_RPC_URLS": json.dumps({str(c.chain_id): c.rpc_url for c in self.l2s}),
         }
 
     @classmethod

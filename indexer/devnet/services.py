@@ -22,7 +22,7 @@ import httpx
 from indexer.devnet.anvil import DevnetError, stop_pid
 from indexer.devnet.files import DevnetState
 
-SERVICES = ("indexer", "api")
+SERVICES = ("indexer", "api", "proposer")
 
 
 def dm3_indexer(*args: str) -> list[str]:
@@ -73,6 +73,11 @@ def start(
             "api", api or api_command(api_port), env=env, cwd=project_root, state_dir=state_dir
         )
         _wait_for_http(f"http://127.0.0.1:{api_port}/health", timeout=wait, state_dir=state_dir)
+    if (
+        "proof" in state.extra
+    ):  # posts output roots of the proven L2 as dispute games (indexer/devnet/proofs.py)
+        command = [sys.executable, "-m", "indexer.devnet", "proposer", "--state-dir", str(state_dir)]
+        pids["proposer"] = _spawn("proposer", command, env=env, cwd=project_root, state_dir=state_dir)
     if importlib.util.find_spec("indexer.relayer") is not None:
         for chain in state.l2s:
             if "RelayBatcher" in chain.contracts:

@@ -204,14 +204,24 @@ def output_root(preimage: Sequence[bytes]) -> bytes:
     return keccak(b"".join(preimage))
 
 
+def output_root_at(rpc: JsonRpc, block: int) -> bytes:
+    """The OP output root of L2 `block` as `rpc`'s node computes it (what a proposer claims, what a game must)."""
+    header = _block(rpc, block)
+    return output_root(_op_preimage(rpc, header))
+
+
+def _op_preimage(rpc: JsonRpc, header: Header) -> list[bytes]:
+    passer = AccountProof.from_rpc(rpc("eth_getProof", [MESSAGE_PASSER, [], "0x" + header.hash.hex()]))
+    # proven here, so an absent predeploy (a devnet) reads the empty trie's root, as the output root needs
+    passer_root = verify_account(header.state_root, MESSAGE_PASSER, passer.account_proof).storage_root
+    return [OUTPUT_ROOT_VERSION, header.state_root, passer_root, header.hash]
+
+
 def op_witness(rpc: JsonRpc, *, registry: str, record: Record, block: int, game_index: int) -> Witness:
     """The kind-1 response proving `record` at L2 `block`, for the dispute game `game_index` (whose root claim
     must be `Witness.commitment`, the output root of that block)."""
     header = _block(rpc, block)
-    passer = AccountProof.from_rpc(rpc("eth_getProof", [MESSAGE_PASSER, [], "0x" + header.hash.hex()]))
-    # proven here, so an absent predeploy (a devnet) reads the empty trie's root, as the output root needs
-    passer_root = verify_account(header.state_root, MESSAGE_PASSER, passer.account_proof).storage_root
-    preimage = [OUTPUT_ROOT_VERSION, header.state_root, passer_root, header.hash]
+    preimage = _op_preimage(rpc, header)
     account_proof, storage_proofs = _registry_proofs(rpc, registry, record, header)
     witness = abi_encode(_OP_WITNESS, [game_index, preimage, account_proof, storage_proofs])
     return Witness(

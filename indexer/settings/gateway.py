@@ -28,6 +28,18 @@ class GatewaySettings(Dm3Settings):
     #: Largest accepted `callData`, in bytes.
     max_calldata_bytes: int = Field(default=8_192, gt=0)
 
+    # --- proof mode (docs/proof-mode.md, README "Trust model"); L2 nodes come from `DM3_API_RPC_URLS` -------------
+    #: An L1 node: asked which parents a resolver proves (`proof_config_for`) and for the newest acceptable
+    #: dispute game / confirmed assertion. Without it every answer is signed (a proof-mode resolver then refuses
+    #: them, or in mode 2 accepts them). Secret: never shown (URLs carry API keys).
+    l1_rpc_url: SecretStr | None = None
+    #: Seconds a resolver's answer to `proof_config_for(parent)` is reused (a mode change takes this long to show).
+    proof_config_ttl: float = Field(default=30.0, ge=0)
+    #: Seconds the newest acceptable game/assertion is reused before L1 is asked again.
+    proof_cache_seconds: float = Field(default=2.0, ge=0)
+    #: Games looked at, from the newest back, before the gateway gives up (503).
+    max_games_scanned: int = Field(default=64, ge=1)
+
     @field_validator("resolvers", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:

@@ -92,6 +92,38 @@ def test_up__ens_points_the_l2_parents_at_the_dm3_resolver(devnet, project):
     assert state.gateway_url == f"http://127.0.0.1:{options.gateway_port}/ccip/{{sender}}/{{data}}.json"
 
 
+def test_up__base_is_proven_and_the_proposer_posts_its_output_roots(devnet):
+    from indexer.deploy.web3_deployer import Web3Deployer, load_ape_artifacts
+    from indexer.devnet.proofs import OpProposer
+    from indexer.gateway.proving import L1, read_proof_config
+    from indexer.proofs.rpc import UrlRpc
+    from indexer.proofs.witness import output_root_at
+
+    options, state = devnet
+    proof = state.extra["proof"]
+    l1 = L1(UrlRpc(state.l1.rpc_url))
+    config = read_proof_config(l1, state.dm3_resolver, "base.dm3.eth")
+    assert config is not None and config.kind == 1
+    assert config.registry == state.chain("base").contracts["ProfileRegistry"]
+    assert (config.rollup, config.anchor_state_registry) == (
+        proof["HarnessDisputeGameFactory"],
+        proof["HarnessAnchorStateRegistry"],
+    )
+    assert read_proof_config(l1, state.dm3_resolver, "op.dm3.eth") is None  # signed
+
+    w3 = Web3(HTTPProvider(state.l1.rpc_url))
+    deployer = Web3Deployer(w3, dev_account(0), load_ape_artifacts(options.root), network="ethereum:local")
+    l2 = UrlRpc(proof["l2_rpc_url"])
+    proposer = OpProposer(deployer, w3, proof["HarnessDisputeGameFactory"], l2, challenge_seconds=0)
+    proposer.resume()
+    events = proposer.tick()
+    assert len(events) == 1 and "proposed" in events[0]
+    (game,) = proposer.pending
+    assert game.root_claim == output_root_at(l2, game.l2_block)
+    assert "resolved" in proposer.tick()[0]  # the next round resolves it; the L2 did not move: nothing new
+    assert proposer.tick() == []
+
+
 def test_up__writes_config_the_indexer_loads(devnet, monkeypatch):
     _, state = devnet
     monkeypatch.delenv("DM3_DATABASE_URL", raising=False)

@@ -29,7 +29,18 @@ BOB = Account.from_key("0x" + "b0" * 32)
 
 @pytest.fixture(scope="session")
 def compiled(project: Any) -> dict[str, Any]:
-    return contract_types(project, ("ProfileRegistry", "Dm3Resolver"))
+    return contract_types(
+        project,
+        (
+            "ProfileRegistry",
+            "Dm3Resolver",
+            "Dm3ProofVerifier",
+            "HarnessDisputeGameFactory",
+            "HarnessAnchorStateRegistry",
+            "HarnessFaultDisputeGame",
+            "HarnessArbitrumRollup",
+        ),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -47,6 +58,7 @@ def published(compiled: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
         devnet.set_addr(bob_node, BOB.address, BOB)
         devnet.set_text(bob_node, "email", "bob@example.org", BOB)
         devnet.index()
+        devnet.deploy_proof_mode(compiled)
         devnet.serve()
         yield Published(
             devnet=devnet,

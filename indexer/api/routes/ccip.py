@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from sqlmodel import Session
 
-from indexer.api.deps import SessionDep, SettingsDep, SignerDep
+from indexer.api.deps import OptionalSignerDep, SessionDep, SettingsDep
 from indexer.api.errors import ApiError
 from indexer.api.queries.envelope import load_chains
 from indexer.api.schemas import CcipRequest, CcipResponse, ErrorResponse
+from indexer.gateway.codec import decode_resolve_call
+from indexer.gateway.proving import ProofUnavailable, ProvenAnswer, Prover
 from indexer.gateway.records import SqlRecordSource
-from indexer.gateway.service import ParentZone, RecordSource, answer_request
+from indexer.gateway.service import ParentZone, RecordSource, answer_request, zone_for_name
 from indexer.gateway.signer import GatewaySigner
+from indexer.proofs.rpc import NodeError
 from indexer.settings.api import ApiSettings
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/ccip", tags=["ccip-read gateway"])
 
 _ERRORS: dict[int | str, dict[str, object]] = {
-    status: {"model": ErrorResponse} for status in (400, 403, 404, 413, 422, 503)
+    status: {"model": ErrorResponse} for status in (400, 403, 404, 413, 422, 502, 503)
 }
 
 
@@ -32,13 +37,46 @@ def _hex(value: str, *, what: str) -> bytes:
         raise ApiError(f"{what} is not valid hex") from error
 
 
+def _prove(
+    prover: Prover, sender_hex: str, call_data: bytes, zones: list[ParentZone], *, can_sign: bool
+) -> ProvenAnswer | None:
+    """The proof answer when the name's parent is in a proof mode on `sender`, else None (the signed path; also in
+    mode 2, proven or signed, when no proof can be built now)."""
+    request = decode_resolve_call(call_data)
+    zone = zone_for_name(request.name, zones)
+    try:
+        config = prover.config(sender_hex, zone.parent_name)
+    except NodeError as exc:
+        log.warning("proof settings of %s: %s", zone.parent_name, exc)
+        raise ApiError(
+            "cannot tell how to answer: the gateway's L1 node did not answer", status=503
+        ) from None
+    if config is None:
+        return None
+    try:
+        return prover.prove(request, config, zone.chain_id)
+    except (ProofUnavailable, NodeError) as exc:
+        if config.mode == 2 and can_sign:
+            log.warning("no proof for %s, answering signed (mode 2): %s", request.name, exc)
+            return None
+        if isinstance(exc, ProofUnavailable):
+            raise ApiError(f"cannot prove the answer: {exc}", status=503) from None
+        log.warning(
+            "proof answer failed: %s", exc
+        )  # names the node by host at most; the client gets none of it
+        raise ApiError(
+            "cannot prove the answer: the gateway's L1 or L2 node did not answer", status=503
+        ) from None
+
+
 def _answer(
     *,
     sender_hex: str,
     data_hex: str,
     session: Session,
     settings: ApiSettings,
-    signer: GatewaySigner,
+    signer: GatewaySigner | None,
+    prover: Prover | None,
     response: Response,
 ) -> CcipResponse:
     gateway = settings.gateway
@@ -57,6 +95,21 @@ def _answer(
     def source_for_chain(chain_id: int) -> RecordSource:
         return SqlRecordSource(session, chain_id)
 
+    if prover is not None:
+        proven = _prove(prover, sender_hex, call_data, zones, can_sign=signer is not None)
+        if proven is not None:
+            commitment = proven.commitment
+            op = commitment.game_index is not None
+            response.headers["X-Dm3-Proof-Kind"] = "op-stack" if op else "arbitrum"
+            response.headers["X-Dm3-Proof-L2-Block"] = str(commitment.l2_block)
+            response.headers["X-Dm3-Proof-L2-Block-Hash"] = "0x" + proven.witness.block_hash.hex()
+            if op:
+                response.headers["X-Dm3-Proof-Game-Index"] = str(commitment.game_index)
+            response.headers["X-Dm3-Proof-Commitment"] = commitment.reference
+            response.headers["Cache-Control"] = f"public, max-age={int(prover.commitment_ttl)}"
+            return CcipResponse(data="0x" + proven.response.hex())
+    if signer is None:
+        raise ApiError("the CCIP-read gateway has no signing key configured", status=503)
     now = int(time.time())
     signed = answer_request(
         sender=sender,
@@ -72,17 +125,35 @@ def _answer(
 
 @router.get("/{sender}/{data}.json", response_model=CcipResponse, responses=_ERRORS)
 def ccip_get(
-    sender: str, data: str, session: SessionDep, settings: SettingsDep, signer: SignerDep, response: Response
+    sender: str,
+    data: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    signer: OptionalSignerDep,
+    request: Request,
+    response: Response,
 ) -> CcipResponse:
-    """EIP-3668 GET: the URL template `{sender}/{data}.json` filled in by the client."""
+    """EIP-3668 GET: the URL template `{sender}/{data}.json` filled in by the client. A parent in a proof mode is
+    answered with proofs (headers `X-Dm3-Proof-*` name the L2 block and the game/assertion), others signed."""
     return _answer(
-        sender_hex=sender, data_hex=data, session=session, settings=settings, signer=signer, response=response
+        sender_hex=sender,
+        data_hex=data,
+        session=session,
+        settings=settings,
+        signer=signer,
+        prover=request.app.state.prover,
+        response=response,
     )
 
 
 @router.post("", response_model=CcipResponse, responses=_ERRORS)
 def ccip_post(
-    body: CcipRequest, session: SessionDep, settings: SettingsDep, signer: SignerDep, response: Response
+    body: CcipRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    signer: OptionalSignerDep,
+    request: Request,
+    response: Response,
 ) -> CcipResponse:
     """EIP-3668 POST: `{sender, data}` in the body (clients use it when the URL template has no `{data}`)."""
     return _answer(
@@ -91,5 +162,6 @@ def ccip_post(
         session=session,
         settings=settings,
         signer=signer,
+        prover=request.app.state.prover,
         response=response,
     )

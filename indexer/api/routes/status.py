@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
@@ -10,12 +12,39 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from indexer.api.deps import SessionDep, SettingsDep
 from indexer.api.queries.envelope import load_chains
-from indexer.api.schemas import ChainStatus, Health, Readiness, StatusResponse
+from indexer.api.schemas import ChainStatus, Health, ProofStatus, Readiness, StatusResponse
+from indexer.gateway.proving import ProofUnavailable, Prover
+from indexer.proofs.rpc import NodeError
 from indexer.redact import redact_urls
 from indexer.settings.api import ApiSettings
 from indexer.store.models import Chain
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["status"])
+
+
+def proof_status(prover: Prover | None, settings: ApiSettings, chain: Chain) -> ProofStatus | None:
+    """The newest provable block of `chain`'s parent on the first configured resolver, or None (signed / no
+    proof path configured)."""
+    if prover is None or not settings.gateway.resolvers or not chain.parent_name:
+        return None
+    try:
+        config = prover.config(settings.gateway.resolvers[0], chain.parent_name)
+        if config is None:
+            return None
+        commitment = prover.commitment(config, chain.chain_id)
+    except ProofUnavailable as exc:
+        return ProofStatus(error=str(exc))
+    except NodeError as exc:
+        log.warning("proof status of chain %s: %s", chain.chain_id, exc)
+        return ProofStatus(error="the gateway's L1 or L2 node did not answer")
+    return ProofStatus(
+        kind="op-stack" if commitment.game_index is not None else "arbitrum",
+        l2_block=commitment.l2_block,
+        l2_block_age_seconds=round(time.time() - commitment.l2_timestamp, 1),
+        commitment=commitment.reference,
+        game_index=commitment.game_index,
+    )
 
 
 def stale_reason(chain: Chain, settings: ApiSettings, now: datetime) -> str | None:
@@ -73,11 +102,17 @@ def _aware(moment: datetime) -> datetime:
 
 
 @router.get("/v1/status", response_model=StatusResponse)
-def get_status(session: SessionDep, settings: SettingsDep) -> StatusResponse:
+def get_status(request: Request, session: SessionDep, settings: SettingsDep) -> StatusResponse:
     """Per chain: head, indexed, safe and finalized blocks, lag, reorgs and indexer status ("stale" when the
-    indexer's last write or the node's last head is older than the staleness bound)."""
+    indexer's last write or the node's last head is older than the staleness bound); with proof mode, the newest
+    provable L2 block and its age."""
     now = datetime.now(UTC)
-    data = [_status(chain, settings, now)[0] for chain in load_chains(session)]
+    prover = request.app.state.prover
+    data = []
+    for chain in load_chains(session):
+        status = _status(chain, settings, now)[0]
+        status.proof = proof_status(prover, settings, chain)
+        data.append(status)
     return StatusResponse(data=data, count=len(data))
 
 

@@ -1,0 +1,402 @@
+"""The gateway's proof path: answers for parents whose resolver is in a proof mode (docs/proof-mode.md).
+
+For a lookup, the resolver that sent it (`sender`, on L1) is asked `proof_config_for(name)`; a revert ("proof mode
+off") means the parent is signed and the signed path answers. The answer is cached per (resolver, parent) for
+`DM3_GATEWAY_PROOF_CONFIG_TTL` seconds, so a signed lookup costs one L1 call per parent and TTL at most.
+
+For a proof-mode parent the gateway picks the newest commitment the resolver's policy accepts:
+
+- OP stack: the `DisputeGameFactory`'s games from the newest one back (at most `DM3_GATEWAY_MAX_GAMES_SCANNED`):
+  the `AnchorStateRegistry` must call it respected, proper, neither blacklisted nor retired; its status
+  `DEFENDER_WINS`, or `IN_PROGRESS` and created at least `min_age` seconds before L1's latest block; and its root
+  claim must be the output root of its L2 block as the gateway's own L2 node computes it (a game claiming another
+  root is skipped: it cannot be proven against, and the resolver would refuse it);
+- Arbitrum: the rollup's `latestConfirmed()` assertion, its after-state and inbox accumulator read from its
+  `AssertionCreated` event (in the block `getAssertion(hash).createdAtBlock` names).
+
+The choice is cached for `DM3_GATEWAY_PROOF_CACHE_SECONDS`; the witness is built at that L2 block with
+`indexer.proofs.witness` (which checks every proof before returning it). Errors never carry node URLs.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
+
+from indexer.errors import UserError
+from indexer.gateway.codec import (
+    AddrQuery,
+    ContenthashQuery,
+    GatewayRequestError,
+    MulticallQuery,
+    RecordQuery,
+    ResolveRequest,
+    TextQuery,
+    encode_dns_name,
+)
+from indexer.proofs.rpc import JsonRpc, NodeError
+from indexer.proofs.verify import ProofError
+from indexer.proofs.witness import (
+    ASSERTION_STATE_TYPE,
+    KIND_ARBITRUM,
+    KIND_OP_STACK,
+    Addr,
+    Assertion,
+    Contenthash,
+    Record,
+    Text,
+    Witness,
+    arbitrum_witness,
+    op_witness,
+    output_root_at,
+)
+
+T = TypeVar("T")
+
+IN_PROGRESS, CHALLENGER_WINS, DEFENDER_WINS = 0, 1, 2
+ASSERTION_CONFIRMED = 2
+#: The harness rollup's event (contracts/test/HarnessArbitrumRollup.vy). BOLD's own `AssertionCreated` carries the
+#: after-state inside `AssertionInputs` with more fields: reading mainnet's needs that layout (not done yet).
+ASSERTION_CREATED_TOPIC = keccak(
+    text="AssertionCreated(bytes32,bytes32,((bytes32[2],uint64[2]),uint8,bytes32),bytes32)"
+)
+
+
+class ProofUnavailable(UserError):
+    """The gateway cannot prove this answer now (no acceptable game, no L2 node, a node error)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProofConfig:
+    """What `Dm3Resolver.proof_config_for(name)` returns."""
+
+    kind: int
+    registry: str
+    rollup: str
+    anchor_state_registry: str
+    min_age: int
+    node: bytes
+    #: 1 proven, 2 proven or signed (the gateway then falls back to a signed answer when it cannot prove).
+    mode: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Commitment:
+    """The L1 commitment an answer is proven against, and the L2 block it vouches for."""
+
+    kind: int
+    l2_block: int
+    #: OP: the game's index in the factory; Arbitrum: None.
+    game_index: int | None
+    #: OP: the game's address; Arbitrum: the assertion hash (hex).
+    reference: str
+    #: OP: the game's root claim (the output root); Arbitrum: the assertion hash.
+    claim: bytes
+    #: L1 time the game was created (OP) / the assertion was created (Arbitrum), unix seconds.
+    created_at: int
+    #: The L2 block's timestamp, unix seconds.
+    l2_timestamp: int
+    assertion: Assertion | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProvenAnswer:
+    response: bytes
+    commitment: Commitment
+    witness: Witness
+
+
+def _selector(signature: str) -> bytes:
+    return function_signature_to_4byte_selector(signature)
+
+
+_PROOF_CONFIG_FOR = _selector("proof_config_for(bytes)")
+_PROOF_CONFIGS = _selector("proof_configs(bytes32)")
+_GAME_COUNT = _selector("gameCount()")
+_GAME_AT_INDEX = _selector("gameAtIndex(uint256)")
+_ROOT_CLAIM = _selector("rootClaim()")
+_STATUS = _selector("status()")
+_CREATED_AT = _selector("createdAt()")
+_L2_BLOCK_NUMBER = _selector("l2BlockNumber()")
+_IS_RESPECTED = _selector("isGameRespected(address)")
+_IS_BLACKLISTED = _selector("isGameBlacklisted(address)")
+_IS_RETIRED = _selector("isGameRetired(address)")
+_IS_PROPER = _selector("isGameProper(address)")
+_LATEST_CONFIRMED = _selector("latestConfirmed()")
+_GET_ASSERTION = _selector("getAssertion(bytes32)")
+
+
+class L1:
+    """Typed `eth_call`s against the L1 node."""
+
+    def __init__(self, rpc: JsonRpc) -> None:
+        self.rpc = rpc
+
+    def call(self, to: str, data: bytes, types: list[str], block: str = "latest") -> tuple[Any, ...]:
+        raw = self.rpc("eth_call", [{"to": to, "data": "0x" + data.hex()}, block])
+        try:
+            return tuple(abi_decode(types, bytes.fromhex(str(raw).removeprefix("0x"))))
+        except Exception:  # eth_abi raises several kinds; the contract is not what it should be
+            raise ProofUnavailable(f"the L1 contract {to} gave an undecodable answer") from None
+
+    def one(self, to: str, data: bytes, typ: str) -> Any:
+        return self.call(to, data, [typ])[0]
+
+    def head(self) -> tuple[int, int]:
+        block = self.rpc("eth_getBlockByNumber", ["latest", False])
+        return int(block["number"], 16), int(block["timestamp"], 16)
+
+
+def read_proof_config(l1: L1, resolver: str, parent_name: str) -> ProofConfig | None:
+    """The resolver's proof settings for `parent_name`, or None when the parent is signed (the call reverts)."""
+    data = _PROOF_CONFIG_FOR + abi_encode(["bytes"], [encode_dns_name(parent_name)])
+    try:
+        kind, registry, rollup, asr, min_age, node = l1.call(
+            to_checksum_address(resolver),
+            data,
+            ["uint8", "address", "address", "address", "uint64", "bytes32"],
+        )
+    except NodeError as exc:
+        if "revert" in str(exc).lower():  # "proof mode off", or a resolver without proof mode at all
+            return None
+        raise
+    # The mode of the parent's own entry (a config set on a shorter suffix reads as 0 here: taken as strict).
+    mode = l1.one(to_checksum_address(resolver), _PROOF_CONFIGS + bytes(node), "uint8")
+    checksum = to_checksum_address
+    return ProofConfig(
+        kind, checksum(registry), checksum(rollup), checksum(asr), min_age, bytes(node), mode=mode or 1
+    )
+
+
+def newest_op_game(
+    l1: L1, l2: JsonRpc, config: ProofConfig, *, max_scanned: int, output_root: Callable[[int], bytes]
+) -> Commitment:
+    """The newest game of the factory that the resolver's policy accepts and whose claim is the L2's output root
+    (`output_root(l2_block)`); `ProofUnavailable` when none of the newest `max_scanned` is."""
+    factory, registry = config.rollup, config.anchor_state_registry
+    count = l1.one(factory, _GAME_COUNT, "uint256")
+    _, now = l1.head()
+    reasons: dict[str, int] = {}
+
+    def skip(reason: str) -> None:
+        reasons[reason] = reasons.get(reason, 0) + 1
+
+    for index in range(count - 1, max(count - 1 - max_scanned, -1), -1):
+        _, _, game = l1.call(
+            factory, _GAME_AT_INDEX + abi_encode(["uint256"], [index]), ["uint32", "uint64", "address"]
+        )
+        as_arg = abi_encode(["address"], [game])
+        if not l1.one(registry, _IS_RESPECTED + as_arg, "bool"):
+            skip("not respected")
+            continue
+        if l1.one(registry, _IS_BLACKLISTED + as_arg, "bool") or l1.one(
+            registry, _IS_RETIRED + as_arg, "bool"
+        ):
+            skip("blacklisted or retired")
+            continue
+        if not l1.one(registry, _IS_PROPER + as_arg, "bool"):
+            skip("not proper")
+            continue
+        status = l1.one(game, _STATUS, "uint8")
+        created = l1.one(game, _CREATED_AT, "uint64")
+        if status == CHALLENGER_WINS:
+            skip("challenger won")
+            continue
+        if status != DEFENDER_WINS and now < created + config.min_age:
+            skip("too young")
+            continue
+        block = l1.one(game, _L2_BLOCK_NUMBER, "uint256")
+        claim = bytes(l1.one(game, _ROOT_CLAIM, "bytes32"))
+        try:
+            if output_root(block) != claim:
+                skip("root claim is not the L2's output root")
+                continue
+        except (NodeError, ProofError):
+            skip("L2 block unknown to the gateway's node")
+            continue
+        return Commitment(KIND_OP_STACK, block, index, game, claim, created, _timestamp(l2, block))
+    seen = ", ".join(f"{n} {why}" for why, n in reasons.items()) or "no games"
+    raise ProofUnavailable(f"no acceptable dispute game among the newest {min(count, max_scanned)} ({seen})")
+
+
+def latest_arbitrum_assertion(l1: L1, l2: JsonRpc, config: ProofConfig) -> Commitment:
+    """The rollup's latest confirmed assertion, with what a witness needs from its creation event."""
+    assertion_hash = bytes(l1.one(config.rollup, _LATEST_CONFIRMED, "bytes32"))
+    (node,) = l1.call(
+        config.rollup,
+        _GET_ASSERTION + assertion_hash,
+        ["(uint64,uint64,uint64,bool,uint8,bytes32)"],
+    )
+    _, _, created_block, _, status, _ = node
+    if status != ASSERTION_CONFIRMED:
+        raise ProofUnavailable("the rollup's latest confirmed assertion is not confirmed")
+    logs = l1.rpc(
+        "eth_getLogs",
+        [
+            {
+                "address": config.rollup,
+                "fromBlock": hex(created_block),
+                "toBlock": hex(created_block),
+                "topics": ["0x" + ASSERTION_CREATED_TOPIC.hex(), "0x" + assertion_hash.hex()],
+            }
+        ],
+    )
+    if not logs:
+        raise ProofUnavailable("the latest confirmed assertion has no creation event (genesis?)")
+    log = logs[0]
+    parent = bytes.fromhex(log["topics"][2][2:])
+    state, inbox_acc = abi_decode([ASSERTION_STATE_TYPE, "bytes32"], bytes.fromhex(log["data"][2:]))
+    encoded = abi_encode([ASSERTION_STATE_TYPE], [state])
+    assertion = Assertion(assertion_hash, parent, bytes(inbox_acc), encoded)
+    created = int(l1.rpc("eth_getBlockByNumber", [hex(created_block), False])["timestamp"], 16)
+    block = l2("eth_getBlockByHash", ["0x" + assertion.block_hash.hex(), False])
+    if block is None:
+        raise ProofUnavailable("the gateway's L2 node does not know the confirmed assertion's block")
+    l2_block = int(block["number"], 16)
+    return Commitment(
+        KIND_ARBITRUM,
+        l2_block,
+        None,
+        "0x" + assertion_hash.hex(),
+        assertion_hash,
+        created,
+        int(block["timestamp"], 16),
+        assertion,
+    )
+
+
+def _timestamp(l2: JsonRpc, block: int) -> int:
+    raw = l2("eth_getBlockByNumber", [hex(block), False])
+    if raw is None:
+        raise ProofUnavailable(f"the gateway's L2 node has no block {block}")
+    return int(raw["timestamp"], 16)
+
+
+def record_of(query: RecordQuery) -> Record:
+    if isinstance(query, TextQuery):
+        try:
+            key = query.key.decode()
+        except UnicodeDecodeError:
+            raise GatewayRequestError("a text key that is not UTF-8 cannot be proven", status=422) from None
+        return Text(query.node, key)
+    if isinstance(query, ContenthashQuery):
+        return Contenthash(query.node)
+    assert isinstance(query, AddrQuery)
+    return Addr(query.node, query.coin_type)
+
+
+class _TtlCache:
+    """A small time-bounded cache; at `max_entries` the oldest entry goes (a gateway serving any sender would
+    otherwise keep one entry per address a client makes up)."""
+
+    def __init__(self, max_entries: int = 1_024) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[Any, tuple[float, Any]] = {}
+        self._max_entries = max_entries
+
+    def get(self, key: Any, ttl: float, make: Callable[[], T]) -> T:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(key)
+        if hit is not None and now - hit[0] < ttl:
+            value: T = hit[1]
+            return value
+        value = make()
+        with self._lock:
+            self._entries.pop(key, None)
+            if len(self._entries) >= self._max_entries:
+                del self._entries[next(iter(self._entries))]
+            self._entries[key] = (time.monotonic(), value)
+        return value
+
+
+class Prover:
+    """Proof answers for one gateway: an L1 node, the L2 nodes by chain id, the caches."""
+
+    def __init__(
+        self,
+        l1_rpc: JsonRpc,
+        l2_rpcs: dict[int, JsonRpc],
+        *,
+        config_ttl: float = 30.0,
+        commitment_ttl: float = 2.0,
+        max_games_scanned: int = 64,
+    ) -> None:
+        self.l1 = L1(l1_rpc)
+        self.l2_rpcs = l2_rpcs
+        self.config_ttl, self.commitment_ttl, self.max_games_scanned = (
+            config_ttl,
+            commitment_ttl,
+            max_games_scanned,
+        )
+        self._configs = _TtlCache()
+        self._commitments = _TtlCache()
+
+    def config(self, resolver: str, parent_name: str) -> ProofConfig | None:
+        key = (resolver.lower(), parent_name)
+        return self._configs.get(
+            key, self.config_ttl, lambda: read_proof_config(self.l1, resolver, parent_name)
+        )
+
+    def _l2(self, chain_id: int) -> JsonRpc:
+        rpc = self.l2_rpcs.get(chain_id)
+        if rpc is None:
+            raise ProofUnavailable(f"the gateway has no L2 node for chain {chain_id} (DM3_API_RPC_URLS)")
+        return rpc
+
+    def commitment(self, config: ProofConfig, chain_id: int) -> Commitment:
+        """The newest commitment the policy accepts (cached for `commitment_ttl` seconds)."""
+        key = (config.kind, config.rollup, config.anchor_state_registry, config.min_age, chain_id)
+        l2 = self._l2(chain_id)
+
+        def find() -> Commitment:
+            if config.kind == KIND_OP_STACK:
+                return newest_op_game(
+                    self.l1,
+                    l2,
+                    config,
+                    max_scanned=self.max_games_scanned,
+                    output_root=lambda b: output_root_at(l2, b),
+                )
+            if config.kind == KIND_ARBITRUM:
+                return latest_arbitrum_assertion(self.l1, l2, config)
+            raise ProofUnavailable(f"unknown proof kind {config.kind}")
+
+        return self._commitments.get(key, self.commitment_ttl, find)
+
+    def prove(self, request: ResolveRequest, config: ProofConfig, chain_id: int) -> ProvenAnswer:
+        """The resolver's proof answer for `request` (one record) at the newest acceptable commitment."""
+        if isinstance(request.query, MulticallQuery):
+            raise GatewayRequestError(
+                "multicall is not answered in proof mode: ask record by record", status=422
+            )
+        record = record_of(request.query)
+        commitment = self.commitment(config, chain_id)
+        l2 = self._l2(chain_id)
+        try:
+            if commitment.kind == KIND_OP_STACK:
+                assert commitment.game_index is not None
+                witness = op_witness(
+                    l2,
+                    registry=config.registry,
+                    record=record,
+                    block=commitment.l2_block,
+                    game_index=commitment.game_index,
+                )
+            else:
+                assert commitment.assertion is not None
+                witness = arbitrum_witness(
+                    l2, registry=config.registry, record=record, assertion=commitment.assertion
+                )
+        except ProofError as exc:
+            raise ProofUnavailable(f"cannot build the proof: {exc}") from None
+        if witness.commitment != commitment.claim:
+            raise ProofUnavailable("the L2 node's state at the proven block does not match the L1 commitment")
+        return ProvenAnswer(witness.response, commitment, witness)
