@@ -2,9 +2,11 @@
 
 On loopback, an anvil mining a block every second, the dm3 contracts and the RelayBatcher, one SQLite file,
 `python -m indexer.api` (two uvicorn workers) and `dm3-relayer run` as their own processes:
-1. accepted requests per second: 1,500 pre-signed `setPrimaryNameWithSig` requests (each from its own new key, so
-   every one passes every check: signature, nonce, quotas, authority, the `eth_call` simulation) posted by 32
-   concurrent clients while the relayer sends them; the rate counts 202 answers over the wall time;
+1. accepted requests per second: 3,000 pre-signed `setPrimaryNameWithSig` requests (each from its own new key, so
+   every one passes every check: signature, nonce, quotas, authority, the `eth_call` simulation) posted by 128
+   concurrent clients (`BENCH_RELAYER_ACCEPT_CONCURRENCY`) while the relayer sends them; the rate counts 202
+   answers over the wall time. A request's acceptance waits for its group's node round trip and commit, so the
+   rate grows with the clients in flight until the CPU is the limit;
 2. 202 -> mined: 2,000 more requests at a steady 100 per second; for each, from its `created_at` (the 202) to the
    relayer recording it `mined` (`updated_at`), both written by the services; in seconds and in 1 s blocks;
 3. gas per write: the same signed writes (`setPrimaryNameWithSig`, `burn_with_sig`) sent directly to the contract,
@@ -42,7 +44,7 @@ from indexer.relayer import calls
 from indexer.store.relay_models import RelayRequest, RelayTx
 
 ACCEPT_REQUESTS = int(os.environ.get("BENCH_RELAYER_ACCEPT_REQUESTS", "3000"))
-ACCEPT_CONCURRENCY = 32
+ACCEPT_CONCURRENCY = int(os.environ.get("BENCH_RELAYER_ACCEPT_CONCURRENCY", "128"))
 # The acceptance phase's load generator: wrk with bench/relayer/accept.lua when it is installed (`apt-get install
 # wrk`; a few % of a core), else this process's own httpx clients (~3 ms of CPU per request, on the same 2 cores).
 GENERATOR = os.environ.get("BENCH_RELAYER_GENERATOR", "wrk" if shutil.which("wrk") else "httpx")
