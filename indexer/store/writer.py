@@ -23,7 +23,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     ARRAY,
@@ -48,6 +48,7 @@ from indexer.chain.rpc import BlockHeader
 from indexer.ens import node_hex
 from indexer.errors import UserError
 from indexer.store import models
+from indexer.store.bulk import BulkWriter, encode_args
 from indexer.store.lock import ChainLock
 from indexer.store.projection import STATE_KEYS, Key, Projector, Row
 
@@ -125,6 +126,11 @@ class _Pending:
 class ChainWriter:
     """The only code that writes indexed data for one chain. Not thread-safe; one per chain."""
 
+    #: How rows reach the tables: ``bulk`` (:mod:`indexer.store.bulk`: tuples, executemany on SQLite, COPY and
+    #: unnest on PostgreSQL) or ``rows`` (SQLAlchemy Core ``executemany`` of dicts, the reference the bulk path is
+    #: tested against).
+    bulk_path: Literal["bulk", "rows"] = "bulk"
+
     def __init__(self, engine: Engine, *, lock: ChainLock, parent_name: str = "", window: int = 64) -> None:
         """``lock``: this chain's lock, held (its fence guards every write)."""
         self.engine = engine
@@ -134,6 +140,7 @@ class ChainWriter:
         self._projector = Projector(self.chain_id, parent_name=parent_name)
         self._dialect = engine.dialect.name
         self._insert = sqlite.insert if self._dialect == "sqlite" else postgresql.insert
+        self._bulk = BulkWriter(engine.dialect, _T)
 
     # --- chain row ---------------------------------------------------------------------------------------------
 
@@ -287,8 +294,13 @@ class ChainWriter:
             p.changed[table_name] = set()
 
         undo_seen: set[tuple[int, str, Key]] = set()
+        encode = self.bulk_path == "bulk"
         for log, hit in zip(batch.logs, hits, strict=True):
             event, change = projector.log_rows(log)
+            if encode:  # one JSON encoding for the event's and its change's args (the same dict)
+                event["args"] = encode_args(event["args"])
+                if change is not None:
+                    change["args"] = event["args"]
             p.events.append(event)
             if change is not None:
                 p.changes.append(change)
@@ -376,10 +388,25 @@ class ChainWriter:
         table_name: str,
         rows: list[Row],
         *,
+        conflict: Literal["nothing", "update"] | None = None,
+        key: list[str] | None = None,
+    ) -> None:
+        """Insert ``rows``; on a key conflict do nothing or overwrite the other columns (:attr:`bulk_path`)."""
+        if self.bulk_path == "bulk":
+            self._bulk.insert(conn, table_name, rows, conflict=conflict, key=key or ())
+        else:
+            self._bulk_insert_rows(conn, table_name, rows, conflict=conflict, key=key)
+
+    def _bulk_insert_rows(
+        self,
+        conn: Connection,
+        table_name: str,
+        rows: list[Row],
+        *,
         conflict: str | None = None,
         key: list[str] | None = None,
     ) -> None:
-        """Insert ``rows`` with one ``executemany``; on a key conflict do nothing or overwrite the other columns.
+        """The reference path: one SQLAlchemy Core ``executemany`` of dicts.
 
         (SQLite runs it in its C loop; psycopg pipelines the statements. Multi-row ``VALUES`` was measured slower
         on PostgreSQL: SQLAlchemy recompiles each large statement.)
