@@ -7,12 +7,13 @@ parameter sets). This module turns the rows into plain tuples once, with the col
 JSON type does), and sends them with one statement per table:
 
 - SQLite: ``executemany`` of one prepared ``INSERT … ON CONFLICT`` (the sqlite3 module's C loop);
-- PostgreSQL, append-only tables (``events``, ``bond_history``, ``changes``): ``COPY … FROM STDIN`` through
-  psycopg's ``cursor.copy()`` inside a savepoint; should a row already exist (never, while the checkpoint
-  invariant holds), the savepoint is rolled back and the rows go through ``INSERT … ON CONFLICT DO NOTHING``,
-  so the outcome is the same as the row-by-row path's;
-- PostgreSQL, state tables (upserts): one ``INSERT … SELECT FROM unnest(array, …) ON CONFLICT DO UPDATE`` with
-  one array parameter per column.
+- PostgreSQL, plain inserts (``undo_log``) and append-only tables (``events``, ``bond_history``, ``changes``):
+  ``COPY … FROM STDIN`` through psycopg's ``cursor.copy()``, for the append-only tables inside a savepoint:
+  should a row already exist (never, while the checkpoint invariant holds), the savepoint is rolled back and
+  the rows go through ``INSERT … ON CONFLICT DO NOTHING``, so the outcome is the same as the row-by-row path's;
+- PostgreSQL, state tables (upserts): ``COPY`` into a temporary table of this transaction, then one
+  ``INSERT … SELECT … ON CONFLICT DO UPDATE``;
+- PostgreSQL, fewer than :data:`COPY_MIN_ROWS` rows (following the head): ``executemany`` (psycopg pipelines it).
 
 Every statement runs on the caller's connection, inside its transaction (after the chain's fence). The result is
 the same as :meth:`ChainWriter._bulk_insert_rows`, the SQLAlchemy Core path kept as the reference: a test
@@ -29,7 +30,6 @@ from typing import Any, Literal
 
 import msgspec
 from sqlalchemy import JSON, Table
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import IntegrityError
 
@@ -40,6 +40,9 @@ Row = dict[str, Any]
 
 #: Tables whose rows are only ever appended (or deleted by a rollback): COPY on PostgreSQL.
 COPY_TABLES = frozenset({"events", "bond_history", "changes"})
+#: Fewer rows than this (following the head: a block or two) go through ``executemany`` on PostgreSQL too:
+#: a COPY, and for upserts a temporary table, cost more than they save on a handful of rows.
+COPY_MIN_ROWS = 100
 
 
 class Encoded(str):
@@ -97,7 +100,10 @@ class _Plan:
     converters: tuple[tuple[int, Callable[[Any], Any]], ...]
     insert_sql: dict[Conflict, str]
     copy_sql: str
-    unnest_sql: dict[Conflict, str]
+    stage_sql: str
+    stage_copy_sql: str
+    from_stage_sql: dict[Conflict, str]
+    unstage_sql: str
 
     def tuples(self, rows: Sequence[Row]) -> list[tuple[Any, ...]]:
         getter = self.getter
@@ -137,29 +143,38 @@ class BulkWriter:
             return
         plan = self._plan(table_name, tuple(key))
         values = plan.tuples(rows)
-        if self.name != "postgresql":
+        if self.name != "postgresql" or len(values) < COPY_MIN_ROWS:
             conn.exec_driver_sql(plan.insert_sql[conflict], values)
-        elif table_name in COPY_TABLES and conflict != "update":
+        elif conflict is None or (table_name in COPY_TABLES and conflict == "nothing"):
             self._copy(conn, plan, values, conflict)
         else:
-            columns = list(zip(*values, strict=True))
-            conn.exec_driver_sql(plan.unnest_sql[conflict], tuple(list(c) for c in columns))
+            self._staged(conn, plan, values, conflict)
 
     def _copy(self, conn: Connection, plan: _Plan, values: list[tuple[Any, ...]], conflict: Conflict) -> None:
         if conflict is None:
-            self._copy_rows(conn, plan, values)
+            self._copy_rows(conn, plan.copy_sql, values)
             return
         try:
             with conn.begin_nested():
-                self._copy_rows(conn, plan, values)
+                self._copy_rows(conn, plan.copy_sql, values)
         except IntegrityError:  # a row is there already: let ON CONFLICT DO NOTHING skip it
             conn.exec_driver_sql(plan.insert_sql[conflict], values)
 
+    def _staged(
+        self, conn: Connection, plan: _Plan, values: list[tuple[Any, ...]], conflict: Conflict
+    ) -> None:
+        """COPY into a temporary table made for this transaction (dropped at its end, commit or rollback), then
+        one ``INSERT … SELECT … ON CONFLICT``."""
+        conn.exec_driver_sql(plan.stage_sql)
+        self._copy_rows(conn, plan.stage_copy_sql, values)
+        conn.exec_driver_sql(plan.from_stage_sql[conflict])
+        conn.exec_driver_sql(plan.unstage_sql)
+
     @staticmethod
-    def _copy_rows(conn: Connection, plan: _Plan, values: list[tuple[Any, ...]]) -> None:
+    def _copy_rows(conn: Connection, sql: str, values: list[tuple[Any, ...]]) -> None:
         driver = conn.connection.driver_connection
         assert driver is not None
-        with driver.cursor() as cursor, cursor.copy(plan.copy_sql) as copy:
+        with driver.cursor() as cursor, cursor.copy(sql) as copy:
             for row in values:
                 copy.write_row(row)
 
@@ -193,8 +208,7 @@ class BulkWriter:
         }
         marker = "%s" if pg else "?"
         values = f" VALUES ({', '.join([marker] * len(columns))})"
-        pg_dialect = postgresql.dialect()
-        arrays = ", ".join(f"%s::{table.c[c].type.compile(dialect=pg_dialect)}[]" for c in columns)
+        stage = quote(f"_bulk_{table.name}")
         getter: Callable[[Row], tuple[Any, ...]] = operator.itemgetter(*columns)
         if len(columns) == 1:  # itemgetter of one item returns the value, not a tuple
             getter = _single(columns[0])
@@ -204,7 +218,13 @@ class BulkWriter:
             converters=tuple(converters),
             insert_sql={conflict: into + values + tail for conflict, tail in tails.items()},
             copy_sql=f"COPY {quote(table.name)} ({names}) FROM STDIN",
-            unnest_sql={
-                conflict: f"{into} SELECT * FROM unnest({arrays}){tail}" for conflict, tail in tails.items()
+            stage_sql=(
+                f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS SELECT {names} FROM {quote(table.name)} "
+                "WITH NO DATA"
+            ),
+            stage_copy_sql=f"COPY {stage} ({names}) FROM STDIN",
+            from_stage_sql={
+                conflict: f"{into} SELECT {names} FROM {stage}{tail}" for conflict, tail in tails.items()
             },
+            unstage_sql=f"DROP TABLE {stage}",
         )

@@ -18,7 +18,7 @@ from sqlalchemy.types import NullType
 
 from harness.devnet import Devnet, cs
 from harness.indexer import address_node, fresh_engine, run_scenario, sync_ok
-from indexer.store import models
+from indexer.store import bulk, models
 from indexer.store.db import create_db_engine
 from indexer.store.writer import ChainWriter
 
@@ -43,6 +43,7 @@ def _every_table(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def _index(engines: dict[str, Engine], spec: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulk, "COPY_MIN_ROWS", 1)  # COPY and staging tables for every batch, however small
     for path, engine in engines.items():
         monkeypatch.setattr(ChainWriter, "bulk_path", path)
         sync_ok(engine, [spec])
