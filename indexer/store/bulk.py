@@ -37,6 +37,10 @@ from indexer.store.types import UINT256_DIGITS, UINT256_MAX, Uint256
 
 Conflict = Literal["nothing", "update"] | None
 Row = dict[str, Any]
+Key = tuple[Any, ...]
+
+#: Keys per SELECT when loading the rows a batch overwrites.
+LOAD_CHUNK = 500
 
 #: Tables whose rows are only ever appended (or deleted by a rollback): COPY on PostgreSQL.
 COPY_TABLES = frozenset({"events", "bond_history", "changes"})
@@ -149,6 +153,47 @@ class BulkWriter:
             self._copy(conn, plan, values, conflict)
         else:
             self._staged(conn, plan, values, conflict)
+
+    def load(
+        self, conn: Connection, table_name: str, *, chain_id: int, key: Sequence[str], keys: Sequence[Key]
+    ) -> list[Row]:
+        """The rows of ``chain_id`` in ``table_name`` whose ``key`` columns equal one of ``keys``, as the Core
+        path reads them (each column's SQLAlchemy result processor applied: ``Uint256`` as int, booleans)."""
+        table = self._tables[table_name]
+        columns = [c.name for c in table.c]
+        processors = [
+            (index, processor)
+            for index, column in enumerate(table.c)
+            if (processor := column.type.result_processor(self.dialect, None)) is not None
+        ]
+        binds = [table.c[c].type.bind_processor(self.dialect) for c in key]
+        if any(binds):  # the stored form of a key (a Uint256 coin type: zero-padded text on SQLite)
+            keys = [
+                tuple(v if bind is None else bind(v) for v, bind in zip(k, binds, strict=True)) for k in keys
+            ]
+        quote = self.dialect.identifier_preparer.quote
+        pg = self.name == "postgresql"
+        marker = "%s" if pg else "?"
+        head = f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table.name)} WHERE chain_id = {marker}"
+        out: list[Row] = []
+        for start in range(0, len(keys), LOAD_CHUNK):
+            chunk = keys[start : start + LOAD_CHUNK]
+            if len(key) == 1 and pg:
+                sql, params = f"{head} AND {quote(key[0])} = ANY(%s)", (chain_id, [k[0] for k in chunk])
+            elif len(key) == 1:
+                sql = f"{head} AND {quote(key[0])} IN ({', '.join([marker] * len(chunk))})"
+                params = (chain_id, *(k[0] for k in chunk))
+            else:
+                row = f"({', '.join([marker] * len(key))})"
+                target = f"({', '.join(quote(c) for c in key)})"
+                sql = f"{head} AND {target} IN (VALUES {', '.join([row] * len(chunk))})"
+                params = (chain_id, *(v for k in chunk for v in k))
+            for found in conn.exec_driver_sql(sql, params):
+                values = list(found)
+                for index, processor in processors:
+                    values[index] = processor(values[index])
+                out.append(dict(zip(columns, values, strict=True)))
+        return out
 
     def _copy(self, conn: Connection, plan: _Plan, values: list[tuple[Any, ...]], conflict: Conflict) -> None:
         if conflict is None:

@@ -257,10 +257,22 @@ class ChainWriter:
         )
 
     def _load(self, conn: Connection, table_name: str, keys: Iterable[Key]) -> dict[Key, Row | None]:
-        table = _T[table_name]
-        key_columns = [table.c[c] for c in STATE_KEYS[table_name]]
         keys = list(keys)
         found: dict[Key, Row | None] = dict.fromkeys(keys)
+        key_names = STATE_KEYS[table_name]
+        if self.bulk_path == "bulk":
+            rows = self._bulk.load(conn, table_name, chain_id=self.chain_id, key=key_names, keys=keys)
+        else:
+            rows = self._load_rows(conn, table_name, keys)
+        for row in rows:
+            found[tuple(row[c] for c in key_names)] = row
+        return found
+
+    def _load_rows(self, conn: Connection, table_name: str, keys: list[Key]) -> list[Row]:
+        """The reference path of :meth:`_load`: SQLAlchemy Core selects."""
+        table = _T[table_name]
+        key_columns = [table.c[c] for c in STATE_KEYS[table_name]]
+        out: list[Row] = []
         for start in range(0, len(keys), _LOAD_CHUNK):
             chunk = keys[start : start + _LOAD_CHUNK]
             if len(key_columns) == 1 and self._dialect == "postgresql":
@@ -273,12 +285,13 @@ class ChainWriter:
                 condition = key_columns[0].in_([k[0] for k in chunk])
             else:
                 condition = tuple_(*key_columns).in_(chunk)
-            for row in conn.execute(
-                select(table).where(table.c.chain_id == self.chain_id, condition)
-            ).mappings():
-                key = tuple(row[c] for c in STATE_KEYS[table_name])
-                found[key] = dict(row)
-        return found
+            out.extend(
+                dict(row)
+                for row in conn.execute(
+                    select(table).where(table.c.chain_id == self.chain_id, condition)
+                ).mappings()
+            )
+        return out
 
     def _project(self, conn: Connection, batch: Batch) -> _Pending:
         """Load the state rows ``batch`` overwrites and build, with the projection table, everything it writes."""

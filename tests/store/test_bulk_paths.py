@@ -96,6 +96,12 @@ def test_bulk_path__every_table_equals_row_path(
     assert devnet.anvil.receipt(tx)["status"] == "0x1"
     assert devnet.send(devnet.deposits, a, "set_min_deposit", 2**200)
     run_scenario(devnet, seed=11, steps=60)
+    # A state row with a Uint256 in its key overwritten inside the undo window (its undo entry holds the row
+    # before), then three blocks for the reorg to replace.
+    for raw in (b"\x01" * 20, b"\x02" * 20):
+        assert devnet.send(devnet.registry, a, "setAddrForCoin", node, 2**70, raw)
+    for amount in (1, 2, 3):
+        assert devnet.send(devnet.deposits, a, "deposit", cs(devnet.accounts[2]), amount)
     head = devnet.anvil.block_number()
     # Many small batches; the older half of the blocks without undo entries, the newer half with.
     spec = devnet.spec(initial_block_range=5, max_block_range=9, concurrency=2, reorg_window=head // 2)
@@ -111,6 +117,7 @@ def test_bulk_path__every_table_equals_row_path(
     assert len(rows["events"]) > 60 and rows["changes"] and rows["undo_log"] and rows["bond_history"]
     assert any(r[1] == "rollback" for r in rows["changes"])  # (id, action, ...)
     assert any("\ufffd" in str(r) for r in rows["text_records"])
+    assert any(r[3] == "addr_records" and r[5] and r[5]["coin_type"] == 2**70 for r in rows["undo_log"])
     for name in rows:
         assert bulk[name] == rows[name], name
     for engine in engines.values():
