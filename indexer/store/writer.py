@@ -356,15 +356,17 @@ class ChainWriter:
         self._bulk_insert(conn, "undo_log", p.undo)
         self._remember_blocks(conn, batch)
         self._advance_checkpoint(conn, batch)
-        self._append_changes(conn, p.changes)
+        self._append_changes(conn, p.changes, blocks=(batch.from_block, batch.to_block))
 
-    def _append_changes(self, conn: Connection, rows: list[Row]) -> None:
+    def _append_changes(
+        self, conn: Connection, rows: list[Row], *, blocks: tuple[int, int] | None = None
+    ) -> None:
         """Append change rows, last in the transaction (on PostgreSQL under :data:`CHANGES_LOCK_KEY`, held to
         the commit; SQLite has one writer at a time anyway). A row already there (same event, action and
-        occurrence) is skipped."""
+        occurrence) is skipped. ``blocks``: the block range the rows lie in, when the caller knows it."""
         if not rows:
             return
-        self._number_occurrences(conn, [row for row in rows if row["action"] == "apply"])
+        self._number_occurrences(conn, [row for row in rows if row["action"] == "apply"], blocks)
         if self._dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHANGES_LOCK_KEY})
         self._bulk_insert(
@@ -375,23 +377,31 @@ class ChainWriter:
             key=["chain_id", "block_hash", "log_index", "action", "occurrence"],
         )
 
-    def _number_occurrences(self, conn: Connection, rows: list[Row]) -> None:
+    def _number_occurrences(
+        self, conn: Connection, rows: list[Row], blocks: tuple[int, int] | None = None
+    ) -> None:
         """An apply row's occurrence is how often its event was rolled back before (a chain that returns to a
         branch it left re-applies the same block hash). Rollback rows are rare: one indexed range read."""
         if not rows:
             return
+        low, high = blocks or (
+            min(row["block_number"] for row in rows),
+            max(row["block_number"] for row in rows),
+        )
         changes = _T["changes"]
         rolled_back = conn.execute(
             select(changes.c.block_hash, changes.c.log_index, func.count())
             .where(
                 changes.c.chain_id == self.chain_id,
                 changes.c.action == "rollback",
-                changes.c.block_number >= min(row["block_number"] for row in rows),
-                changes.c.block_number <= max(row["block_number"] for row in rows),
+                changes.c.block_number >= low,
+                changes.c.block_number <= high,
             )
             .group_by(changes.c.block_hash, changes.c.log_index)
         ).all()
         counts = {(block_hash, log_index): count for block_hash, log_index, count in rolled_back}
+        if not counts:
+            return  # the rows say 0 already (Projector.log_rows)
         for row in rows:
             row["occurrence"] = counts.get((row["block_hash"], row["log_index"]), 0)
 
