@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import msgspec
+import psycopg
 from sqlalchemy import JSON, Table
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import IntegrityError
@@ -202,7 +203,7 @@ class BulkWriter:
         try:
             with conn.begin_nested():
                 self._copy_rows(conn, plan.copy_sql, values)
-        except IntegrityError:  # a row is there already: let ON CONFLICT DO NOTHING skip it
+        except (IntegrityError, psycopg.IntegrityError):  # a row is there: let ON CONFLICT DO NOTHING skip it
             conn.exec_driver_sql(plan.insert_sql[conflict], values)
 
     def _staged(

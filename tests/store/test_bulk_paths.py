@@ -122,3 +122,39 @@ def test_bulk_path__every_table_equals_row_path(
         assert bulk[name] == rows[name], name
     for engine in engines.values():
         engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_bulk_insert__rows_already_there__skipped_like_on_conflict_do_nothing(
+    backend: str, tmp_path: Any, request: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The COPY of an append-only table runs in a savepoint: a row already stored (the checkpoint invariant
+    rules it out, but the row path tolerates it) rolls the COPY back and the rows go through ON CONFLICT DO
+    NOTHING, in the same transaction, which stays usable."""
+    monkeypatch.setattr(bulk, "COPY_MIN_ROWS", 1)
+    engine = fresh_engine(
+        f"sqlite:///{tmp_path}/dm3.db" if backend == "sqlite" else request.getfixturevalue("pg_url")
+    )
+    writer = bulk.BulkWriter(engine.dialect, {"events": models.Event.__table__})  # type: ignore[attr-defined]
+
+    def event(log_index: int) -> dict[str, Any]:
+        return {
+            "chain_id": 1,
+            "block_number": 5,
+            "block_hash": "0x" + "aa" * 32,
+            "tx_hash": "0x" + "bb" * 32,
+            "log_index": log_index,
+            "contract": "registry",
+            "address": "0x" + "cc" * 20,
+            "event": "Transfer",
+            "args": {"node": "0x" + "dd" * 32, "owner": "0x" + "ee" * 20},
+        }
+
+    key = ("chain_id", "tx_hash", "log_index")
+    with engine.begin() as conn:
+        writer.insert(conn, "events", [event(0), event(1)], conflict="nothing", key=key)
+    with engine.begin() as conn:
+        writer.insert(conn, "events", [event(1), event(2)], conflict="nothing", key=key)
+        stored = conn.execute(select(models.Event.log_index).order_by(models.Event.id)).scalars().all()  # type: ignore[attr-defined]
+    assert stored == [0, 1, 2]
+    engine.dispose()
