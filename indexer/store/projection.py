@@ -241,7 +241,7 @@ def kinds_touching(what: Touches) -> frozenset[str]:
 
 def json_args(args: Args) -> Args:
     """An event's args as stored in ``events.args`` and ``changes.args``: integers as decimal strings."""
-    return {k: (str(v) if isinstance(v, int) and not isinstance(v, bool) else v) for k, v in args.items()}
+    return {k: (str(v) if type(v) is int else v) for k, v in args.items()}  # bool is not int here
 
 
 class Projector:

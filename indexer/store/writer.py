@@ -23,7 +23,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     ARRAY,
@@ -48,6 +48,7 @@ from indexer.chain.rpc import BlockHeader
 from indexer.ens import node_hex
 from indexer.errors import UserError
 from indexer.store import models
+from indexer.store.bulk import BulkWriter, encode_args
 from indexer.store.lock import ChainLock
 from indexer.store.projection import STATE_KEYS, Key, Projector, Row
 
@@ -125,6 +126,11 @@ class _Pending:
 class ChainWriter:
     """The only code that writes indexed data for one chain. Not thread-safe; one per chain."""
 
+    #: How rows reach the tables: ``bulk`` (:mod:`indexer.store.bulk`: tuples, executemany on SQLite, COPY and
+    #: unnest on PostgreSQL) or ``rows`` (SQLAlchemy Core ``executemany`` of dicts, the reference the bulk path is
+    #: tested against).
+    bulk_path: Literal["bulk", "rows"] = "bulk"
+
     def __init__(self, engine: Engine, *, lock: ChainLock, parent_name: str = "", window: int = 64) -> None:
         """``lock``: this chain's lock, held (its fence guards every write)."""
         self.engine = engine
@@ -134,6 +140,7 @@ class ChainWriter:
         self._projector = Projector(self.chain_id, parent_name=parent_name)
         self._dialect = engine.dialect.name
         self._insert = sqlite.insert if self._dialect == "sqlite" else postgresql.insert
+        self._bulk = BulkWriter(engine.dialect, _T)
 
     # --- chain row ---------------------------------------------------------------------------------------------
 
@@ -250,10 +257,22 @@ class ChainWriter:
         )
 
     def _load(self, conn: Connection, table_name: str, keys: Iterable[Key]) -> dict[Key, Row | None]:
-        table = _T[table_name]
-        key_columns = [table.c[c] for c in STATE_KEYS[table_name]]
         keys = list(keys)
         found: dict[Key, Row | None] = dict.fromkeys(keys)
+        key_names = STATE_KEYS[table_name]
+        if self.bulk_path == "bulk":
+            rows = self._bulk.load(conn, table_name, chain_id=self.chain_id, key=key_names, keys=keys)
+        else:
+            rows = self._load_rows(conn, table_name, keys)
+        for row in rows:
+            found[tuple(row[c] for c in key_names)] = row
+        return found
+
+    def _load_rows(self, conn: Connection, table_name: str, keys: list[Key]) -> list[Row]:
+        """The reference path of :meth:`_load`: SQLAlchemy Core selects."""
+        table = _T[table_name]
+        key_columns = [table.c[c] for c in STATE_KEYS[table_name]]
+        out: list[Row] = []
         for start in range(0, len(keys), _LOAD_CHUNK):
             chunk = keys[start : start + _LOAD_CHUNK]
             if len(key_columns) == 1 and self._dialect == "postgresql":
@@ -266,12 +285,13 @@ class ChainWriter:
                 condition = key_columns[0].in_([k[0] for k in chunk])
             else:
                 condition = tuple_(*key_columns).in_(chunk)
-            for row in conn.execute(
-                select(table).where(table.c.chain_id == self.chain_id, condition)
-            ).mappings():
-                key = tuple(row[c] for c in STATE_KEYS[table_name])
-                found[key] = dict(row)
-        return found
+            out.extend(
+                dict(row)
+                for row in conn.execute(
+                    select(table).where(table.c.chain_id == self.chain_id, condition)
+                ).mappings()
+            )
+        return out
 
     def _project(self, conn: Connection, batch: Batch) -> _Pending:
         """Load the state rows ``batch`` overwrites and build, with the projection table, everything it writes."""
@@ -287,8 +307,13 @@ class ChainWriter:
             p.changed[table_name] = set()
 
         undo_seen: set[tuple[int, str, Key]] = set()
+        encode = self.bulk_path == "bulk"
         for log, hit in zip(batch.logs, hits, strict=True):
             event, change = projector.log_rows(log)
+            if encode:  # one JSON encoding for the event's and its change's args (the same dict)
+                event["args"] = encode_args(event["args"])
+                if change is not None:
+                    change["args"] = event["args"]
             p.events.append(event)
             if change is not None:
                 p.changes.append(change)
@@ -331,15 +356,17 @@ class ChainWriter:
         self._bulk_insert(conn, "undo_log", p.undo)
         self._remember_blocks(conn, batch)
         self._advance_checkpoint(conn, batch)
-        self._append_changes(conn, p.changes)
+        self._append_changes(conn, p.changes, blocks=(batch.from_block, batch.to_block))
 
-    def _append_changes(self, conn: Connection, rows: list[Row]) -> None:
+    def _append_changes(
+        self, conn: Connection, rows: list[Row], *, blocks: tuple[int, int] | None = None
+    ) -> None:
         """Append change rows, last in the transaction (on PostgreSQL under :data:`CHANGES_LOCK_KEY`, held to
         the commit; SQLite has one writer at a time anyway). A row already there (same event, action and
-        occurrence) is skipped."""
+        occurrence) is skipped. ``blocks``: the block range the rows lie in, when the caller knows it."""
         if not rows:
             return
-        self._number_occurrences(conn, [row for row in rows if row["action"] == "apply"])
+        self._number_occurrences(conn, [row for row in rows if row["action"] == "apply"], blocks)
         if self._dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHANGES_LOCK_KEY})
         self._bulk_insert(
@@ -350,23 +377,31 @@ class ChainWriter:
             key=["chain_id", "block_hash", "log_index", "action", "occurrence"],
         )
 
-    def _number_occurrences(self, conn: Connection, rows: list[Row]) -> None:
+    def _number_occurrences(
+        self, conn: Connection, rows: list[Row], blocks: tuple[int, int] | None = None
+    ) -> None:
         """An apply row's occurrence is how often its event was rolled back before (a chain that returns to a
         branch it left re-applies the same block hash). Rollback rows are rare: one indexed range read."""
         if not rows:
             return
+        low, high = blocks or (
+            min(row["block_number"] for row in rows),
+            max(row["block_number"] for row in rows),
+        )
         changes = _T["changes"]
         rolled_back = conn.execute(
             select(changes.c.block_hash, changes.c.log_index, func.count())
             .where(
                 changes.c.chain_id == self.chain_id,
                 changes.c.action == "rollback",
-                changes.c.block_number >= min(row["block_number"] for row in rows),
-                changes.c.block_number <= max(row["block_number"] for row in rows),
+                changes.c.block_number >= low,
+                changes.c.block_number <= high,
             )
             .group_by(changes.c.block_hash, changes.c.log_index)
         ).all()
         counts = {(block_hash, log_index): count for block_hash, log_index, count in rolled_back}
+        if not counts:
+            return  # the rows say 0 already (Projector.log_rows)
         for row in rows:
             row["occurrence"] = counts.get((row["block_hash"], row["log_index"]), 0)
 
@@ -376,10 +411,25 @@ class ChainWriter:
         table_name: str,
         rows: list[Row],
         *,
+        conflict: Literal["nothing", "update"] | None = None,
+        key: list[str] | None = None,
+    ) -> None:
+        """Insert ``rows``; on a key conflict do nothing or overwrite the other columns (:attr:`bulk_path`)."""
+        if self.bulk_path == "bulk":
+            self._bulk.insert(conn, table_name, rows, conflict=conflict, key=key or ())
+        else:
+            self._bulk_insert_rows(conn, table_name, rows, conflict=conflict, key=key)
+
+    def _bulk_insert_rows(
+        self,
+        conn: Connection,
+        table_name: str,
+        rows: list[Row],
+        *,
         conflict: str | None = None,
         key: list[str] | None = None,
     ) -> None:
-        """Insert ``rows`` with one ``executemany``; on a key conflict do nothing or overwrite the other columns.
+        """The reference path: one SQLAlchemy Core ``executemany`` of dicts.
 
         (SQLite runs it in its C loop; psycopg pipelines the statements. Multi-row ``VALUES`` was measured slower
         on PostgreSQL: SQLAlchemy recompiles each large statement.)
