@@ -89,7 +89,11 @@ class ChainIndexer:
             address: kind  # type: ignore[misc]
             for address, kind in spec.contracts().items()
         }
-        self.range = AdaptiveRange(initial=self.cfg.initial_block_range, maximum=self.cfg.max_block_range)
+        self.range = AdaptiveRange(
+            initial=self.cfg.initial_block_range,
+            maximum=self.cfg.max_block_range,
+            target_bytes=self.cfg.logs_target_bytes,
+        )
         self.fetcher = LogFetcher(
             rpc, contracts=contracts, block_range=self.range, batch_size=self.cfg.rpc_batch_size
         )
@@ -194,7 +198,9 @@ class ChainIndexer:
                 await self._check_checkpoint()  # a restart may find the chain reorged under its checkpoint
                 target = self._target_of(self.tips)
                 self.status = "backfilling" if target > self.indexed else "live"
+                self._target = max(self._target, target)
                 await self._db(self.writer.set_status, self.status, tips=self.tips)
+                self._report()  # where the run starts from: rates and ETAs are measured from here
                 await self.sync_to(target)
                 if self.stop.is_set():
                     return
@@ -307,8 +313,14 @@ class ChainIndexer:
                     task = asyncio.create_task(self.fetcher.chunk(next_from, to, window_floor=window_floor))
                     pending.append((next_from, to, task))
                     next_from = to + 1
-                _, _, task = pending.popleft()
+                _, planned_to, task = pending.popleft()
                 chunk = await task
+                if chunk.to_block < planned_to:  # its logs reached the byte target first: the rest comes next
+                    rest = chunk.to_block + 1
+                    task = asyncio.create_task(
+                        self.fetcher.chunk(rest, planned_to, window_floor=window_floor)
+                    )
+                    pending.appendleft((rest, planned_to, task))
                 if self.indexed_hash is not None and chunk.first.parent_hash != self.indexed_hash:
                     log.warning(
                         "%s: block %d does not build on indexed block %d (%s): reorg",

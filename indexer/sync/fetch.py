@@ -27,18 +27,36 @@ log = logging.getLogger(__name__)
 
 
 class AdaptiveRange:
-    """The eth_getLogs block span: doubles after quick, small answers, shrinks on range errors and timeouts."""
+    """The eth_getLogs block span, sized by what the answers weigh, not only by how many blocks they cover.
 
-    def __init__(self, *, initial: int, maximum: int, target_logs: int = 5_000) -> None:
+    One answer should hold about ``target_logs`` logs and ``target_bytes`` bytes of JSON (whichever comes first:
+    300-byte text records make each log ~1 kB, so 5,000 of them are already 5 MB). An answer over either target
+    shrinks the span in proportion; a quick, light one (under half of both) doubles it, up to ``maximum``. Spans
+    shrink on range errors and timeouts too. An answer that still comes back over ``max_bytes`` (four times the
+    target: the density jumped) is abandoned while it streams in and its range split, so no answer larger than
+    that is ever held.
+    """
+
+    def __init__(
+        self, *, initial: int, maximum: int, target_logs: int = 5_000, target_bytes: int = 4_000_000
+    ) -> None:
         self.size = max(1, min(initial, maximum))
         self.maximum = maximum
         self.target_logs = target_logs
+        self.target_bytes = target_bytes
 
-    def succeeded(self, span: int, logs: int) -> None:
-        if span >= self.size and logs < self.target_logs // 2:
+    @property
+    def max_bytes(self) -> int:
+        """The largest answer read whole; a larger one is dropped unread and its range split."""
+        return 4 * self.target_bytes
+
+    def succeeded(self, span: int, logs: int, size: int = 0) -> None:
+        """Record an answer of ``logs`` logs and ``size`` bytes for a span of ``span`` blocks."""
+        load = max(logs / self.target_logs, size / self.target_bytes)
+        if load > 1:
+            self.size = max(1, min(self.size, int(span / load)))
+        elif span >= self.size and load < 0.5:
             self.size = min(self.maximum, self.size * 2)
-        elif logs > self.target_logs:
-            self.size = max(1, self.size // 2)
 
     def too_large(self, span: int, suggested: int | None = None) -> int:
         """Record a refusal of ``span`` blocks; returns the span to try next."""
@@ -88,15 +106,23 @@ class LogFetcher:
         self._receipts_supported = True
         self.skipped_blocks = 0  # blocks whose bloom ruled out our contracts: no eth_getLogs was sent
 
-    async def logs(self, from_block: int, to_block: int) -> list[DecodedLog]:
-        """All logs in [from_block, to_block], splitting the span as the node demands. Sorted."""
+    async def logs(self, from_block: int, to_block: int) -> tuple[list[DecodedLog], int]:
+        """Logs from ``from_block`` on, sorted, and the last block they cover: ``to_block``, or an earlier block
+        once the answers gathered reach the range's targets (the caller fetches the rest as a later chunk, so
+        one chunk never holds more than about one answer's worth of logs). Splits spans as the node demands.
+        """
         out: list[dict[str, Any]] = []
+        held = 0  # bytes of JSON behind `out`
         start = from_block
-        while start <= to_block:
+        while start <= to_block and held < self.range.target_bytes and len(out) < self.range.target_logs:
             end = min(to_block, start + self.range.size - 1)
             try:
-                raw = await self.rpc.get_logs(
-                    from_block=start, to_block=end, addresses=self.addresses, topics=self.topics
+                raw, size = await self.rpc.get_logs_sized(
+                    from_block=start,
+                    to_block=end,
+                    addresses=self.addresses,
+                    topics=self.topics,
+                    max_bytes=self.range.max_bytes,
                 )
             except RpcRangeTooLarge as exc:
                 span = end - start + 1
@@ -119,12 +145,13 @@ class LogFetcher:
                 self.range.too_large(span)
                 log.debug("range %d..%d timed out (%s); now %d blocks", start, end, exc, self.range.size)
                 continue
-            self.range.succeeded(end - start + 1, len(raw))
+            self.range.succeeded(end - start + 1, len(raw), size)
             out.extend(raw)
+            held += size
             start = end + 1
         decoded = [self.decoder.decode(entry) for entry in out if not entry.get("removed")]
         decoded.sort(key=lambda d: (d.block_number, d.log_index))
-        return decoded
+        return decoded, start - 1
 
     async def headers(self, numbers: Sequence[int]) -> list[BlockHeader]:
         found = await self.rpc.get_blocks(list(numbers), batch_size=self.batch_size)
@@ -154,10 +181,15 @@ class LogFetcher:
         its header's hash (else a reorg happened between our calls). A block whose bloom names our contracts but
         that returned no logs is asked again through its receipts (:meth:`_resolve_bloom_hits`); a block still
         unresolved after the retries is never accepted: :class:`LogsUnavailable` stops the chain before it.
+
+        Below the window the chunk may end before ``to_block`` (its logs reached the byte target: see
+        :meth:`logs`); the caller fetches the rest.
         """
         problem = ""
         failure: type[Exception] = InconsistentNode
+        planned_to = to_block
         for attempt in range(attempts):
+            to_block = planned_to
             if attempt:
                 await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
             wanted = sorted({from_block, to_block, *range(max(from_block, window_floor), to_block + 1)})
@@ -174,7 +206,10 @@ class LogFetcher:
                     self.skipped_blocks += to_block - from_block + 1 - len(hits)
                     by_hash = True
                 else:
-                    logs = await self.logs(from_block, to_block)
+                    logs, to_block = await self.logs(from_block, planned_to)
+                    wanted = sorted(
+                        {from_block, to_block, *range(max(from_block, window_floor), to_block + 1)}
+                    )
                     headers = {h.number: h for h in await self.headers(wanted)}
                     by_hash = False
                 window = [headers[n] for n in wanted if n >= window_floor]
