@@ -234,11 +234,17 @@ class ChainIndexer:
 
     async def _follow(self) -> None:
         while not self.stop.is_set():
+            announced = None
             if self.heads is not None:
                 self.heads.new_head.clear()  # a head announced from here on wakes the next round
+                announced = self.heads.take()
             try:
-                self.tips = await self._poll_tips()
-                await self._check_checkpoint()
+                self.tips = await self._poll_tips(announced)
+                if self._target_of(self.tips) <= self.indexed:
+                    # No new block to build on our checkpoint: ask the node whether it still holds it (a
+                    # same-height reorg, a shorter branch). With new blocks the pipeline checks that the first
+                    # one builds on it, which costs no extra call.
+                    await self._check_checkpoint()
                 target = self._target_of(self.tips)
                 if target > self.indexed:
                     await self.sync_to(target)
@@ -310,8 +316,8 @@ class ChainIndexer:
             while (next_from <= target or pending) and not self.stop.is_set():
                 while len(pending) < self.cfg.concurrency and next_from <= target:
                     to = min(target, next_from + self.range.size - 1)
-                    task = asyncio.create_task(self.fetcher.chunk(next_from, to, window_floor=window_floor))
-                    pending.append((next_from, to, task))
+                    fetch = self.fetcher.chunk(next_from, to, window_floor=window_floor, known=self._known())
+                    pending.append((next_from, to, asyncio.create_task(fetch)))
                     next_from = to + 1
                 _, planned_to, task = pending.popleft()
                 chunk = await task
@@ -358,6 +364,10 @@ class ChainIndexer:
         for event, count in Counter(entry.event for entry in chunk.logs).items():
             metrics.EVENTS.labels(chain=self.spec.name, event=event).inc(count)
         self._report()
+
+    def _known(self) -> dict[int, BlockHeader]:
+        """Headers the chunks need not ask for again: the head just polled (following, it is often the chunk)."""
+        return {self.latest.number: self.latest} if self.latest is not None else {}
 
     def _window_floor(self) -> int:
         head = self.tips.head if self.tips.head is not None else self.indexed
@@ -442,26 +452,44 @@ class ChainIndexer:
 
     # --- helpers -----------------------------------------------------------------------------------------------
 
-    async def _poll_tips(self) -> Tips:
-        latest, safe, finalized = await self._tip_headers()
-        if latest is None:
-            raise NotYetAvailable("node returned no latest block")
+    async def _poll_tips(self, announced: BlockHeader | None = None) -> Tips:
+        """The node's head, safe and finalized blocks. A head ``announced`` by the subscription past the last one
+        is taken as it is, without a call, and safe/finalized kept, for up to ``poll_interval_max`` seconds:
+        following a quiet chain then costs no request per block beyond the notification."""
+        now = time.monotonic()
+        if (
+            announced is not None
+            and self.latest is not None
+            and announced.number > self.latest.number
+            and now - self._tips_polled_at < self.cfg.poll_interval_max
+        ):
+            latest, safe, finalized = announced, self.tips.safe, self.tips.finalized
+        else:
+            latest_header, safe_header, finalized_header = await self._tip_headers()
+            if latest_header is None:
+                raise NotYetAvailable("node returned no latest block")
+            latest = latest_header
+            safe = safe_header.number if safe_header else None
+            finalized = finalized_header.number if finalized_header else None
+            self._tips_polled_at = now
         self.latest = latest
         self.pace.observe(latest.number, latest.timestamp)
         tips = Tips(
             head=latest.number,
-            safe=safe.number if safe else None,
-            finalized=finalized.number if finalized else None,
+            safe=safe,
+            finalized=finalized,
             seen_at=datetime.now(UTC),
             block_time=self.pace.block_time,
         )
         name = self.spec.name
         metrics.HEAD_BLOCK.labels(chain=name).set(latest.number)
-        if safe:
-            metrics.SAFE_BLOCK.labels(chain=name).set(safe.number)
-        if finalized:
-            metrics.FINALIZED_BLOCK.labels(chain=name).set(finalized.number)
+        if safe is not None:
+            metrics.SAFE_BLOCK.labels(chain=name).set(safe)
+        if finalized is not None:
+            metrics.FINALIZED_BLOCK.labels(chain=name).set(finalized)
         return tips
+
+    _tips_polled_at = float("-inf")
 
     _tags_supported = True
 

@@ -153,12 +153,17 @@ class LogFetcher:
         decoded.sort(key=lambda d: (d.block_number, d.log_index))
         return decoded, start - 1
 
-    async def headers(self, numbers: Sequence[int]) -> list[BlockHeader]:
-        found = await self.rpc.get_blocks(list(numbers), batch_size=self.batch_size)
-        missing = [n for n, h in zip(numbers, found, strict=True) if h is None]
+    async def headers(
+        self, numbers: Sequence[int], known: dict[int, BlockHeader] | None = None
+    ) -> list[BlockHeader]:
+        """Headers of ``numbers``, in order; those in ``known`` are not asked for again."""
+        known = known or {}
+        ask = [n for n in numbers if n not in known]
+        found = dict(zip(ask, await self.rpc.get_blocks(ask, batch_size=self.batch_size), strict=True))
+        missing = [n for n in ask if found[n] is None]
         if missing:
             raise NotYetAvailable(f"node has no block {missing[0]} yet")
-        return [h for h in found if h is not None]
+        return [known[n] if n in known else found[n] for n in numbers]  # type: ignore[misc]
 
     async def logs_at(self, headers: Sequence[BlockHeader]) -> list[DecodedLog]:
         """The logs of exactly these blocks, each asked for by its hash (EIP-234). Sorted."""
@@ -172,7 +177,15 @@ class LogFetcher:
         out.sort(key=lambda d: (d.block_number, d.log_index))
         return out
 
-    async def chunk(self, from_block: int, to_block: int, *, window_floor: int, attempts: int = 8) -> Chunk:
+    async def chunk(
+        self,
+        from_block: int,
+        to_block: int,
+        *,
+        window_floor: int,
+        attempts: int = 8,
+        known: dict[int, BlockHeader] | None = None,
+    ) -> Chunk:
         """Logs and headers of [from_block, to_block], cross-checked inside the reorg window.
 
         Inside the window (following the head) the headers come first, and logs are asked for only of blocks
@@ -181,6 +194,8 @@ class LogFetcher:
         its header's hash (else a reorg happened between our calls). A block whose bloom names our contracts but
         that returned no logs is asked again through its receipts (:meth:`_resolve_bloom_hits`); a block still
         unresolved after the retries is never accepted: :class:`LogsUnavailable` stops the chain before it.
+
+        ``known`` headers (the head just polled) are used on the first attempt instead of asking again.
 
         Below the window the chunk may end before ``to_block`` (its logs reached the byte target: see
         :meth:`logs`); the caller fetches the rest.
@@ -195,7 +210,9 @@ class LogFetcher:
             wanted = sorted({from_block, to_block, *range(max(from_block, window_floor), to_block + 1)})
             try:
                 if from_block >= window_floor:
-                    headers = {h.number: h for h in await self.headers(wanted)}
+                    headers = {
+                        h.number: h for h in await self.headers(wanted, known if not attempt else None)
+                    }
                     hits = [headers[n] for n in wanted if self._bloom_hit(headers[n])]
                     problem = self._unlinked([headers[n] for n in wanted])
                     if problem:

@@ -3,8 +3,8 @@
 The follow loop itself (tips, reorg checks, fetching, applying) is the same whatever woke it; this module only
 decides *when* it runs:
 
-- :class:`HeadWatcher` keeps an ``eth_subscribe("newHeads")`` subscription open and sets an event on every new
-  head. It reconnects with the ``websockets`` library's own exponential backoff when the connection drops, and
+- :class:`HeadWatcher` keeps an ``eth_subscribe("newHeads")`` subscription open, sets an event on every new
+  head and keeps the newest header announced (the follow loop takes it as the head instead of asking for it). It reconnects with the ``websockets`` library's own exponential backoff when the connection drops, and
   gives up (polling only) when the endpoint is not a websocket or refuses subscriptions.
 - :class:`BlockPace` derives the poll interval from the block times it observed (half the mean interval over
   the last blocks, clamped), used whenever no subscription is live.
@@ -17,11 +17,13 @@ import contextlib
 import json
 import logging
 from collections import deque
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from indexer.chain.rpc import BlockHeader
 from indexer.redact import redact_url, redact_urls
 
 log = logging.getLogger(__name__)
@@ -56,9 +58,15 @@ class HeadWatcher:
         self.live = False  # a subscription is open right now
         self.connects = 0  # subscriptions opened so far (reconnects included)
         self.heads = 0  # notifications received
+        self.latest: BlockHeader | None = None  # the newest header announced, until taken
         self._task: asyncio.Task[None] | None = None
         self._ws: ClientConnection | None = None
         self._stopping = False
+
+    def take(self) -> BlockHeader | None:
+        """The newest header announced since the last call (None when none was)."""
+        header, self.latest = self.latest, None
+        return header
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"heads-{self.chain}")
@@ -82,8 +90,13 @@ class HeadWatcher:
                 try:
                     await self._subscribe(ws)
                     async for message in ws:
-                        if _is_head(message):
+                        header = _head_of(message)
+                        if header is not False:
                             self.heads += 1
+                            if header is not None and (
+                                self.latest is None or header.number > self.latest.number
+                            ):
+                                self.latest = header
                             self.new_head.set()
                 except ConnectionClosed as exc:
                     if self._stopping:
@@ -117,12 +130,19 @@ class HeadWatcher:
         self.new_head.set()  # anything mined while we were not subscribed is picked up at once
 
 
-def _is_head(message: str | bytes) -> bool:
+def _head_of(message: str | bytes) -> BlockHeader | Literal[False] | None:
+    """The header a ``newHeads`` notification announces; None for a notification without a usable header (it
+    still means "a new head": the follow loop asks the node); False for any other message."""
     try:
         body = json.loads(message)
     except ValueError:
         return False
-    return isinstance(body, dict) and body.get("method") == "eth_subscription"
+    if not isinstance(body, dict) or body.get("method") != "eth_subscription":
+        return False
+    try:
+        return BlockHeader.from_rpc(body["params"]["result"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 class BlockPace:
