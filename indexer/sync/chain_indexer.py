@@ -105,6 +105,7 @@ class ChainIndexer:
         self.events = 0
         self._target = 0
         self._last_log = 0.0
+        self._following = False
         self.pace = BlockPace(minimum=self.cfg.poll_interval_min, maximum=self.cfg.poll_interval_max)
         ws_url = self.cfg.ws_url if self.cfg.ws_url is not None else derive_ws_url(self.cfg.rpc_url)
         self.heads = HeadWatcher(ws_url, chain=spec.name) if ws_url else None
@@ -226,9 +227,11 @@ class ChainIndexer:
         """Catch up with the head each time a new head is announced (websocket) or the poll interval passes."""
         if self.heads is not None:
             self.heads.start()
+        self._following = True
         try:
             await self._follow()
         finally:
+            self._following = False
             if self.heads is not None:
                 await self.heads.stop()
 
@@ -366,8 +369,11 @@ class ChainIndexer:
         self._report()
 
     def _known(self) -> dict[int, BlockHeader]:
-        """Headers the chunks need not ask for again: the head just polled (following, it is often the chunk)."""
-        return {self.latest.number: self.latest} if self.latest is not None else {}
+        """Headers the chunks need not ask for again: following, the head just polled or announced (it is often
+        the whole chunk). A backfill asks for every header it links, as its final checkpoint check expects."""
+        if not self._following or self.latest is None:
+            return {}
+        return {self.latest.number: self.latest}
 
     def _window_floor(self) -> int:
         head = self.tips.head if self.tips.head is not None else self.indexed
