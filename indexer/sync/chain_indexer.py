@@ -237,12 +237,18 @@ class ChainIndexer:
 
     async def _follow(self) -> None:
         while not self.stop.is_set():
-            announced = None
+            announced: list[BlockHeader] = []
             if self.heads is not None:
                 self.heads.new_head.clear()  # a head announced from here on wakes the next round
                 announced = self.heads.take()
+            if announced and self._quiet(announced):
+                # Nothing of ours in these blocks: apply them with the next block that may hold our logs, or
+                # once `quiet_apply_interval` has passed since the last round, whichever comes first.
+                await self._wait_for_head(self.cfg.quiet_apply_interval - (time.monotonic() - self._round_at))
+                continue
+            self._round_at = time.monotonic()
             try:
-                self.tips = await self._poll_tips(announced)
+                self.tips = await self._poll_tips(announced[-1] if announced else None)
                 if self._target_of(self.tips) <= self.indexed:
                     # No new block to build on our checkpoint: ask the node whether it still holds it (a
                     # same-height reorg, a shorter branch). With new blocks the pipeline checks that the first
@@ -264,6 +270,29 @@ class ChainIndexer:
                 log.warning("%s: RPC failed (%s); retrying in %.1fs", self.spec.name, exc, self.poll_interval)
             await self._wait_for_head()
 
+    def _quiet(self, announced: list[BlockHeader]) -> bool:
+        """May the round for these announced headers wait? Only while live, without confirmations, less than
+        ``quiet_apply_interval`` after the last round, and when they extend the last head seen one by one (no
+        reorg, no header missed) and their blooms rule out our logs. Then they become the head seen."""
+        if (
+            self.status != "live"
+            or self.cfg.confirmations
+            or self.latest is None
+            or time.monotonic() - self._round_at >= self.cfg.quiet_apply_interval
+        ):
+            return False
+        previous = self.latest
+        for header in announced:
+            if header.parent_hash != previous.hash or self.fetcher.may_hold_ours(header):
+                return False
+            previous = header
+        self.latest = previous
+        for header in announced:
+            self.pace.observe(header.number, header.timestamp)
+        return True
+
+    _round_at = float("-inf")
+
     async def _stalled(self, exc: Exception) -> None:
         """Record that the chain cannot advance past a block whose logs the node keeps back (status + reason)."""
         if isinstance(exc, LogsUnavailable):
@@ -283,15 +312,18 @@ class ChainIndexer:
             return self.cfg.poll_interval
         return self.pace.interval
 
-    async def _wait_for_head(self) -> None:
-        """Until a new head is announced, ``stop`` is set, or the poll interval passes. With a live subscription
-        polling is only a safety net against a lost notification (every ``ws_poll_interval``)."""
+    async def _wait_for_head(self, at_most: float | None = None) -> None:
+        """Until a new head is announced, ``stop`` is set, or the poll interval (``at_most``, when shorter)
+        passes. With a live subscription polling is only a safety net against a lost notification (every
+        ``ws_poll_interval``)."""
         timeout = self.poll_interval
         if self.heads is None:
             await self._sleep(timeout)
             return
         if self.heads.live:
             timeout = max(timeout, self.cfg.ws_poll_interval)
+        if at_most is not None:
+            timeout = max(0.0, min(timeout, at_most))
         waiters = [asyncio.create_task(self.stop.wait()), asyncio.create_task(self.heads.new_head.wait())]
         try:
             await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)

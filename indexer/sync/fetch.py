@@ -337,6 +337,10 @@ class LogFetcher:
                 return f"log of block {entry.block_number} has another block hash (reorg in flight)"
         return ""
 
+    def may_hold_ours(self, header: BlockHeader) -> bool:
+        """False when the block's bloom filter rules out logs of our contracts (True without a bloom)."""
+        return self._bloom_hit(header)
+
     def _bloom_hit(self, header: BlockHeader) -> bool:
         return any(header.may_contain(a) for a in self._address_bytes) and any(
             header.may_contain(t) for t in self._topic_bytes

@@ -4,8 +4,10 @@ The follow loop itself (tips, reorg checks, fetching, applying) is the same what
 decides *when* it runs:
 
 - :class:`HeadWatcher` keeps an ``eth_subscribe("newHeads")`` subscription open, sets an event on every new
-  head and keeps the newest header announced (the follow loop takes it as the head instead of asking for it). It reconnects with the ``websockets`` library's own exponential backoff when the connection drops, and
-  gives up (polling only) when the endpoint is not a websocket or refuses subscriptions.
+  head and keeps the headers announced (the follow loop takes the newest as the head instead of asking for it,
+  and lets blocks whose blooms rule out our logs wait to be applied together). It reconnects with the
+  ``websockets`` library's own exponential backoff when the connection drops, and gives up (polling only)
+  when the endpoint is not a websocket or refuses subscriptions.
 - :class:`BlockPace` derives the poll interval from the block times it observed (half the mean interval over
   the last blocks, clamped), used whenever no subscription is live.
 """
@@ -58,15 +60,17 @@ class HeadWatcher:
         self.live = False  # a subscription is open right now
         self.connects = 0  # subscriptions opened so far (reconnects included)
         self.heads = 0  # notifications received
-        self.latest: BlockHeader | None = None  # the newest header announced, until taken
+        # Headers announced and not yet taken, oldest first (a full deque drops the oldest: the taker sees a gap).
+        self._announced: deque[BlockHeader] = deque(maxlen=256)
         self._task: asyncio.Task[None] | None = None
         self._ws: ClientConnection | None = None
         self._stopping = False
 
-    def take(self) -> BlockHeader | None:
-        """The newest header announced since the last call (None when none was)."""
-        header, self.latest = self.latest, None
-        return header
+    def take(self) -> list[BlockHeader]:
+        """The headers announced since the last call, oldest first."""
+        headers = list(self._announced)
+        self._announced.clear()
+        return headers
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"heads-{self.chain}")
@@ -93,10 +97,8 @@ class HeadWatcher:
                         header = _head_of(message)
                         if header is not False:
                             self.heads += 1
-                            if header is not None and (
-                                self.latest is None or header.number > self.latest.number
-                            ):
-                                self.latest = header
+                            if header is not None:
+                                self._announced.append(header)
                             self.new_head.set()
                 except ConnectionClosed as exc:
                     if self._stopping:
