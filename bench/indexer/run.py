@@ -75,7 +75,9 @@ def generate(params: dict[str, int], cache_dir: Path | None) -> dict[str, Any]:
     if folder is not None and (folder / "meta.json").exists() and (folder / "state.json").exists():
         meta = json.loads((folder / "meta.json").read_text())
         started = time.perf_counter()
-        anvil = Anvil(chain_id=CHAIN_ID, extra_args=["--load-state", str(folder / "state.json")])
+        anvil = Anvil(
+            chain_id=CHAIN_ID, extra_args=["--load-state", str(folder / "state.json")], start_timeout=600
+        )
         head = anvil.block_number()
         if head != meta["head"]:
             anvil.stop()
@@ -108,7 +110,9 @@ def generate(params: dict[str, int], cache_dir: Path | None) -> dict[str, Any]:
     anvil.proc.terminate()
     anvil.proc.wait(600)
     (folder / "meta.json").write_text(json.dumps({"params": params, "head": head, "chain": chain}, indent=2))
-    anvil = Anvil(chain_id=CHAIN_ID, extra_args=["--load-state", str(folder / "state.json")])
+    anvil = Anvil(
+        chain_id=CHAIN_ID, extra_args=["--load-state", str(folder / "state.json")], start_timeout=600
+    )
     assert anvil.block_number() == head
     return {"anvil": anvil, "chain": {**chain, "rpc_url": anvil.url}, "generate_seconds": seconds,
             "cached": False}  # fmt: skip
