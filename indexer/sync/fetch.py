@@ -168,8 +168,11 @@ class LogFetcher:
     async def logs_at(self, headers: Sequence[BlockHeader]) -> list[DecodedLog]:
         """The logs of exactly these blocks, each asked for by its hash (EIP-234). Sorted."""
         out: list[DecodedLog] = []
-        for start in range(0, len(headers), self.batch_size):
-            part = headers[start : start + self.batch_size]
+        step = max(
+            1, min(self.batch_size, self.range.size)
+        )  # blocks per batch: about one byte target's worth
+        for start in range(0, len(headers), step):
+            part = headers[start : start + step]
             answers = await self.rpc.get_logs_at(
                 [h.hash for h in part], addresses=self.addresses, topics=self.topics
             )
@@ -197,14 +200,17 @@ class LogFetcher:
 
         ``known`` headers (the head just polled) are used on the first attempt instead of asking again.
 
-        Below the window the chunk may end before ``to_block`` (its logs reached the byte target: see
-        :meth:`logs`); the caller fetches the rest.
+        The chunk may end before ``to_block``: below the window once its logs reach the byte target (see
+        :meth:`logs`), inside it after as many blocks as the byte-sized range holds. The caller fetches the rest.
         """
         problem = ""
         failure: type[Exception] = InconsistentNode
         planned_to = to_block
         for attempt in range(attempts):
-            to_block = planned_to
+            # By hash (inside the window) no answer can be split: the span itself stays within the byte-sized range.
+            to_block = (
+                planned_to if from_block < window_floor else min(planned_to, from_block + self.range.size - 1)
+            )
             if attempt:
                 await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
             wanted = sorted({from_block, to_block, *range(max(from_block, window_floor), to_block + 1)})
