@@ -64,7 +64,14 @@ class Anvil:
     """An anvil node on a free loopback port, a child of this process (automine on unless `extra_args` say
     otherwise, e.g. `--block-time 1`)."""
 
-    def __init__(self, *, chain_id: int, accounts: int = 10, extra_args: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        chain_id: int,
+        accounts: int = 10,
+        extra_args: Sequence[str] = (),
+        start_timeout: float = 20.0,
+    ) -> None:
         self.chain_id = chain_id
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -73,7 +80,7 @@ class Anvil:
         )
         self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.http = httpx.Client(timeout=30)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + start_timeout  # loading a large `--load-state` dump takes a while
         while True:
             try:
                 self.rpc("eth_chainId")

@@ -241,56 +241,103 @@ def _setup_logging(level: str, *, rich: bool) -> None:
 
 
 class RateMeter:
-    """Events per second over the last ``window`` seconds (the whole run until the window has filled), so a rate
-    means something: the first report of a chain can come after a long first batch, and a rate "since that first
-    report" then showed ~900k ev/s for a backfill that averaged 11k."""
+    """One chain's events/s and ETA over a sliding time window, and its average over the whole run.
+
+    A rate means something only over a span of time: the first report of a chain can come after a long first
+    batch, and a rate "since that first report" showed ~900k ev/s for a backfill that averaged 11k. So every rate
+    here is (change over the last ``window`` seconds) / (those seconds), measured from the run's start until the
+    window has filled; the ETA divides the blocks left by the block rate over the same window; and the line left
+    on screen when a chain is done shows the run's true average.
+    """
 
     def __init__(self, started: float, *, window: float = 10.0) -> None:
         self.started = started
         self.window = window
-        self._samples: deque[tuple[float, int]] = deque([(started, 0)])
+        self._samples: deque[tuple[float, int, int | None]] = deque([(started, 0, None)])
+        self.finished: tuple[str, str] | None = None  # the figures shown once the chain is done
 
-    def rate(self, now: float, events: int) -> float:
-        self._samples.append((now, events))
+    def add(self, now: float, *, events: int, blocks: int) -> None:
+        """Record the totals at ``now``: events applied and blocks done so far."""
+        if len(self._samples) == 1 and self._samples[0][2] is None:
+            # The run's start knew no block count: a chain's first report (its checkpoint) stands in for it.
+            self._samples[0] = (self.started, 0, blocks if events == 0 else None)
+        self._samples.append((now, events, blocks))
         while len(self._samples) > 2 and now - self._samples[1][0] >= self.window:
             self._samples.popleft()
-        then, before = self._samples[0]
+
+    def rate(self) -> float:
+        """Events per second over the window."""
+        (then, before, _), (now, events, _) = self._samples[0], self._samples[-1]
         return (events - before) / max(now - then, 1e-3)
+
+    def average(self, now: float) -> float:
+        """Events per second since the run's start."""
+        return self._samples[-1][1] / max(now - self.started, 1e-3)
+
+    def eta(self, blocks_left: int) -> float | None:
+        """Seconds until ``blocks_left`` more blocks are done at the window's block rate (None: unknown)."""
+        if blocks_left <= 0:
+            return 0.0
+        known = [(t, b) for t, _, b in self._samples if b is not None]
+        if len(known) < 2 or known[-1][1] <= known[0][1]:
+            return None
+        (then, before), (now, done) = known[0], known[-1]
+        return blocks_left * (now - then) / (done - before)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-:--:--"
+    seconds = round(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 @contextmanager
-def _progress_display(*, enabled: bool) -> Iterator[Callable[[Progress], None] | None]:
+def _progress_display(
+    *, enabled: bool, clock: Callable[[], float] = time.monotonic, console: Any = None
+) -> Iterator[Callable[[Progress], None] | None]:
+    """Progress bars on stderr: per chain, blocks done of the target, events, events/s and ETA (both over a
+    sliding window); once a chain is done its line shows the run's average rate and the time it took."""
     if not enabled:
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn
     from rich.progress import Progress as Bars
 
     bars = Bars(
         TextColumn("[bold]{task.fields[chain]}[/] {task.fields[status]}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("blocks  {task.fields[events]} events  {task.fields[rate]} ev/s"),
-        TimeRemainingColumn(),
-        speed_estimate_period=10.0,
+        TextColumn("blocks  {task.fields[events]} events  {task.fields[rate]}  {task.fields[eta]}"),
+        get_time=clock,
+        console=console,
     )
-    started = time.monotonic()  # the run's start, not a chain's first report
+    started = clock()  # the run's start, not a chain's first report
     tasks: dict[str, tuple[TaskID, RateMeter]] = {}
 
     def update(p: Progress) -> None:
         if p.chain not in tasks:
-            tasks[p.chain] = (
-                bars.add_task("", chain=p.chain, status=p.status, events=0, rate="0", total=None),
-                RateMeter(started),
-            )
+            task_id = bars.add_task("", chain=p.chain, status=p.status, events=0, rate="", eta="", total=None)
+            tasks[p.chain] = (task_id, RateMeter(started))
         task_id, meter = tasks[p.chain]
+        now = clock()
+        done = max(0, p.indexed_block - p.start_block + 1)
+        meter.add(now, events=p.events, blocks=done)
+        if p.status in ("live", "stopped"):  # done (or given up): the backfill's figures, kept from then on
+            if meter.finished is None:
+                meter.finished = (f"{meter.average(now):,.0f} ev/s average", f"in {_duration(now - started)}")
+            rate, eta = meter.finished
+        else:
+            rate = f"{meter.rate():,.0f} ev/s"
+            eta = f"ETA {_duration(meter.eta(p.target_block - p.indexed_block))}"
         bars.update(
             task_id,
             total=max(1, p.target_block - p.start_block + 1),
-            completed=max(0, p.indexed_block - p.start_block + 1),
+            completed=done,
             status=p.status,
-            events=p.events,
-            rate=f"{meter.rate(time.monotonic(), p.events):,.0f}",
+            events=f"{p.events:,}",
+            rate=rate,
+            eta=eta,
         )
 
     with bars:

@@ -3,10 +3,10 @@ ENSIP-15 normalisation, the namehash of a normalised name, and ENSIP-19's defaul
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TypeVar
 
-from ens_normalize import DisallowedSequence, ens_normalize
 from eth_utils import keccak
 
 from indexer.errors import Dm3Error
@@ -36,6 +36,10 @@ def normalize_name(name: str) -> str:
     The empty name (the root) is its own normal form; callers that need a name with labels check for it."""
     if len(name) > MAX_NAME_INPUT_CHARS:
         raise InvalidEnsName(f"longer than {MAX_NAME_INPUT_CHARS} characters")
+    # Imported on first use: the normaliser's tables take ~90 MB, which a process that never normalises a name
+    # beyond the plain ones `is_normalized` settles itself (the indexer: its chains' parent names) never pays.
+    from ens_normalize import DisallowedSequence, ens_normalize
+
     try:
         return ens_normalize(name)
     except DisallowedSequence as error:  # CurableSequence (with a position) is a subclass
@@ -44,8 +48,17 @@ def normalize_name(name: str) -> str:
         raise InvalidEnsName(f"{error.general_info}{where}") from error
 
 
+_PLAIN_LABEL = re.compile(r"[a-z0-9-]+")
+
+
 def is_normalized(name: str) -> bool:
-    """Whether `name` is already in ENSIP-15 normal form (what a conforming client sends to a resolver)."""
+    """Whether `name` is already in ENSIP-15 normal form (what a conforming client sends to a resolver).
+
+    Labels of lowercase ASCII letters, digits and hyphens are their own normal form unless their 3rd and 4th
+    characters are hyphens (ENSIP-15's label-extension rule); such names are settled without loading the
+    normaliser (tests/api/test_names.py checks this against it), every other name goes through it."""
+    if all(_PLAIN_LABEL.fullmatch(label) and label[2:4] != "--" for label in name.split(".")):
+        return True
     try:
         return normalize_name(name) == name
     except InvalidEnsName:

@@ -1,22 +1,36 @@
-"""Indexer throughput: generate >=100,000 real contract events over >=2,000 blocks on anvil, then cold-backfill
-them into SQLite and PostgreSQL. Writes events/s, blocks/s and peak RSS to bench/results/indexer.json.
+"""Indexer throughput and cost: cold backfill of real contract events on anvil against the RPC's own limit, peak
+memory whatever the log density, and the CPU of following idle heads. Writes bench/results/indexer.json and the
+Indexer table of bench/README.md.
 
-    make bench-indexer    # or: python -m bench.indexer.run [--blocks 2000] [--txs-per-block 34] [--postgres URL | --no-postgres]
+    make bench-indexer                                   # the standard workload (~104k events) and the idle row
+    python -m bench.indexer.run --workload dense         # 4,000-byte text records, 200 transactions a block
+    python -m bench.indexer.run --workload 10x --no-idle # ~1M events (20,000 blocks)
 
-Each block holds `txs-per-block` transactions, alternately a registration (NameRegistered + Transfer) and a
-~300-byte text record written to the sender's address name (TextChanged), plus, every tenth block, a deposit
-round; automine is off and blocks are mined with evm_mine, transactions sent in JSON-RPC batches.
-The backfill runs in a child process (`_index` mode) so its peak RSS is its own.
+Each block holds `txs-per-block` transactions, alternately a registration (NameRegistered + Transfer) and a text
+record of `text-bytes` written to the sender's address name (TextChanged), plus, every tenth block, a deposit
+round; automine is off, blocks are mined with evm_mine, transactions sent in JSON-RPC batches. A generated chain is
+kept as an anvil state dump under `--cache-dir` (default ~/.cache/dm3-bench), keyed by the generator's parameters,
+anvil's version and the contracts' bytecode, and loaded with `--load-state` next time.
+
+Rows, in one run on the same chain: a fetch-only pass (the same `eth_getLogs` ranges as the indexer, from the
+same adaptive range and byte target, `concurrency` in flight; answers JSON-parsed, nothing decoded or stored: the
+RPC's limit), then the cold backfill (`index_chains(..., follow=False)`, the code behind `dm3-indexer sync`) into a
+fresh SQLite file and a fresh PostgreSQL schema. Each runs in a child process, so its peak RSS is its own.
+The idle row runs `dm3-indexer run` against three anvils mining empty 250 ms blocks and reads the process's CPU
+time from /proc over `--idle-seconds`.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import hashlib
 import json
 import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -26,101 +40,236 @@ from bench.common import machine, update_readme_table
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results" / "indexer.json"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+CHAIN_ID = 31_337_001
+RSS_BOUND_MB = 256
+GEN_GAS_LIMIT = 1_000_000_000  # the generating anvil's block gas limit: dense workloads fill big blocks
+
+WORKLOADS: dict[str, dict[str, int]] = {
+    "standard": {"blocks": 2_000, "txs_per_block": 34, "text_bytes": 300},
+    "dense": {"blocks": 300, "txs_per_block": 200, "text_bytes": 4_000},
+    "10x": {"blocks": 2_000, "txs_per_block": 340, "text_bytes": 300},
+}
+# The indexer's settings for the bench chain (the same for the fetch-only pass).
+RANGE = {"initial_block_range": 200, "max_block_range": 2_000, "concurrency": 4}
 
 
-def table(results: dict[str, Any]) -> str:
-    """The bench/README.md table: one row per database."""
-    lines = [
-        "| database | events | blocks | seconds | events/s | blocks/s | peak RSS MB | target | met |",
-        "|---|---:|---:|---:|---:|---:|---:|---|---|",
-    ]
-    for name, label in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
-        if name not in results:
-            continue
-        r = results[name]
-        target = "≥ 10,000 events/s, < 500 MB" if name == "sqlite" else "—"
-        met = (
-            ("yes" if r["events_per_second"] >= 10_000 and r["peak_rss_mb"] < 500 else "no")
-            if name == "sqlite"
-            else "—"
-        )
-        lines.append(
-            f"| {label} | {r['events']:,} | {r['blocks']:,} | {r['seconds']} | {r['events_per_second']:,} | "
-            f"{r['blocks_per_second']:,} | {r['peak_rss_mb']} | {target} | {met} |"
-        )
-    return "\n".join(lines)
+# --- chain generation --------------------------------------------------------------------------------------------
 
 
-def generate(blocks: int, per_block: int) -> dict[str, Any]:
+def _cache_key(params: dict[str, int], types: dict[str, Any]) -> str:
+    anvil = machine()["anvil"]
+    code = {name: hashlib.sha256(t["bytecode"].encode()).hexdigest() for name, t in sorted(types.items())}
+    blob = json.dumps({"params": params, "anvil": anvil, "code": code, "generator": 4}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def generate(params: dict[str, int], cache_dir: Path | None) -> dict[str, Any]:
+    """An anvil serving the workload's chain, loaded from the cache when it holds it, else generated (and cached)."""
     from ape import project
+
+    from harness.devnet import Anvil, contract_types
+
+    types = contract_types(project)
+    key = _cache_key(params, types)
+    folder = cache_dir / f"indexer-{key}" if cache_dir else None
+    if folder is not None and (folder / "meta.json").exists() and (folder / "state.json").exists():
+        meta = json.loads((folder / "meta.json").read_text())
+        started = time.perf_counter()
+        anvil = Anvil(
+            chain_id=CHAIN_ID, extra_args=["--load-state", str(folder / "state.json")], start_timeout=600
+        )
+        head = anvil.block_number()
+        if head != meta["head"]:
+            anvil.stop()
+            raise SystemExit(f"cached chain {folder} has head {head}, expected {meta['head']}: delete it")
+        print(f"  loaded the cached chain {folder} ({time.perf_counter() - started:.0f}s)", file=sys.stderr)
+        return {"anvil": anvil, "chain": {**meta["chain"], "rpc_url": anvil.url}, "generate_seconds": 0.0,
+                "cached": True, "load_seconds": round(time.perf_counter() - started, 1)}  # fmt: skip
+    # Dumped on exit only: anvil also rewrites the dump every `--state-interval` seconds, which for a chain of
+    # hundreds of MB took most of the generation's time.
+    dump_args = (
+        ["--dump-state", str(folder / "state.json"), "--state-interval", "1000000000"] if folder else []
+    )
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    # --prune-history: anvil keeps no state per block (it slowed generation ~8x over 2,000 blocks otherwise); the
+    # blocks, transactions and receipts, all the indexer reads, are kept and dumped.
+    gen_args = ["--gas-limit", str(GEN_GAS_LIMIT), "--prune-history", *dump_args]
+    anvil = Anvil(chain_id=CHAIN_ID, extra_args=gen_args)
+    started = time.perf_counter()
+    try:
+        chain, head = _fill(anvil, types, **params)
+    except BaseException:
+        anvil.stop()
+        raise
+    seconds = time.perf_counter() - started
+    if folder is None:
+        return {"anvil": anvil, "chain": chain, "generate_seconds": seconds, "cached": False}
+    # anvil writes the dump when it exits; serve the chain from the dump (the path every later run takes).
+    anvil.http.close()
+    anvil.proc.terminate()
+    anvil.proc.wait(600)
+    (folder / "meta.json").write_text(json.dumps({"params": params, "head": head, "chain": chain}, indent=2))
+    anvil = Anvil(
+        chain_id=CHAIN_ID, extra_args=["--load-state", str(folder / "state.json")], start_timeout=600
+    )
+    assert anvil.block_number() == head
+    return {"anvil": anvil, "chain": {**chain, "rpc_url": anvil.url}, "generate_seconds": seconds,
+            "cached": False}  # fmt: skip
+
+
+def _fill(
+    anvil: Any, types: dict[str, Any], *, blocks: int, txs_per_block: int, text_bytes: int
+) -> tuple[dict[str, Any], int]:
     from ens.utils import normal_name_to_hash
+    from eth_abi import encode
+    from eth_utils import function_signature_to_4byte_selector as selector
 
-    from harness.devnet import Anvil, Devnet, contract_types
+    from harness.devnet import Devnet
 
-    anvil = Anvil(chain_id=31_337_001)
-    net = Devnet(anvil, contract_types(project))
+    net = Devnet(anvil, types)
     net.fund()
     anvil.rpc("evm_setAutomine", [False])
     senders = net.accounts
     parent = net.spec(name="bench").parent_name
-    address_nodes = {s: normal_name_to_hash(f"{s.lower()[2:]}.addr.{parent}") for s in senders}
+    nodes = {s: normal_name_to_hash(f"{s.lower()[2:]}.addr.{parent}") for s in senders}
+    register = selector("register(string,address)")
+    set_text = selector("setText(bytes32,string,string)")
+    deposit = selector("deposit(address,uint256)")
+    text_gas = 300_000 + 1_000 * text_bytes  # a first write of 4,000 bytes stores 126 new slots (~2.8M gas)
+
     started = time.perf_counter()
+    ids = 0
+    # Nonces set here: anvil takes a batch's transactions concurrently, and two of one sender then collide.
+    nonces = {s: int(anvil.rpc("eth_getTransactionCount", [s, "pending"]), 16) for s in senders}
+
+    def tx(to: str, sender: str, data: bytes, gas: int) -> dict[str, Any]:
+        nonces[sender] += 1
+        return {
+            "from": sender,
+            "to": to,
+            "data": "0x" + data.hex(),
+            "gas": hex(gas),
+            "nonce": hex(nonces[sender] - 1),
+        }
+
     for b in range(blocks):
         batch = []
-        for i in range(per_block):
+        for i in range(txs_per_block):
             sender = senders[i % len(senders)]
             if i % 2 == 0:
-                label = f"b{b}x{i}"
-                call = ("register", label, net.w3.to_checksum_address(sender))
-            else:  # a ~300-byte record on the sender's own address name (no registration needed)
-                value = f'data:application/json,{{"block":{b},"tx":{i},"pad":"{"p" * 250}"}}'
-                call = ("setText", address_nodes[sender], "network.dm3.profile", value)
-            batch.append(net.tx_request(net.registry, sender, *call))
+                data = register + encode(["string", "address"], [f"b{b}x{i}", sender])
+                batch.append(tx(net.registry.address, sender, data, 300_000))
+            else:  # a record of text_bytes on the sender's own address name (no registration needed)
+                head = f'data:application/json,{{"block":{b},"tx":{i},"pad":"'
+                value = head + "p" * max(0, text_bytes - len(head) - 2) + '"}'
+                data = set_text + encode(
+                    ["bytes32", "string", "string"], [nodes[sender], "network.dm3.profile", value]
+                )
+                batch.append(tx(net.registry.address, sender, data, text_gas))
         if b % 10 == 0:
             for i, sender in enumerate(senders):
                 recipient = senders[(i + 1) % len(senders)]
-                batch.append(
-                    net.tx_request(
-                        net.deposits, sender, "deposit", net.w3.to_checksum_address(recipient), 10**15
-                    )
-                )
-        payload = [
-            {
-                "jsonrpc": "2.0",
-                "id": k,
-                "method": "eth_sendTransaction",
-                "params": [{**tx, "gas": hex(500_000)}],
-            }
-            for k, tx in enumerate(batch)
-        ]
+                data = deposit + encode(["address", "uint256"], [recipient, 10**15])
+                batch.append(tx(net.deposits.address, sender, data, 300_000))
+        payload = []
+        for item in batch:
+            ids += 1
+            payload.append({"jsonrpc": "2.0", "id": ids, "method": "eth_sendTransaction", "params": [item]})
         answers = anvil.http.post(anvil.url, json=payload).json()
         errors = [a["error"] for a in answers if "error" in a]
         assert not errors, errors[:3]
         anvil.rpc("evm_mine")
-        if b % 200 == 0:
+        if b % max(1, blocks // 10) == 0:
             print(f"  generated {b}/{blocks} blocks ({time.perf_counter() - started:.0f}s)", file=sys.stderr)
+    head = anvil.block_number()
+    block = anvil.rpc("eth_getBlockByNumber", [hex(head), False])
+    assert len(block["transactions"]) == len(batch), "the last block did not take every transaction"
+    receipts = anvil.rpc("eth_getBlockReceipts", [hex(head)])
+    assert all(r["status"] == "0x1" for r in receipts), "transactions of the last block reverted"
     anvil.rpc("evm_setAutomine", [True])
-    spec = net.spec(name="bench", initial_block_range=200, max_block_range=2_000, concurrency=4)
-    return {
-        "anvil": anvil,
-        "chain": {
-            "name": spec.name,
-            "chain_id": spec.chain_id,
-            "rpc_url": anvil.url,
-            "parent_name": spec.parent_name,
-            "registry": spec.registry.model_dump() if spec.registry else None,
-            "deposits": spec.deposits.model_dump() if spec.deposits else None,
-            "initial_block_range": 200,
-            "max_block_range": 2_000,
-            "concurrency": 4,
-        },
-        "generate_seconds": time.perf_counter() - started,
+    spec = net.spec(name="bench", **RANGE)
+    chain = {
+        "name": spec.name,
+        "chain_id": spec.chain_id,
+        "rpc_url": anvil.url,
+        "parent_name": spec.parent_name,
+        "registry": spec.registry.model_dump() if spec.registry else None,
+        "deposits": spec.deposits.model_dump() if spec.deposits else None,
+        **RANGE,
     }
+    return chain, head
+
+
+# --- the measured children ---------------------------------------------------------------------------------------
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS: VmHWM, which exec resets (``ru_maxrss`` keeps the forking parent's peak, so a
+    child of this ~280 MB bench process would report at least that)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def fetch_child(chain: dict[str, Any]) -> None:
+    """Child process: every eth_getLogs range the indexer would ask for (same adaptive range, byte target and
+    concurrency), each answer JSON-parsed and counted, nothing decoded or stored. Prints one JSON line."""
+    from indexer.chain.abi import topics_for
+    from indexer.chain.rpc import RpcClient, RpcRangeTooLarge
+    from indexer.settings.indexer import ChainConfig, resolve_chain
+    from indexer.sync.fetch import AdaptiveRange
+
+    spec = resolve_chain(ChainConfig(**chain), ROOT / "deployments")
+    cfg = spec.config
+    contracts = spec.contracts()
+    addresses = sorted(contracts)
+    topics = [topics_for(sorted(set(contracts.values())))]  # type: ignore[arg-type]
+
+    async def run() -> tuple[int, int, int]:
+        rng = AdaptiveRange(
+            initial=cfg.initial_block_range, maximum=cfg.max_block_range, target_bytes=cfg.logs_target_bytes
+        )
+        async with RpcClient(cfg.rpc_url, chain=spec.name) as rpc:
+            head = await rpc.block_number()
+            state = {"next": spec.start_block, "logs": 0, "bytes": 0}
+
+            async def worker() -> None:
+                while state["next"] <= head:
+                    start = state["next"]
+                    end = min(head, start + rng.size - 1)
+                    state["next"] = end + 1
+                    while start <= end:
+                        stop = min(end, start + rng.size - 1)
+                        try:
+                            raw, size = await rpc.get_logs_sized(
+                                from_block=start,
+                                to_block=stop,
+                                addresses=addresses,
+                                topics=topics,
+                                max_bytes=rng.max_bytes,
+                            )
+                        except RpcRangeTooLarge:
+                            rng.too_large(stop - start + 1)
+                            continue
+                        rng.succeeded(stop - start + 1, len(raw), size)
+                        state["logs"] += len(raw)
+                        state["bytes"] += size
+                        start = stop + 1
+
+            await asyncio.gather(*(worker() for _ in range(cfg.concurrency)))
+            return state["logs"], state["bytes"], head - spec.start_block + 1
+
+    started = time.perf_counter()
+    logs, size, blocks = asyncio.run(run())
+    seconds = time.perf_counter() - started
+    print(json.dumps(_figures(seconds, logs, blocks) | {"json_mb": round(size / 1e6, 1)}))
 
 
 def index_child(url: str, chain: dict[str, Any]) -> None:
     """Child process: cold backfill, then print one JSON line with the numbers."""
-    import asyncio
+    from sqlalchemy import text
 
     from indexer.settings.indexer import ChainConfig, resolve_chain
     from indexer.store.db import create_db_engine
@@ -137,35 +286,33 @@ def index_child(url: str, chain: dict[str, Any]) -> None:
     assert all(v is None for v in outcome.values()), outcome
     events = count_rows(engine, "events", spec.chain_id)
     with engine.connect() as conn:
-        from sqlalchemy import text
-
         indexed = conn.execute(
             text("SELECT indexed_block FROM chains WHERE chain_id = :c"), {"c": spec.chain_id}
-        ).scalar()
-    blocks = indexed - spec.start_block + 1
-    print(
-        json.dumps(
-            {
-                "seconds": round(seconds, 3),
-                "events": events,
-                "blocks": blocks,
-                "events_per_second": round(events / seconds),
-                "blocks_per_second": round(blocks / seconds),
-                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            }
-        )
-    )
+        ).scalar_one()
+    print(json.dumps(_figures(seconds, events, indexed - spec.start_block + 1)))
 
 
-def run_child(url: str, chain: dict[str, Any]) -> dict[str, Any]:
+def _figures(seconds: float, events: int, blocks: int) -> dict[str, Any]:
+    return {
+        "seconds": round(seconds, 3),
+        "events": events,
+        "blocks": blocks,
+        "events_per_second": round(events / seconds),
+        "blocks_per_second": round(blocks / seconds),
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def run_child(*args: str) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, __file__, "_index", url, json.dumps(chain)],
+        [sys.executable, "-m", "bench.indexer.run", *args],
         capture_output=True,
         text=True,
         check=False,
+        cwd=ROOT,
     )
     if out.returncode != 0:
-        raise SystemExit(f"backfill into {url} failed:\n{out.stderr[-3000:]}")
+        raise SystemExit(f"{args[0]} failed:\n{out.stderr[-3000:]}")
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -179,58 +326,276 @@ def fresh_pg_schema(base: str) -> tuple[str, Any] | None:
         with admin.begin() as conn:
             conn.execute(text("DROP SCHEMA IF EXISTS bench_indexer CASCADE; CREATE SCHEMA bench_indexer"))
     except Exception as exc:  # no server: report and skip PostgreSQL
-        print(f"PostgreSQL at {base} unavailable ({type(exc).__name__}); skipping it", file=sys.stderr)
+        print(f"PostgreSQL unavailable ({type(exc).__name__}); skipping it", file=sys.stderr)
         return None
     sep = "&" if "?" in base else "?"
     return f"{base}{sep}options=-csearch_path%3Dbench_indexer", admin
+
+
+def backfill(
+    name: str, params: dict[str, int], *, cache_dir: Path | None, postgres: str | None
+) -> dict[str, Any]:
+    """One workload: generate or load the chain, then the fetch-only pass and the backfills, in one run."""
+    print(f"workload {name}: {params} ...", file=sys.stderr)
+    load_before = os.getloadavg()[0]
+    gen = generate(params, cache_dir)
+    anvil = gen.pop("anvil")
+    out: dict[str, Any] = {
+        "machine": machine() | {"load_average_before": round(load_before, 2)},
+        "workload": params
+        | {"generate_seconds": round(gen["generate_seconds"], 1), "cached": gen["cached"]}
+        | ({"load_seconds": gen["load_seconds"]} if "load_seconds" in gen else {}),
+    }
+    chain = json.dumps(gen["chain"])
+    try:
+        print("  fetch-only pass ...", file=sys.stderr)
+        out["fetch_only"] = run_child("_fetch", chain)
+        print(f"    {out['fetch_only']}", file=sys.stderr)
+        with tempfile.TemporaryDirectory() as tmp:
+            print("  cold backfill into SQLite ...", file=sys.stderr)
+            out["sqlite"] = run_child("_index", f"sqlite:///{tmp}/bench.db", chain)
+            print(f"    {out['sqlite']}", file=sys.stderr)
+        if postgres:
+            pg = fresh_pg_schema(postgres)
+            if pg is not None:
+                url, admin = pg
+                print("  cold backfill into PostgreSQL ...", file=sys.stderr)
+                try:
+                    out["postgresql"] = run_child("_index", url, chain)
+                finally:
+                    from sqlalchemy import text
+
+                    with admin.begin() as conn:
+                        conn.execute(text("DROP SCHEMA IF EXISTS bench_indexer CASCADE"))
+                    admin.dispose()
+                print(f"    {out['postgresql']}", file=sys.stderr)
+    finally:
+        anvil.stop()
+    out["machine"]["load_average_after"] = round(os.getloadavg()[0], 2)
+    return out
+
+
+# --- following idle heads ----------------------------------------------------------------------------------------
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def idle(seconds: float, *, chains: int = 3, block_time: float = 0.25) -> dict[str, Any]:
+    """CPU of `dm3-indexer run` following `chains` anvils that mine empty blocks every `block_time` seconds."""
+    from ape import project
+    from sqlalchemy import create_engine, text
+
+    from harness.devnet import Anvil, Devnet, contract_types
+
+    print(
+        f"idle following: {chains} chains at {block_time * 1000:.0f} ms blocks, {seconds:.0f} s ...",
+        file=sys.stderr,
+    )
+    load_before = os.getloadavg()[0]
+    types = contract_types(project)
+    anvils: list[Any] = []
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        lines = []
+        for k in range(chains):
+            anvil = Anvil(chain_id=CHAIN_ID + 1 + k, extra_args=["--block-time", str(block_time)])
+            anvils.append(anvil)
+            net = Devnet(anvil, types)
+            lines += [
+                "[[chains]]",
+                f'name = "l2-{k}"',
+                f"chain_id = {anvil.chain_id}",
+                f'rpc_url = "{anvil.url}"',
+                f'parent_name = "{net.spec().parent_name}"',
+                f'registry = {{ address = "{net.registry.address}", start_block = {net.registry.block} }}',
+                f'deposits = {{ address = "{net.deposits.address}", start_block = {net.deposits.block} }}',
+                "",
+            ]
+        with tempfile.TemporaryDirectory() as tmp:
+            config = Path(tmp) / "indexer.toml"
+            db = f"sqlite:///{tmp}/idle.db"
+            config.write_text(f'database_url = "{db}"\nlog_level = "WARNING"\n\n' + "\n".join(lines))
+            env = {**os.environ, "DM3_CONFIG": str(config)}
+            env.pop("DM3_DATABASE_URL", None)
+            binary = Path(sys.executable).with_name("dm3-indexer")
+            process = subprocess.Popen([str(binary), "run", "--no-progress"], env=env, cwd=tmp)
+            engine = create_engine(db)
+            deadline = time.monotonic() + 60
+            while True:
+                time.sleep(0.5)
+                if process.poll() is not None:
+                    raise SystemExit(f"dm3-indexer run exited with {process.returncode}")
+                try:
+                    with engine.connect() as conn:
+                        live = conn.execute(
+                            text("SELECT count(*) FROM chains WHERE status = 'live'")
+                        ).scalar()
+                except Exception:
+                    live = 0
+                if live == chains:
+                    break
+                if time.monotonic() > deadline:
+                    raise SystemExit("the chains did not become live within 60 s")
+            with engine.connect() as conn:
+                before_blocks = conn.execute(text("SELECT sum(indexed_block) FROM chains")).scalar()
+            engine.dispose()
+            cpu0, t0 = _cpu_seconds(process.pid), time.monotonic()
+            time.sleep(seconds)
+            cpu1, t1 = _cpu_seconds(process.pid), time.monotonic()
+            engine = create_engine(db)
+            with engine.connect() as conn:
+                after_blocks = conn.execute(text("SELECT sum(indexed_block) FROM chains")).scalar()
+            engine.dispose()
+            process.terminate()
+            process.wait(30)
+    finally:
+        if process is not None and process.poll() is None:
+            process.kill()
+        for anvil in anvils:
+            anvil.stop()
+    return {
+        "machine": machine()
+        | {
+            "load_average_before": round(load_before, 2),
+            "load_average_after": round(os.getloadavg()[0], 2),
+        },
+        "chains": chains,
+        "block_time_ms": round(block_time * 1000),
+        "seconds": round(t1 - t0, 1),
+        "cpu_seconds": round(cpu1 - cpu0, 2),
+        "cpu_percent_of_core": round(100 * (cpu1 - cpu0) / (t1 - t0), 2),
+        "blocks_indexed": int(after_blocks or 0) - int(before_blocks or 0),
+    }
+
+
+# --- the table ---------------------------------------------------------------------------------------------------
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b else "—"
+
+
+def table(results: dict[str, Any]) -> str:
+    """The bench/README.md table: per workload the fetch-only row and one row per database, then the idle row."""
+    lines = [
+        "| workload | row | events | blocks | seconds | events/s | ratio | peak RSS MB | target | met |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    standard_sqlite = results.get("workloads", {}).get("standard", {}).get("sqlite")
+    for name, w in results.get("workloads", {}).items():
+        p = w["workload"]
+        label = f"{name} ({p['blocks']:,} blocks x {p['txs_per_block']} txs, {p['text_bytes']} B texts)"
+        fetch = w.get("fetch_only")
+        for key, row in (
+            ("fetch_only", "fetch-only `eth_getLogs`"),
+            ("sqlite", "SQLite"),
+            ("postgresql", "PostgreSQL"),
+        ):
+            r = w.get(key)
+            if r is None:
+                continue
+            rss_ok = r["peak_rss_mb"] <= RSS_BOUND_MB
+            ratio, target, met = "—", f"≤ {RSS_BOUND_MB} MB", rss_ok
+            if key == "fetch_only":
+                ratio, target, met = "1.00x", "—", None
+            elif key == "sqlite" and fetch:
+                ratio = _ratio(r["events_per_second"], fetch["events_per_second"]) + " fetch-only"
+                if name == "10x" and standard_sqlite:
+                    within = r["events_per_second"] >= 0.8 * standard_sqlite["events_per_second"]
+                    ratio += (
+                        f", {_ratio(r['events_per_second'], standard_sqlite['events_per_second'])} standard"
+                    )
+                    target, met = f"≥ 0.8x standard, ≤ {RSS_BOUND_MB} MB", within and rss_ok
+                elif name == "standard":
+                    fast = r["events_per_second"] >= 0.35 * fetch["events_per_second"]
+                    target, met = f"≥ 0.35x fetch-only, ≤ {RSS_BOUND_MB} MB", fast and rss_ok
+            elif key == "postgresql" and w.get("sqlite"):
+                ratio = _ratio(r["events_per_second"], w["sqlite"]["events_per_second"]) + " SQLite"
+                if name == "standard":
+                    fast = r["events_per_second"] >= 0.8 * w["sqlite"]["events_per_second"]
+                    target, met = f"≥ 0.8x SQLite, ≤ {RSS_BOUND_MB} MB", fast and rss_ok
+            shown = "—" if met is None else ("yes" if met else "**no**")
+            lines.append(
+                f"| {label} | {row} | {r['events']:,} | {r['blocks']:,} | {r['seconds']} | "
+                f"{r['events_per_second']:,} | {ratio} | {r['peak_rss_mb']} | {target} | {shown} |"
+            )
+    for name, w in results.get("workloads", {}).items():
+        m = w["machine"]
+        lines.append("")
+        lines.append(
+            f"{name}: {m['date']}, {m['cpu']} x{m['cores']}, Python {m['python']}, {m['anvil']}, load average "
+            f"{m.get('load_average_before', '?')} before / {m.get('load_average_after', '?')} after"
+            + (", chain loaded from the state cache" if w["workload"].get("cached") else "")
+        )
+    if "idle" in results:
+        i = results["idle"]
+        m = i["machine"]
+        met = "yes" if i["cpu_percent_of_core"] <= 5 else "**no**"
+        lines += [
+            "",
+            "| following idle heads | seconds | blocks indexed | CPU s | % of a core | target | met |",
+            "|---|---:|---:|---:|---:|---|---|",
+            f"| `dm3-indexer run`, {i['chains']} L2s at {i['block_time_ms']} ms blocks with no events | "
+            f"{i['seconds']} | {i['blocks_indexed']:,} | {i['cpu_seconds']} | {i['cpu_percent_of_core']} | ≤ 5% | "
+            f"{met} |",
+            "",
+            f"idle: {m['date']}, load average {m['load_average_before']} before / {m['load_average_after']} after",
+        ]
+    return "\n".join(lines)
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "_index":
         index_child(sys.argv[2], json.loads(sys.argv[3]))
         return
+    if len(sys.argv) > 1 and sys.argv[1] == "_fetch":
+        fetch_child(json.loads(sys.argv[2]))
+        return
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--blocks", type=int, default=2_000)
-    parser.add_argument("--txs-per-block", type=int, default=34)
+    parser.add_argument("--workload", choices=sorted(WORKLOADS), default="standard")
+    parser.add_argument("--blocks", type=int, help="override the workload's block count")
+    parser.add_argument("--txs-per-block", type=int, help="override the workload's transactions per block")
+    parser.add_argument("--text-bytes", type=int, help="override the workload's text record size (<= 4096)")
+    parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "dm3-bench")
+    parser.add_argument("--no-cache", action="store_true", help="generate the chain anew and keep no dump")
     parser.add_argument("--postgres", default=os.environ.get("DM3_TEST_DATABASE_URL", DEFAULT_PG))
     parser.add_argument("--no-postgres", action="store_true")
-    args = parser.parse_args()
-
-    print(
-        f"generating {args.blocks} blocks x {args.txs_per_block} transactions on anvil ...", file=sys.stderr
+    parser.add_argument("--no-backfill", action="store_true", help="only the idle row")
+    parser.add_argument(
+        "--generate-only", action="store_true", help="generate (and cache) the chain, then stop"
     )
-    gen = generate(args.blocks, args.txs_per_block)
-    anvil = gen.pop("anvil")
-    results: dict[str, Any] = {
-        "machine": machine(),
-        "workload": {
-            "blocks": args.blocks,
-            "txs_per_block": args.txs_per_block,
-            "generate_seconds": round(gen["generate_seconds"], 1),
-        },
-    }
-    try:
-        import tempfile
+    parser.add_argument("--idle-seconds", type=float, default=30.0)
+    parser.add_argument("--no-idle", action="store_true")
+    args = parser.parse_args()
+    params = dict(WORKLOADS[args.workload])
+    for key in ("blocks", "txs_per_block", "text_bytes"):
+        if getattr(args, key) is not None:
+            params[key] = getattr(args, key)
+    custom = params != WORKLOADS[args.workload]
+    if args.generate_only:
+        generate(params, None if args.no_cache else args.cache_dir)["anvil"].stop()
+        return
 
-        with tempfile.TemporaryDirectory() as tmp:
-            print("cold backfill into SQLite ...", file=sys.stderr)
-            results["sqlite"] = run_child(f"sqlite:///{tmp}/bench.db", gen["chain"])
-            print(f"  {results['sqlite']}", file=sys.stderr)
-        if not args.no_postgres:
-            pg = fresh_pg_schema(args.postgres)
-            if pg is not None:
-                url, admin = pg
-                print("cold backfill into PostgreSQL ...", file=sys.stderr)
-                results["postgresql"] = run_child(url, gen["chain"])
-                print(f"  {results['postgresql']}", file=sys.stderr)
-                from sqlalchemy import text
-
-                with admin.begin() as conn:
-                    conn.execute(text("DROP SCHEMA IF EXISTS bench_indexer CASCADE"))
-    finally:
-        anvil.stop()
+    results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results.setdefault("workloads", {})
+    for stale in ("machine", "workload", "sqlite", "postgresql"):  # the layout before workloads
+        results.pop(stale, None)
+    if not args.no_backfill:
+        w = backfill(
+            args.workload,
+            params,
+            cache_dir=None if args.no_cache else args.cache_dir,
+            postgres=None if args.no_postgres else args.postgres,
+        )
+        results["workloads"][args.workload + (" (custom)" if custom else "")] = w
+    if not args.no_idle:
+        results["idle"] = idle(args.idle_seconds)
+        print(f"  {results['idle']}", file=sys.stderr)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     update_readme_table("indexer", table(results))

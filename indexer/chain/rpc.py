@@ -11,6 +11,7 @@ waits for the block or notices that the chain got shorter.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -75,6 +76,11 @@ class RpcRangeTooLarge(RpcError):
     ):
         super().__init__(message, code=code)
         self.suggested_range = suggested_range
+
+
+class RpcResponseTooLarge(RpcRangeTooLarge):
+    """An ``eth_getLogs`` answer grew past the caller's byte limit: abandoned before it was read whole (so it is
+    never held in memory), and handled like a node refusing the range: ask for fewer blocks."""
 
 
 # Phrases providers use for "your eth_getLogs range is too big" (lowercased substring match).
@@ -182,9 +188,18 @@ class RpcClient:
     # --- transport ---------------------------------------------------------------------------------------------
 
     async def _post(self, payload: Any, method: str) -> Any:
+        body, _ = await self._post_sized(payload, method)
+        return body
+
+    async def _post_sized(
+        self, payload: Any, method: str, *, max_bytes: int | None = None
+    ) -> tuple[Any, int]:
+        """The decoded JSON answer and its size in bytes. With ``max_bytes``, an answer that grows past it is
+        abandoned while it streams in (:class:`RpcResponseTooLarge`), so no more than that is ever held."""
         started = time.perf_counter()
         try:
-            response = await self._http.post(self.url, json=payload)
+            async with self._http.stream("POST", self.url, json=payload) as response:
+                content = await _read(response, method, max_bytes)
         except httpx.TimeoutException as exc:
             metrics.RPC_ERRORS.labels(chain=self.chain, kind="timeout").inc()
             raise RpcTimeout(f"{method}: timed out ({type(exc).__name__})") from exc
@@ -199,14 +214,15 @@ class RpcClient:
         if response.status_code >= 400:
             body = _error_body(response)
             if body is not None:  # some providers send JSON-RPC errors with 4xx status codes
-                return body
+                return body, len(content)
             metrics.RPC_ERRORS.labels(chain=self.chain, kind=f"http_{response.status_code}").inc()
             raise RpcError(f"{method}: HTTP {response.status_code}: {response.text[:200]}")
         try:
-            return response.json()
+            return json.loads(content), len(content)
         except ValueError as exc:
             metrics.RPC_ERRORS.labels(chain=self.chain, kind="bad_json").inc()
-            raise RpcTransientError(f"{method}: response is not JSON: {response.text[:200]!r}") from exc
+            text = content[:200].decode(errors="replace")
+            raise RpcTransientError(f"{method}: response is not JSON: {text!r}") from exc
 
     async def _with_retries(self, attempt: Callable[[], Any]) -> Any:
         policy = self._retry
@@ -331,16 +347,41 @@ class RpcClient:
     async def get_logs(
         self, *, from_block: int, to_block: int, addresses: Sequence[str], topics: Sequence[Any]
     ) -> list[dict[str, Any]]:
+        logs, _ = await self.get_logs_sized(
+            from_block=from_block, to_block=to_block, addresses=addresses, topics=topics
+        )
+        return logs
+
+    async def get_logs_sized(
+        self,
+        *,
+        from_block: int,
+        to_block: int,
+        addresses: Sequence[str],
+        topics: Sequence[Any],
+        max_bytes: int | None = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The logs of [from_block, to_block] and the size of the answer in bytes of JSON.
+
+        With ``max_bytes``, an answer larger than that raises :class:`RpcResponseTooLarge` (a
+        :class:`RpcRangeTooLarge`) without being held whole: the caller asks for fewer blocks.
+        """
         params = {
             "fromBlock": hex(from_block),
             "toBlock": hex(to_block),
             "address": list(addresses),
             "topics": list(topics),
         }
-        result = await self.call("eth_getLogs", [params])
+
+        async def attempt() -> tuple[Any, int]:
+            payload = {"jsonrpc": "2.0", "id": next(self._ids), "method": "eth_getLogs", "params": [params]}
+            body, size = await self._post_sized(payload, "eth_getLogs", max_bytes=max_bytes)
+            return self._result(body, "eth_getLogs"), size
+
+        result, size = await self._with_retries(attempt)
         if not isinstance(result, list):
             raise RpcTransientError(f"eth_getLogs: expected a list, got {str(result)[:100]!r}")
-        return result
+        return result, size
 
     async def get_logs_at(
         self, block_hashes: Sequence[str], *, addresses: Sequence[str], topics: Sequence[Any]
@@ -411,6 +452,24 @@ class BlockHeader:
 
 def _tag(tag: BlockTag) -> str:
     return hex(tag) if isinstance(tag, int) else tag
+
+
+async def _read(response: httpx.Response, method: str, max_bytes: int | None) -> bytes:
+    """The body of ``response``; past ``max_bytes`` (checked against Content-Length first, then while streaming)
+    the answer is dropped and :class:`RpcResponseTooLarge` raised."""
+    if max_bytes is None or response.status_code >= 400:
+        return await response.aread()
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise RpcResponseTooLarge(f"{method}: answer of {int(declared):,} bytes is over {max_bytes:,}")
+    parts: list[bytes] = []
+    size = 0
+    async for part in response.aiter_bytes():
+        size += len(part)
+        if size > max_bytes:
+            raise RpcResponseTooLarge(f"{method}: answer over {max_bytes:,} bytes")
+        parts.append(part)
+    return b"".join(parts)
 
 
 def _error_body(response: httpx.Response) -> Any:

@@ -54,9 +54,17 @@ class ChainConfig(BaseModel):
     poll_interval_max: float = Field(default=2.0, gt=0)
     # With a live subscription, still poll this often (at least), in case a notification is lost.
     ws_poll_interval: float = Field(default=5.0, gt=0)
+    # With a live subscription, announced blocks whose bloom rules out our logs are applied together at most this
+    # often (a quiet chain's checkpoint then lags by up to this much); a block that may hold our logs is applied at
+    # once. 0 = apply every block as it comes.
+    quiet_apply_interval: float = Field(default=1.0, ge=0)
     initial_block_range: int = Field(default=2_000, ge=1)
     max_block_range: int = Field(default=100_000, ge=1)
     concurrency: int = Field(default=4, ge=1)  # eth_getLogs requests in flight while backfilling
+    # Bytes of JSON one eth_getLogs answer should carry: spans shrink to fit, a chunk in the pipeline holds about
+    # this much, and an answer past 4x this is dropped while it streams in and its range split. With
+    # `concurrency` it bounds the backfill's memory whatever the chain's log density.
+    logs_target_bytes: int = Field(default=4_000_000, ge=10_000)
     rpc_timeout: float = Field(default=20.0, gt=0)
     rpc_batch_size: int = Field(default=100, ge=1)
     rpc_retries: int = Field(

@@ -89,7 +89,11 @@ class ChainIndexer:
             address: kind  # type: ignore[misc]
             for address, kind in spec.contracts().items()
         }
-        self.range = AdaptiveRange(initial=self.cfg.initial_block_range, maximum=self.cfg.max_block_range)
+        self.range = AdaptiveRange(
+            initial=self.cfg.initial_block_range,
+            maximum=self.cfg.max_block_range,
+            target_bytes=self.cfg.logs_target_bytes,
+        )
         self.fetcher = LogFetcher(
             rpc, contracts=contracts, block_range=self.range, batch_size=self.cfg.rpc_batch_size
         )
@@ -101,6 +105,7 @@ class ChainIndexer:
         self.events = 0
         self._target = 0
         self._last_log = 0.0
+        self._following = False
         self.pace = BlockPace(minimum=self.cfg.poll_interval_min, maximum=self.cfg.poll_interval_max)
         ws_url = self.cfg.ws_url if self.cfg.ws_url is not None else derive_ws_url(self.cfg.rpc_url)
         self.heads = HeadWatcher(ws_url, chain=spec.name) if ws_url else None
@@ -194,7 +199,9 @@ class ChainIndexer:
                 await self._check_checkpoint()  # a restart may find the chain reorged under its checkpoint
                 target = self._target_of(self.tips)
                 self.status = "backfilling" if target > self.indexed else "live"
+                self._target = max(self._target, target)
                 await self._db(self.writer.set_status, self.status, tips=self.tips)
+                self._report()  # where the run starts from: rates and ETAs are measured from here
                 await self.sync_to(target)
                 if self.stop.is_set():
                     return
@@ -220,19 +227,33 @@ class ChainIndexer:
         """Catch up with the head each time a new head is announced (websocket) or the poll interval passes."""
         if self.heads is not None:
             self.heads.start()
+        self._following = True
         try:
             await self._follow()
         finally:
+            self._following = False
             if self.heads is not None:
                 await self.heads.stop()
 
     async def _follow(self) -> None:
         while not self.stop.is_set():
+            announced: list[BlockHeader] = []
             if self.heads is not None:
                 self.heads.new_head.clear()  # a head announced from here on wakes the next round
+                announced = self.heads.take()
+            if announced and self._quiet(announced):
+                # Nothing of ours in these blocks: apply them with the next block that may hold our logs, or
+                # once `quiet_apply_interval` has passed since the last round, whichever comes first.
+                await self._wait_for_head(self.cfg.quiet_apply_interval - (time.monotonic() - self._round_at))
+                continue
+            self._round_at = time.monotonic()
             try:
-                self.tips = await self._poll_tips()
-                await self._check_checkpoint()
+                self.tips = await self._poll_tips(announced[-1] if announced else None)
+                if self._target_of(self.tips) <= self.indexed:
+                    # No new block to build on our checkpoint: ask the node whether it still holds it (a
+                    # same-height reorg, a shorter branch). With new blocks the pipeline checks that the first
+                    # one builds on it, which costs no extra call.
+                    await self._check_checkpoint()
                 target = self._target_of(self.tips)
                 if target > self.indexed:
                     await self.sync_to(target)
@@ -248,6 +269,29 @@ class ChainIndexer:
             except RpcError as exc:  # retries exhausted: keep the chain alive, try again next poll
                 log.warning("%s: RPC failed (%s); retrying in %.1fs", self.spec.name, exc, self.poll_interval)
             await self._wait_for_head()
+
+    def _quiet(self, announced: list[BlockHeader]) -> bool:
+        """May the round for these announced headers wait? Only while live, without confirmations, less than
+        ``quiet_apply_interval`` after the last round, and when they extend the last head seen one by one (no
+        reorg, no header missed) and their blooms rule out our logs. Then they become the head seen."""
+        if (
+            self.status != "live"
+            or self.cfg.confirmations
+            or self.latest is None
+            or time.monotonic() - self._round_at >= self.cfg.quiet_apply_interval
+        ):
+            return False
+        previous = self.latest
+        for header in announced:
+            if header.parent_hash != previous.hash or self.fetcher.may_hold_ours(header):
+                return False
+            previous = header
+        self.latest = previous
+        for header in announced:
+            self.pace.observe(header.number, header.timestamp)
+        return True
+
+    _round_at = float("-inf")
 
     async def _stalled(self, exc: Exception) -> None:
         """Record that the chain cannot advance past a block whose logs the node keeps back (status + reason)."""
@@ -268,15 +312,18 @@ class ChainIndexer:
             return self.cfg.poll_interval
         return self.pace.interval
 
-    async def _wait_for_head(self) -> None:
-        """Until a new head is announced, ``stop`` is set, or the poll interval passes. With a live subscription
-        polling is only a safety net against a lost notification (every ``ws_poll_interval``)."""
+    async def _wait_for_head(self, at_most: float | None = None) -> None:
+        """Until a new head is announced, ``stop`` is set, or the poll interval (``at_most``, when shorter)
+        passes. With a live subscription polling is only a safety net against a lost notification (every
+        ``ws_poll_interval``)."""
         timeout = self.poll_interval
         if self.heads is None:
             await self._sleep(timeout)
             return
         if self.heads.live:
             timeout = max(timeout, self.cfg.ws_poll_interval)
+        if at_most is not None:
+            timeout = max(0.0, min(timeout, at_most))
         waiters = [asyncio.create_task(self.stop.wait()), asyncio.create_task(self.heads.new_head.wait())]
         try:
             await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
@@ -304,11 +351,17 @@ class ChainIndexer:
             while (next_from <= target or pending) and not self.stop.is_set():
                 while len(pending) < self.cfg.concurrency and next_from <= target:
                     to = min(target, next_from + self.range.size - 1)
-                    task = asyncio.create_task(self.fetcher.chunk(next_from, to, window_floor=window_floor))
-                    pending.append((next_from, to, task))
+                    fetch = self.fetcher.chunk(next_from, to, window_floor=window_floor, known=self._known())
+                    pending.append((next_from, to, asyncio.create_task(fetch)))
                     next_from = to + 1
-                _, _, task = pending.popleft()
+                _, planned_to, task = pending.popleft()
                 chunk = await task
+                if chunk.to_block < planned_to:  # its logs reached the byte target first: the rest comes next
+                    rest = chunk.to_block + 1
+                    task = asyncio.create_task(
+                        self.fetcher.chunk(rest, planned_to, window_floor=window_floor)
+                    )
+                    pending.appendleft((rest, planned_to, task))
                 if self.indexed_hash is not None and chunk.first.parent_hash != self.indexed_hash:
                     log.warning(
                         "%s: block %d does not build on indexed block %d (%s): reorg",
@@ -346,6 +399,13 @@ class ChainIndexer:
         for event, count in Counter(entry.event for entry in chunk.logs).items():
             metrics.EVENTS.labels(chain=self.spec.name, event=event).inc(count)
         self._report()
+
+    def _known(self) -> dict[int, BlockHeader]:
+        """Headers the chunks need not ask for again: following, the head just polled or announced (it is often
+        the whole chunk). A backfill asks for every header it links, as its final checkpoint check expects."""
+        if not self._following or self.latest is None:
+            return {}
+        return {self.latest.number: self.latest}
 
     def _window_floor(self) -> int:
         head = self.tips.head if self.tips.head is not None else self.indexed
@@ -430,26 +490,44 @@ class ChainIndexer:
 
     # --- helpers -----------------------------------------------------------------------------------------------
 
-    async def _poll_tips(self) -> Tips:
-        latest, safe, finalized = await self._tip_headers()
-        if latest is None:
-            raise NotYetAvailable("node returned no latest block")
+    async def _poll_tips(self, announced: BlockHeader | None = None) -> Tips:
+        """The node's head, safe and finalized blocks. A head ``announced`` by the subscription past the last one
+        is taken as it is, without a call, and safe/finalized kept, for up to ``poll_interval_max`` seconds:
+        following a quiet chain then costs no request per block beyond the notification."""
+        now = time.monotonic()
+        if (
+            announced is not None
+            and self.latest is not None
+            and announced.number > self.latest.number
+            and now - self._tips_polled_at < self.cfg.poll_interval_max
+        ):
+            latest, safe, finalized = announced, self.tips.safe, self.tips.finalized
+        else:
+            latest_header, safe_header, finalized_header = await self._tip_headers()
+            if latest_header is None:
+                raise NotYetAvailable("node returned no latest block")
+            latest = latest_header
+            safe = safe_header.number if safe_header else None
+            finalized = finalized_header.number if finalized_header else None
+            self._tips_polled_at = now
         self.latest = latest
         self.pace.observe(latest.number, latest.timestamp)
         tips = Tips(
             head=latest.number,
-            safe=safe.number if safe else None,
-            finalized=finalized.number if finalized else None,
+            safe=safe,
+            finalized=finalized,
             seen_at=datetime.now(UTC),
             block_time=self.pace.block_time,
         )
         name = self.spec.name
         metrics.HEAD_BLOCK.labels(chain=name).set(latest.number)
-        if safe:
-            metrics.SAFE_BLOCK.labels(chain=name).set(safe.number)
-        if finalized:
-            metrics.FINALIZED_BLOCK.labels(chain=name).set(finalized.number)
+        if safe is not None:
+            metrics.SAFE_BLOCK.labels(chain=name).set(safe)
+        if finalized is not None:
+            metrics.FINALIZED_BLOCK.labels(chain=name).set(finalized)
         return tips
+
+    _tips_polled_at = float("-inf")
 
     _tags_supported = True
 

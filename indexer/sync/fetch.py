@@ -27,18 +27,36 @@ log = logging.getLogger(__name__)
 
 
 class AdaptiveRange:
-    """The eth_getLogs block span: doubles after quick, small answers, shrinks on range errors and timeouts."""
+    """The eth_getLogs block span, sized by what the answers weigh, not only by how many blocks they cover.
 
-    def __init__(self, *, initial: int, maximum: int, target_logs: int = 5_000) -> None:
+    One answer should hold about ``target_logs`` logs and ``target_bytes`` bytes of JSON (whichever comes first:
+    300-byte text records make each log ~1 kB, so 5,000 of them are already 5 MB). An answer over either target
+    shrinks the span in proportion; a quick, light one (under half of both) doubles it, up to ``maximum``. Spans
+    shrink on range errors and timeouts too. An answer that still comes back over ``max_bytes`` (four times the
+    target: the density jumped) is abandoned while it streams in and its range split, so no answer larger than
+    that is ever held.
+    """
+
+    def __init__(
+        self, *, initial: int, maximum: int, target_logs: int = 5_000, target_bytes: int = 4_000_000
+    ) -> None:
         self.size = max(1, min(initial, maximum))
         self.maximum = maximum
         self.target_logs = target_logs
+        self.target_bytes = target_bytes
 
-    def succeeded(self, span: int, logs: int) -> None:
-        if span >= self.size and logs < self.target_logs // 2:
+    @property
+    def max_bytes(self) -> int:
+        """The largest answer read whole; a larger one is dropped unread and its range split."""
+        return 4 * self.target_bytes
+
+    def succeeded(self, span: int, logs: int, size: int = 0) -> None:
+        """Record an answer of ``logs`` logs and ``size`` bytes for a span of ``span`` blocks."""
+        load = max(logs / self.target_logs, size / self.target_bytes)
+        if load > 1:
+            self.size = max(1, min(self.size, int(span / load)))
+        elif span >= self.size and load < 0.5:
             self.size = min(self.maximum, self.size * 2)
-        elif logs > self.target_logs:
-            self.size = max(1, self.size // 2)
 
     def too_large(self, span: int, suggested: int | None = None) -> int:
         """Record a refusal of ``span`` blocks; returns the span to try next."""
@@ -88,15 +106,23 @@ class LogFetcher:
         self._receipts_supported = True
         self.skipped_blocks = 0  # blocks whose bloom ruled out our contracts: no eth_getLogs was sent
 
-    async def logs(self, from_block: int, to_block: int) -> list[DecodedLog]:
-        """All logs in [from_block, to_block], splitting the span as the node demands. Sorted."""
+    async def logs(self, from_block: int, to_block: int) -> tuple[list[DecodedLog], int]:
+        """Logs from ``from_block`` on, sorted, and the last block they cover: ``to_block``, or an earlier block
+        once the answers gathered reach the range's targets (the caller fetches the rest as a later chunk, so
+        one chunk never holds more than about one answer's worth of logs). Splits spans as the node demands.
+        """
         out: list[dict[str, Any]] = []
+        held = 0  # bytes of JSON behind `out`
         start = from_block
-        while start <= to_block:
+        while start <= to_block and held < self.range.target_bytes and len(out) < self.range.target_logs:
             end = min(to_block, start + self.range.size - 1)
             try:
-                raw = await self.rpc.get_logs(
-                    from_block=start, to_block=end, addresses=self.addresses, topics=self.topics
+                raw, size = await self.rpc.get_logs_sized(
+                    from_block=start,
+                    to_block=end,
+                    addresses=self.addresses,
+                    topics=self.topics,
+                    max_bytes=self.range.max_bytes,
                 )
             except RpcRangeTooLarge as exc:
                 span = end - start + 1
@@ -119,25 +145,34 @@ class LogFetcher:
                 self.range.too_large(span)
                 log.debug("range %d..%d timed out (%s); now %d blocks", start, end, exc, self.range.size)
                 continue
-            self.range.succeeded(end - start + 1, len(raw))
+            self.range.succeeded(end - start + 1, len(raw), size)
             out.extend(raw)
+            held += size
             start = end + 1
         decoded = [self.decoder.decode(entry) for entry in out if not entry.get("removed")]
         decoded.sort(key=lambda d: (d.block_number, d.log_index))
-        return decoded
+        return decoded, start - 1
 
-    async def headers(self, numbers: Sequence[int]) -> list[BlockHeader]:
-        found = await self.rpc.get_blocks(list(numbers), batch_size=self.batch_size)
-        missing = [n for n, h in zip(numbers, found, strict=True) if h is None]
+    async def headers(
+        self, numbers: Sequence[int], known: dict[int, BlockHeader] | None = None
+    ) -> list[BlockHeader]:
+        """Headers of ``numbers``, in order; those in ``known`` are not asked for again."""
+        known = known or {}
+        ask = [n for n in numbers if n not in known]
+        found = dict(zip(ask, await self.rpc.get_blocks(ask, batch_size=self.batch_size), strict=True))
+        missing = [n for n in ask if found[n] is None]
         if missing:
             raise NotYetAvailable(f"node has no block {missing[0]} yet")
-        return [h for h in found if h is not None]
+        return [known[n] if n in known else found[n] for n in numbers]  # type: ignore[misc]
 
     async def logs_at(self, headers: Sequence[BlockHeader]) -> list[DecodedLog]:
         """The logs of exactly these blocks, each asked for by its hash (EIP-234). Sorted."""
         out: list[DecodedLog] = []
-        for start in range(0, len(headers), self.batch_size):
-            part = headers[start : start + self.batch_size]
+        step = max(
+            1, min(self.batch_size, self.range.size)
+        )  # blocks per batch: about one byte target's worth
+        for start in range(0, len(headers), step):
+            part = headers[start : start + step]
             answers = await self.rpc.get_logs_at(
                 [h.hash for h in part], addresses=self.addresses, topics=self.topics
             )
@@ -145,7 +180,15 @@ class LogFetcher:
         out.sort(key=lambda d: (d.block_number, d.log_index))
         return out
 
-    async def chunk(self, from_block: int, to_block: int, *, window_floor: int, attempts: int = 8) -> Chunk:
+    async def chunk(
+        self,
+        from_block: int,
+        to_block: int,
+        *,
+        window_floor: int,
+        attempts: int = 8,
+        known: dict[int, BlockHeader] | None = None,
+    ) -> Chunk:
         """Logs and headers of [from_block, to_block], cross-checked inside the reorg window.
 
         Inside the window (following the head) the headers come first, and logs are asked for only of blocks
@@ -154,16 +197,28 @@ class LogFetcher:
         its header's hash (else a reorg happened between our calls). A block whose bloom names our contracts but
         that returned no logs is asked again through its receipts (:meth:`_resolve_bloom_hits`); a block still
         unresolved after the retries is never accepted: :class:`LogsUnavailable` stops the chain before it.
+
+        ``known`` headers (the head just polled) are used on the first attempt instead of asking again.
+
+        The chunk may end before ``to_block``: below the window once its logs reach the byte target (see
+        :meth:`logs`), inside it after as many blocks as the byte-sized range holds. The caller fetches the rest.
         """
         problem = ""
         failure: type[Exception] = InconsistentNode
+        planned_to = to_block
         for attempt in range(attempts):
+            # By hash (inside the window) no answer can be split: the span itself stays within the byte-sized range.
+            to_block = (
+                planned_to if from_block < window_floor else min(planned_to, from_block + self.range.size - 1)
+            )
             if attempt:
                 await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
             wanted = sorted({from_block, to_block, *range(max(from_block, window_floor), to_block + 1)})
             try:
                 if from_block >= window_floor:
-                    headers = {h.number: h for h in await self.headers(wanted)}
+                    headers = {
+                        h.number: h for h in await self.headers(wanted, known if not attempt else None)
+                    }
                     hits = [headers[n] for n in wanted if self._bloom_hit(headers[n])]
                     problem = self._unlinked([headers[n] for n in wanted])
                     if problem:
@@ -174,7 +229,10 @@ class LogFetcher:
                     self.skipped_blocks += to_block - from_block + 1 - len(hits)
                     by_hash = True
                 else:
-                    logs = await self.logs(from_block, to_block)
+                    logs, to_block = await self.logs(from_block, planned_to)
+                    wanted = sorted(
+                        {from_block, to_block, *range(max(from_block, window_floor), to_block + 1)}
+                    )
                     headers = {h.number: h for h in await self.headers(wanted)}
                     by_hash = False
                 window = [headers[n] for n in wanted if n >= window_floor]
@@ -284,6 +342,10 @@ class LogFetcher:
             if header is not None and header.hash != entry.block_hash:
                 return f"log of block {entry.block_number} has another block hash (reorg in flight)"
         return ""
+
+    def may_hold_ours(self, header: BlockHeader) -> bool:
+        """False when the block's bloom filter rules out logs of our contracts (True without a bloom)."""
+        return self._bloom_hit(header)
 
     def _bloom_hit(self, header: BlockHeader) -> bool:
         return any(header.may_contain(a) for a in self._address_bytes) and any(

@@ -3,9 +3,11 @@
 The follow loop itself (tips, reorg checks, fetching, applying) is the same whatever woke it; this module only
 decides *when* it runs:
 
-- :class:`HeadWatcher` keeps an ``eth_subscribe("newHeads")`` subscription open and sets an event on every new
-  head. It reconnects with the ``websockets`` library's own exponential backoff when the connection drops, and
-  gives up (polling only) when the endpoint is not a websocket or refuses subscriptions.
+- :class:`HeadWatcher` keeps an ``eth_subscribe("newHeads")`` subscription open, sets an event on every new
+  head and keeps the headers announced (the follow loop takes the newest as the head instead of asking for it,
+  and lets blocks whose blooms rule out our logs wait to be applied together). It reconnects with the
+  ``websockets`` library's own exponential backoff when the connection drops, and gives up (polling only)
+  when the endpoint is not a websocket or refuses subscriptions.
 - :class:`BlockPace` derives the poll interval from the block times it observed (half the mean interval over
   the last blocks, clamped), used whenever no subscription is live.
 """
@@ -17,11 +19,13 @@ import contextlib
 import json
 import logging
 from collections import deque
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from indexer.chain.rpc import BlockHeader
 from indexer.redact import redact_url, redact_urls
 
 log = logging.getLogger(__name__)
@@ -56,9 +60,17 @@ class HeadWatcher:
         self.live = False  # a subscription is open right now
         self.connects = 0  # subscriptions opened so far (reconnects included)
         self.heads = 0  # notifications received
+        # Headers announced and not yet taken, oldest first (a full deque drops the oldest: the taker sees a gap).
+        self._announced: deque[BlockHeader] = deque(maxlen=256)
         self._task: asyncio.Task[None] | None = None
         self._ws: ClientConnection | None = None
         self._stopping = False
+
+    def take(self) -> list[BlockHeader]:
+        """The headers announced since the last call, oldest first."""
+        headers = list(self._announced)
+        self._announced.clear()
+        return headers
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"heads-{self.chain}")
@@ -82,8 +94,11 @@ class HeadWatcher:
                 try:
                     await self._subscribe(ws)
                     async for message in ws:
-                        if _is_head(message):
+                        header = _head_of(message)
+                        if header is not False:
                             self.heads += 1
+                            if header is not None:
+                                self._announced.append(header)
                             self.new_head.set()
                 except ConnectionClosed as exc:
                     if self._stopping:
@@ -117,12 +132,19 @@ class HeadWatcher:
         self.new_head.set()  # anything mined while we were not subscribed is picked up at once
 
 
-def _is_head(message: str | bytes) -> bool:
+def _head_of(message: str | bytes) -> BlockHeader | Literal[False] | None:
+    """The header a ``newHeads`` notification announces; None for a notification without a usable header (it
+    still means "a new head": the follow loop asks the node); False for any other message."""
     try:
         body = json.loads(message)
     except ValueError:
         return False
-    return isinstance(body, dict) and body.get("method") == "eth_subscription"
+    if not isinstance(body, dict) or body.get("method") != "eth_subscription":
+        return False
+    try:
+        return BlockHeader.from_rpc(body["params"]["result"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 class BlockPace:

@@ -7,6 +7,8 @@ import json
 
 import pytest
 from ens.utils import normal_name_to_hash
+from hypothesis import given
+from hypothesis import strategies as st
 
 from harness.api import OP_CHAIN_ID
 from indexer.ens import (
@@ -66,6 +68,16 @@ def test_normalize_name__normal_form(given, normal):
     assert normalize_name(given) == normal
     assert is_normalized(normal)
     assert is_normalized(given) is (given == normal)
+
+
+@given(st.text(alphabet="ab0-._", max_size=12))
+def test_is_normalized__plain_ascii_shortcut__agrees_with_the_normaliser(name):
+    """`is_normalized` settles lowercase ASCII names without the normaliser; it must say what the normaliser says."""
+    try:
+        expected = normalize_name(name) == name
+    except InvalidEnsName:
+        expected = False
+    assert is_normalized(name) is expected
 
 
 @pytest.mark.parametrize(

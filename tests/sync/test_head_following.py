@@ -87,3 +87,34 @@ def test_bloom__blocks_without_our_logs_cost_no_get_logs(devnet: Devnet, sqlite_
             assert proxy.methods["eth_getLogs"] > before
     finally:
         proxy.stop()
+
+
+def _batches(chain: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("dm3_indexer_apply_seconds_count", {"chain": chain}) or 0.0
+
+
+def test_websocket__quiet_blocks_applied_together__ours_at_once(devnet: Devnet, sqlite_url: str) -> None:
+    """Blocks whose bloom rules out our logs wait (up to quiet_apply_interval) to be applied in one batch; a block
+    with our logs is applied as soon as it is announced, with the quiet blocks before it."""
+    spec = devnet.spec(name="quiet", poll_interval=30.0, ws_poll_interval=30.0, quiet_apply_interval=1.5)
+    engine = fresh_engine(sqlite_url)
+    sender, recipient = devnet.accounts[7], devnet.accounts[8]
+    with BackgroundIndexer(engine, [spec]) as indexer:
+        indexer.wait_for_head(devnet.anvil)
+        time.sleep(1.6)  # the last round is more than quiet_apply_interval ago
+        before = _batches("quiet")
+        for _ in range(10):  # ten empty blocks, 50 ms apart: 0.5 s, inside one quiet interval
+            devnet.anvil.mine(1)
+            time.sleep(0.05)
+        assert devnet.send(devnet.deposits, sender, "deposit", cs(recipient), 10**18)
+        took = _wait(lambda: bond_amount(engine, sender, recipient) == 10**18, timeout=1.0)
+        assert took < 1.0
+        indexer.wait_for_head(devnet.anvil, timeout=1.0)
+        # The first empty block is applied at once (the last round was long ago), the next nine wait and go with
+        # the deposit's block: two or three batches (a notification may arrive while a round runs), never eleven.
+        assert _batches("quiet") - before <= 3
+
+        devnet.anvil.mine(1)  # a quiet block on its own is applied within the interval, not at the next poll
+        _wait(lambda: indexer.indexed(devnet.anvil.chain_id)[0] == devnet.anvil.block_number(), timeout=2.5)
