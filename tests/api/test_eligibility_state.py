@@ -1,5 +1,6 @@
-"""The in-memory eligibility state (indexer.api.state) on its own: updates from change rows (rollbacks included),
-reloads when the feed goes back or jumps, a database that fails and comes back, and what the app serves meanwhile.
+"""The in-memory eligibility state (indexer.api.state) on its own: updates from change rows (rollbacks included) for
+minimums, bonds, names and address records, reloads when the feed goes back or jumps, a database that fails and
+comes back, and what the app serves meanwhile.
 
 Rows are written here as the indexer's writer writes them: the state row and its change row in one transaction.
 `test_changes_stream` checks the state against the real indexer through reorgs.
@@ -21,8 +22,9 @@ from sqlmodel import Session, SQLModel, delete
 from harness.api import BASE_CHAIN_ID, OP_CHAIN_ID, chain_row
 from indexer.api.main import create_app
 from indexer.api.state import EligibilityState, read_all
+from indexer.ens import DEFAULT_EVM_COIN_TYPE, node_hex
 from indexer.store.db import create_db_engine
-from indexer.store.models import Bond, Chain, Change, MinDeposit
+from indexer.store.models import AddrRecord, Bond, Chain, Change, MinDeposit, Name
 
 S = "0x" + "a1" * 20
 R = "0x" + "b2" * 20
@@ -84,11 +86,9 @@ def update(state: EligibilityState) -> None:
 def assert_exact(state: EligibilityState, state_reader: Engine) -> None:
     snapshot, database = state.snapshot(), read_all(state_reader)
     assert snapshot is not None
-    assert (snapshot.chains, snapshot.facts, snapshot.last_change) == (
-        database.chains,
-        database.facts,
-        database.last_change,
-    )
+    assert (
+        snapshot == database
+    )  # chains, parent names, minimums, bonds, names, records, last id (not the memo)
 
 
 @pytest.fixture
@@ -131,7 +131,7 @@ def test_state__follows_new_rows_changed_rows_deleted_rows_and_rollbacks(seeded_
     assert snapshot.facts.bonds[(OP_CHAIN_ID, T, R)].amount == 7
     assert (
         snapshot.chains[0].indexed_block == 120
-        and b'"block_number":120' in snapshot.envelopes[OP_CHAIN_ID]["latest"]
+        and '"block_number":120' in snapshot.envelopes[OP_CHAIN_ID]["latest"]
     )
     # a reorg undoes the deposit (its rollback row) and the minimum goes back; a withdrawal request, accepted
     applied = read_all(state_reader).last_change
@@ -166,6 +166,102 @@ def test_state__follows_new_rows_changed_rows_deleted_rows_and_rollbacks(seeded_
     update(state)
     assert_exact(state, state_reader)
     assert (state.loads, state.refreshes) == (1, 3)
+
+
+def name_row(label: str, owner: str, *, chain_id: int = OP_CHAIN_ID, parent: str = "op.dm3.eth") -> Name:
+    return Name(
+        chain_id=chain_id,
+        node=node_hex(f"{label}.{parent}"),
+        label=label,
+        parent_node=node_hex(parent),
+        name=f"{label}.{parent}",
+        owner=owner,
+        block_number=101,
+    )
+
+
+def addr_row(label: str, coin_type: int, address: str, *, chain_id: int = OP_CHAIN_ID) -> AddrRecord:
+    node = node_hex(f"{label}.op.dm3.eth")
+    return AddrRecord(chain_id=chain_id, node=node, coin_type=coin_type, address=address, block_number=101)
+
+
+def registry_change(event: str, kind: str, label: str, **fields: Any) -> Change:
+    node = node_hex(f"{label}.op.dm3.eth")
+    return change(OP_CHAIN_ID, event, kind, sender=None, recipient=None, node=node, **fields)
+
+
+def test_state__follows_names_and_address_records(seeded_state, writer, state_reader):
+    """Registrations, transfers and address records (coin 60, the ENSIP-19 default, others ignored) arrive by
+    their change rows, named by `node`; a rollback row re-reads what it names; nothing else reloads."""
+    state = seeded_state
+    alice = node_hex("alice.op.dm3.eth")
+    commit(
+        writer,
+        name_row("alice", S),
+        registry_change("NameRegistered", "name_registered", "alice"),
+        name_row("bob", T),
+        registry_change("NameRegistered", "name_registered", "bob"),
+    )
+    update(state)
+    assert_exact(state, state_reader)
+    snapshot = state.snapshot()
+    assert snapshot is not None and snapshot.names.owners[(OP_CHAIN_ID, alice)] == S
+    commit(
+        writer,
+        addr_row("alice", 60, R),
+        addr_row("alice", DEFAULT_EVM_COIN_TYPE, T),
+        addr_row("alice", 0, "0x" + "ee" * 25),  # a bitcoin record: not what addr(node) reads
+        registry_change("AddressChanged", "address", "alice"),
+        name_row("bob", R),
+        registry_change("Transfer", "transfer", "bob"),
+    )
+    update(state)
+    assert_exact(state, state_reader)
+    snapshot = state.snapshot()
+    assert snapshot is not None
+    assert snapshot.names.addresses == {
+        (OP_CHAIN_ID, alice, 60): R,
+        (OP_CHAIN_ID, alice, DEFAULT_EVM_COIN_TYPE): T,
+    }
+    # the record of coin 60 goes (a reorg, its rollback row), and alice's registration with it
+    commit(
+        writer,
+        registry_change("AddressChanged", "address", "alice", action="rollback"),
+        registry_change("NameRegistered", "name_registered", "alice", action="rollback"),
+        gone=(AddrRecord, {"chain_id": OP_CHAIN_ID, "node": alice, "coin_type": 60}),
+    )
+    commit(writer, gone=(Name, {"chain_id": OP_CHAIN_ID, "node": alice}))
+    update(state)
+    assert_exact(state, state_reader)
+    snapshot = state.snapshot()
+    assert snapshot is not None and (OP_CHAIN_ID, alice) not in snapshot.names.owners
+    assert (state.loads, state.refreshes) == (1, 3)
+
+
+def test_state__a_refresh_that_changes_nothing_keeps_the_snapshot_and_its_answers(
+    seeded_state, writer, state_reader
+):
+    state = seeded_state
+    snapshot = state.snapshot()
+    assert snapshot is not None
+    snapshot.memo.put("question", "answer")
+    update(state)  # nothing new
+    commit(
+        writer, change(OP_CHAIN_ID, "TextChanged", "text", sender=None, recipient=None, node="0x" + "00" * 32)
+    )
+    update(state)  # a change no answer reads: the last id moves, the answers stay
+    kept = state.snapshot()
+    assert kept is not None and kept.memo is snapshot.memo and kept.memo.get("question") == "answer"
+    assert kept.last_change == snapshot.last_change + 1
+    commit(
+        writer,
+        MinDeposit(chain_id=OP_CHAIN_ID, recipient=R, amount=5, block_number=101),
+        change(OP_CHAIN_ID, "MinDepositSet", "min_deposit", sender=None, recipient=R),
+    )
+    update(state)
+    changed = state.snapshot()
+    assert changed is not None and changed.memo is not snapshot.memo and changed.memo.get("question") is None
+    assert_exact(state, state_reader)
 
 
 def test_state__loads_again_when_the_feed_goes_back_jumps_or_the_chains_change(
