@@ -22,6 +22,7 @@ generated questions, status, headers and body byte for byte.
 
 from __future__ import annotations
 
+import email.message
 import logging
 import re
 from dataclasses import dataclass
@@ -215,12 +216,17 @@ class EligibilityFastPath:
 
 
 def _json_body(scope: Scope) -> bool:
-    """The body is read as JSON by the route: no content type, or `application/json` (FastAPI also takes
-    `application/*+json`; those go to the route)."""
+    """The route reads the body as JSON: its content type is `application/json` or `application/*+json`, decided as
+    FastAPI decides it (no content type: not JSON, FastAPI's strict default)."""
     for name, value in scope["headers"]:
         if name == b"content-type":
-            return value.split(b";", 1)[0].strip().lower() == b"application/json"
-    return True
+            message = email.message.Message()
+            message["content-type"] = value.decode("latin-1")
+            subtype = message.get_content_subtype()
+            return message.get_content_maintype() == "application" and (
+                subtype == "json" or subtype.endswith("+json")
+            )
+    return False
 
 
 async def _read_body(receive: Receive) -> tuple[bytes | None, Receive]:

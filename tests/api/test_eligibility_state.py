@@ -8,6 +8,7 @@ Rows are written here as the indexer's writer writes them: the state row and its
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -358,3 +359,29 @@ def test_app__serves_the_state_while_fresh_and_the_database_once_it_is_not(api_s
         assert state.snapshot() is None
         assert reason(client) == "open_inbox"  # ... and the fast path reads the database itself
     app.state.engine.dispose()
+
+
+def test_state__an_update_that_changes_rows_waits_for_a_reader_holding_the_lock(seeded_state, writer):
+    """A batch answered in slices holds the lock: the rows it reads do not change under it."""
+    state = seeded_state
+    commit(
+        writer,
+        MinDeposit(chain_id=OP_CHAIN_ID, recipient=R, amount=7, block_number=101),
+        change(OP_CHAIN_ID, "MinDepositSet", "min_deposit", sender=None, recipient=R),
+    )
+
+    async def run() -> None:
+        before = state.snapshot()
+        assert before is not None
+        async with state.lock():
+            update = asyncio.create_task(state.update())
+            for _ in range(500):  # the read is done in a thread; the update then waits for the lock
+                await asyncio.sleep(0.01)
+                if state.lock().locked() and len(state.lock()._waiters or ()) == 1:  # type: ignore[attr-defined]
+                    break
+            assert state.snapshot() is before and before.facts.minimums[(OP_CHAIN_ID, R)][0] == 100
+        await update
+        after = state.snapshot()
+        assert after is not None and after is not before and after.facts.minimums[(OP_CHAIN_ID, R)][0] == 7
+
+    asyncio.run(run())
