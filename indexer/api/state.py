@@ -124,7 +124,9 @@ MEMO_SIZE = 16_384
 
 
 class Memo(Generic[K, V]):
-    """Values computed from one snapshot, kept while it lasts: the first `size` written, then first in, first out.
+    """Values computed from one snapshot, kept while it lasts, up to `size` of them: when full, it starts again
+    empty (evicting one at a time from the front of a dict leaves it holes that every later lookup and eviction
+    steps over, which cost more than the answers it saved).
 
     Nothing else invalidates an entry: a snapshot's data never changes while it is served (a refresh that changes
     anything makes a new snapshot, with a new memo)."""
@@ -141,7 +143,7 @@ class Memo(Generic[K, V]):
     def put(self, key: K, value: V) -> V:
         values = self._values
         if len(values) >= self.size:
-            del values[next(iter(values))]
+            values.clear()
         values[key] = value
         return value
 
