@@ -17,6 +17,7 @@ snapshot under the batch.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ from indexer.api.names import (
 from indexer.api.queries.envelope import ChainRow, at_least, facts_finality
 from indexer.api.schemas import MAX_CHAIN_ID, Finality
 from indexer.api.state import EligibilityState, ParentName, Snapshot
+
+log = logging.getLogger(__name__)
 
 #: The longest stretch of batch work between two turns of the event loop.
 SLICE_SECONDS = 0.0005
@@ -205,8 +208,14 @@ def parse_batch(body: bytes) -> BatchQuestion | None:
 
 
 async def batch_json(state: EligibilityState, question: BatchQuestion) -> bytes | None:
-    """`EligibilityBatch(...).model_dump_json()` from one snapshot, in slices (see the module docstring); None
-    when the route must answer (no fresh snapshot, an unknown chain, a pair it refuses)."""
+    """`EligibilityBatch(...).model_dump_json()` from one snapshot no older than the database when the batch
+    arrived (`EligibilityState.catch_up`), in slices (see the module docstring); None when the route must answer
+    (no fresh snapshot, the database unreadable, an unknown chain, a pair it refuses)."""
+    try:
+        await state.catch_up()
+    except Exception:
+        log.debug("cannot catch up with the change feed; the route answers", exc_info=True)
+        return None  # the route reads the database itself (and says what is wrong with it)
     async with state.lock():
         snapshot = state.snapshot()
         if snapshot is None:

@@ -20,6 +20,11 @@ wrong for a while:
   goes, or when more than `max_delta` changes arrived at once, the copy is loaded again instead.
 - A refresh that changes nothing an answer reads keeps the snapshot, with its `memo` of answers already written.
 
+A single answer may trail the database by up to one `refresh_interval` (the setting says so). A batch first calls
+`catch_up()`: one read of the change feed's last id, and an update when the copy is behind it, so a batch is never
+older than the database was when it arrived, as when it read the database. The client's `EligibilityCache` relies on
+that: it re-fetches pairs in a batch after a change the stream gave it, and must get that change's effect.
+
 `snapshot()` returns None while the copy is not loaded or when its last successful refresh is older than
 `max_age` (database unreachable, refresh failing): callers then read the database as before, so the copy never
 answers older than that. Answers carry the copy's snapshot (the chains' indexed block, hash, timestamp and
@@ -265,6 +270,11 @@ def read_all(engine: Engine) -> Snapshot:
     return Snapshot.of(chains, parents, facts, NameFacts(owners=owners, addresses=addresses), last_change)
 
 
+def _last_change(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(_LAST_CHANGE).scalar_one())
+
+
 def read_delta(engine: Engine, *, after: int, max_delta: int) -> _Delta | None:
     """The chains, and the rows named by the changes after `after`, in one snapshot; None when the copy must be
     loaded again (the feed went back, or more than `max_delta` changes)."""
@@ -355,6 +365,7 @@ class EligibilityState:
         self._refreshed_at = 0.0  # time.monotonic() of the last successful read
         self._failing = False
         self._lock: asyncio.Lock | None = None
+        self._updating: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
         self.loads = 0  # full loads so far (the first one included)
         self.refreshes = 0
@@ -369,10 +380,24 @@ class EligibilityState:
         """Held by a reader that awaits while it reads one snapshot (a batch answered in slices), and by an update
         while it changes the snapshot's rows in place: that reader sees none of it. First come, first served, so
         an update waits for at most the readers before it."""
-        loop = asyncio.get_running_loop()
-        if self._lock is None or self._lock_loop is not loop:  # a lock belongs to one event loop
-            self._lock, self._lock_loop = asyncio.Lock(), loop
+        self._own_locks()
+        assert self._lock is not None
         return self._lock
+
+    def _own_locks(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._lock_loop is not loop:  # a lock belongs to one event loop
+            self._lock, self._updating, self._lock_loop = asyncio.Lock(), asyncio.Lock(), loop
+
+    async def catch_up(self) -> None:
+        """Update now if the change feed has moved past the copy (one read of its last id; see the module
+        docstring). Database errors propagate."""
+        current = self._snapshot
+        if current is None:
+            return
+        last = await anyio.to_thread.run_sync(lambda: _last_change(self.engine))
+        if last != current.last_change:
+            await self.update()
 
     @property
     def age(self) -> float | None:
@@ -380,7 +405,13 @@ class EligibilityState:
         return None if self._snapshot is None else time.monotonic() - self._refreshed_at
 
     async def update(self) -> None:
-        """One refresh: a delta when possible, else a full load. Database errors propagate."""
+        """One refresh: a delta when possible, else a full load (one at a time). Database errors propagate."""
+        self._own_locks()
+        assert self._updating is not None
+        async with self._updating:
+            await self._update()
+
+    async def _update(self) -> None:
         current = self._snapshot
         started = time.monotonic()
         if current is not None:

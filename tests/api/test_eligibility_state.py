@@ -385,3 +385,31 @@ def test_state__an_update_that_changes_rows_waits_for_a_reader_holding_the_lock(
         assert after is not None and after is not before and after.facts.minimums[(OP_CHAIN_ID, R)][0] == 7
 
     asyncio.run(run())
+
+
+def test_batch__catches_up_with_the_change_feed_before_answering(api_settings, seed, writer):
+    """A single pair may trail the database by a refresh interval; a batch never does: the client's cache
+    re-fetches pairs in a batch after each rollback the stream gave it, and must see its effect."""
+    seed(
+        chain_row(OP_CHAIN_ID, "op.dm3.eth"),
+        MinDeposit(chain_id=OP_CHAIN_ID, recipient=R, amount=100, block_number=50),
+        Bond(chain_id=OP_CHAIN_ID, sender=S, recipient=R, amount=150, block_number=55),
+    )
+    settings = api_settings.model_copy(update={"memory_state": True, "state_refresh_interval": 3600})
+    app = create_app(settings)
+    with TestClient(app) as client:
+        deadline = time.monotonic() + 10
+        while app.state.eligibility_state.snapshot() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        commit(
+            writer,
+            MinDeposit(chain_id=OP_CHAIN_ID, recipient=R, amount=1_000, block_number=60),
+            change(OP_CHAIN_ID, "MinDepositSet", "min_deposit", sender=None, recipient=R),
+        )
+        single = client.get("/v1/eligibility", params={"sender": S, "recipient": R}).json()
+        assert single["reason"] == "deposit"  # the copy, an hour from its next refresh
+        batch = client.post("/v1/eligibility", json={"pairs": [{"sender": S, "recipient": R}]}).json()
+        assert batch["data"][0]["reason"] == "insufficient_deposit"
+        assert app.state.eligibility_state.refreshes == 1  # by catching up, not by a reload
+    app.state.engine.dispose()
