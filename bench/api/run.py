@@ -156,6 +156,15 @@ def at_rate(port: int, requests: list[Request], *, rate: float, duration: float)
     return fixed_rate_processes(HOST, port, requests, rate=rate, duration=duration, processes=2)
 
 
+def cpu_per_request(run: dict[str, Any]) -> float | None:
+    """Microseconds of server CPU per answered request at maximum throughput (None when not measured, and for fixed
+    rates, where the in-memory state's refresh every 20 ms weighs on few requests): unlike req/s, it does not depend
+    on how much of a core the server got while other jobs ran."""
+    if "server_cpu_pct" not in run or not run.get("rps") or run.get("mode") != "wrk":
+        return None
+    return float(run["server_cpu_pct"]) / 100 / float(run["rps"]) * 1e6
+
+
 def _yes(met: bool) -> str:
     return "yes" if met else "**no**"
 
@@ -166,15 +175,16 @@ def table(results: dict[str, Any]) -> str:
     def row(label: str, run: dict[str, Any], target: str = "", ok: bool | None = None) -> str:
         errors = f"{run['errors']:,}" if run.get("errors") is not None else ""
         verdict = "" if ok is None else _yes(ok)
+        cpu = cpu_per_request(run)
         return (
             f"| {label} | {run['rps']:,.0f} | {run.get('p50_ms', 0):.2f} | {run.get('p99_ms', 0):.2f} | {errors} "
-            f"| {target} | {verdict} |"
+            f"| {'' if cpu is None else f'{cpu:,.0f}'} | {target} | {verdict} |"
         )
 
     sweep = [r[name] for name in sorted(r) if name.startswith("sweep_")]
     rows = [
-        "| measurement | req/s | p50 ms | p99 ms | errors | target | met |",
-        "|---|---:|---:|---:|---:|---|---|",
+        "| measurement | req/s | p50 ms | p99 ms | errors | server CPU µs/req | target | met |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
         row("reference: bare ASGI ceiling, constant JSON, same server (wrk, 32 conns)", r["ceiling_max"]),
         row(
             "reference: direct `eth_call InboxDeposits.is_eligible` on local anvil (wrk, 32 conns)",
@@ -209,7 +219,7 @@ def table(results: dict[str, Any]) -> str:
             met["two_workers"],
         )
         if "single_max_2w" in r
-        else "| single pair by address, 2 workers | — | — | — | — | ≥ 1.6x one worker | **no**: not measured, "
+        else "| single pair by address, 2 workers | — | — | — | — | — | ≥ 1.6x one worker | **no**: not measured, "
         "uvicorn's supervisor killed the workers (late ping) |",
         row("generator check: ceiling at 5,000 req/s (open loop, 2 processes)", r["ceiling_at_5000"]),
         row(
@@ -272,7 +282,16 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per maximum-throughput run")
     parser.add_argument("--fixed-duration", type=float, default=8.0, help="seconds per fixed-rate run")
     parser.add_argument("--no-write", action="store_true", help="print only; leave results and README alone")
+    parser.add_argument(
+        "--table-only",
+        action="store_true",
+        help="rewrite README's table from bench/results/api.json, measure nothing",
+    )
     args = parser.parse_args()
+    if args.table_only:
+        results = json.loads((ROOT / "bench" / "results" / "api.json").read_text())
+        update_readme_table("api", table(results))
+        return
     duration, fixed = args.duration, args.fixed_duration
 
     load_before = os.getloadavg()[0]
