@@ -9,7 +9,7 @@ export HYPOTHESIS_PROFILE ?= default
 PYTEST_ARGS ?=
 ARGS ?=
 
-.PHONY: setup chromium webapp lint format test test-webapp demo devnet devnet-down bench-gas bench-ens bench-freshness bench-api bench-indexer bench-relayer clean
+.PHONY: setup chromium webapp lint format test test-webapp demo devnet devnet-down bench-gas bench-ens bench-freshness bench-api bench-indexer bench-relayer bench-proofs clean
 
 setup: .venv/.synced node_modules/.installed .vvm/vyper-0.4.3 webapp/static/app.js chromium
 
@@ -81,6 +81,9 @@ bench-indexer: setup
 
 bench-relayer: setup
 	python -m bench.relayer.run
+
+bench-proofs: setup
+	python -m bench.proofs.run
 
 clean:
 	rm -rf .build data .devnet

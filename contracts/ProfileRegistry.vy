@@ -33,7 +33,9 @@
      address) is packed into one slot: the bytes left-aligned, their length in
      the lowest byte. Longer addresses (up to 128 bytes) are marked with
      `_LONG_ADDRESS` in that slot and stored in `_long_addresses`. This keeps
-     `setAddr` at one storage write, like Solidity's short `bytes`.
+     `setAddr` at one storage write, like Solidity's short `bytes`. Primary
+     names are stored the same way (`_primary_names`, `_long_primary_names`):
+     a name of at most 31 bytes, as most are, costs one slot instead of two.
 
      EIP-712 type strings (domain: name "dm3 ProfileRegistry", version "1",
      chainId, verifyingContract). Every struct names the signer, so that a
@@ -168,7 +170,8 @@ _COIN_TYPE_ETH: constant(uint256) = ens_names.COIN_TYPE_ETH
 _COIN_TYPE_DEFAULT: constant(uint256) = ens_names.COIN_TYPE_DEFAULT
 
 
-# @dev Marker in `_addresses` for an address longer than 31 bytes.
+# @dev Marker in `_addresses` for an address longer than 31 bytes, and in
+# `_primary_names` for a name longer than 31 bytes.
 _LONG_ADDRESS: constant(uint256) = 255
 
 
@@ -232,8 +235,14 @@ _long_addresses: HashMap[bytes32, HashMap[uint256, Bytes[128]]]
 _contenthashes: HashMap[bytes32, Bytes[512]]
 
 
-# @dev Primary (reverse) name of each address.
-_primary_names: HashMap[address, String[255]]
+# @dev Primary (reverse) names, packed like `_addresses`: account -> (name
+# bytes left-aligned | length), or `_LONG_ADDRESS` when the name is in
+# `_long_primary_names`.
+_primary_names: HashMap[address, uint256]
+
+
+# @dev Primary names longer than 31 bytes: account -> name.
+_long_primary_names: HashMap[address, String[255]]
 
 
 ################################################################
@@ -795,7 +804,11 @@ def primaryName(account: address) -> String[255]:
     @param account The account.
     @return String The name; empty when unset.
     """
-    return self._primary_names[account]
+    word: uint256 = self._primary_names[account]
+    length: uint256 = word & 255
+    if length == _LONG_ADDRESS:
+        return self._long_primary_names[account]
+    return convert(slice(convert(word, bytes32), 0, length), String[31])
 
 
 @external
@@ -1003,5 +1016,12 @@ def _set_primary_name(account: address, name: String[255]):
     @param account The account.
     @param name The name; empty clears it.
     """
-    self._primary_names[account] = name
+    length: uint256 = len(name)
+    if length < 32:
+        # The first 32 bytes, zero-padded, with the length in the lowest byte.
+        head: uint256 = convert(extract32(concat(convert(name, Bytes[255]), empty(bytes32)), 0), uint256)
+        self._primary_names[account] = head | length
+    else:
+        self._primary_names[account] = _LONG_ADDRESS
+        self._long_primary_names[account] = name
     log PrimaryNameChanged(account=account, name=name)

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -27,7 +30,7 @@ from typing import Any
 
 import httpx
 from eth_account import Account
-from sqlalchemy import select
+from sqlalchemy import func, select
 from web3 import Web3
 
 from bench.common import ROOT, stop_processes, update_readme_table, write_result
@@ -38,8 +41,14 @@ from indexer import signing
 from indexer.relayer import calls
 from indexer.store.relay_models import RelayRequest, RelayTx
 
-ACCEPT_REQUESTS = 1_500
+ACCEPT_REQUESTS = int(os.environ.get("BENCH_RELAYER_ACCEPT_REQUESTS", "3000"))
 ACCEPT_CONCURRENCY = 32
+# The acceptance phase's load generator: wrk with bench/relayer/accept.lua when it is installed (`apt-get install
+# wrk`; a few % of a core), else this process's own httpx clients (~3 ms of CPU per request, on the same 2 cores).
+GENERATOR = os.environ.get("BENCH_RELAYER_GENERATOR", "wrk" if shutil.which("wrk") else "httpx")
+# BENCH_RELAYER_QUICK=1: the acceptance phase alone (no gas rows, no steady phase, nothing written).
+QUICK = os.environ.get("BENCH_RELAYER_QUICK") == "1"
+PYSPY = os.environ.get("BENCH_RELAYER_PYSPY")
 STEADY_RATE = 100
 STEADY_SECONDS = 20
 BLOCK_TIME = 1.0
@@ -118,6 +127,69 @@ async def post_all(
         return time.perf_counter() - started, ids, refused
 
 
+def post_wrk(
+    url: str, bodies: list[dict[str, Any]], concurrency: int, tmp: str
+) -> tuple[float, int, int, float]:
+    """Post every body once with wrk (one thread, `concurrency` connections): (wall seconds from wrk's start to the
+    last body's answer, 202s, refusals, the CPU seconds wrk used)."""
+    path = Path(tmp) / "bodies.jsonl"
+    path.write_text("".join(json.dumps(body, separators=(",", ":")) + "\n" for body in bodies))
+    script = Path(__file__).with_name("accept.lua")
+    proc = subprocess.Popen(
+        [
+            "wrk",
+            "-t1",
+            f"-c{concurrency}",
+            "-d120s",
+            "--timeout",
+            "30s",
+            "-s",
+            str(script),
+            url,
+            "--",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    marks: dict[str, float] = {}
+    lines = []
+    for raw in proc.stdout:
+        line = raw.decode().strip()
+        marks.setdefault(line, time.perf_counter())
+        lines.append(line)
+        if line in ("answered", "gave up"):
+            proc.send_signal(signal.SIGINT)  # wrk's main thread would sleep out the whole -d
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    reports = [line for line in lines if line.startswith("{")]
+    if proc.returncode != 0 or not reports:
+        raise RuntimeError(f"wrk failed ({proc.returncode}): {err.decode()[-500:]} {lines[-5:]}")
+    report = json.loads(reports[-1])
+    if "answered" not in marks or report["sent"] != len(bodies):
+        raise RuntimeError(f"wrk: not every body was answered: {report}")
+    if report["refused"]:
+        print(f"wrk: refused statuses {report['refused_statuses']}", flush=True)
+    elapsed = marks["answered"] - marks["started"]
+    return elapsed, report["accepted"], report["refused"], usage.ru_utime + usage.ru_stime
+
+
+def accepted_since(engine: Any, seq: int) -> dict[str, float]:
+    """The ids of the requests queued after `seq` (wrk does not keep the 202s' ids), with their `created_at`."""
+    requests = RelayRequest.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        rows = conn.execute(select(requests.c.id, requests.c.created_at).where(requests.c.seq > seq)).all()
+    return {row.id: _epoch(row.created_at) for row in rows}
+
+
+def last_seq(engine: Any) -> int:
+    requests = RelayRequest.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.coalesce(func.max(requests.c.seq), 0))).scalar_one())
+
+
 async def post_steady(url: str, bodies: list[dict[str, Any]], rate: int) -> tuple[dict[str, float], int]:
     ids: dict[str, float] = {}  # id -> wall time its 202 arrived
     refused = 0
@@ -126,13 +198,15 @@ async def post_steady(url: str, bodies: list[dict[str, Any]], rate: int) -> tupl
         nonlocal refused
         try:
             response = await client.post(url, json=body)
-        except httpx.HTTPError:
+        except httpx.HTTPError as exc:
             refused += 1
+            print(f"steady: {type(exc).__name__}", flush=True)
             return
         if response.status_code == 202:
             ids[response.json()["id"]] = time.time()
         else:
             refused += 1
+            print(f"steady: {response.status_code} {response.text[:300]}", flush=True)
 
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=64)) as client:
         started = time.perf_counter()
@@ -345,7 +419,7 @@ def main() -> None:
             devnet = Devnet(anvil, compiled)
             devnet.fund(10**24)  # 30 accounts: stay under the token cap
             batcher = deploy_batcher(devnet, compiled)
-            gas = gas_rows(devnet, batcher, anvil.chain_id)
+            gas = [] if QUICK else gas_rows(devnet, batcher, anvil.chain_id)
             anvil.rpc("evm_setAutomine", [False])
             anvil.rpc("evm_setIntervalMining", [int(BLOCK_TIME)])
             db_url = f"sqlite:///{tmp}/relay.db"
@@ -414,7 +488,7 @@ def main() -> None:
             ]
             steady_bodies = [
                 primary_body(anvil.chain_id, registry, Account.create(), f"s{i}.op.dm3.eth")
-                for i in range(STEADY_RATE * STEADY_SECONDS)
+                for i in range(0 if QUICK else STEADY_RATE * STEADY_SECONDS)
             ]
             # warm-up
             asyncio.run(
@@ -428,15 +502,64 @@ def main() -> None:
                 )
             )
             meter = CpuMeter({"API": procs[1].pid, "relayer": procs[0].pid, "anvil": anvil.proc.pid})
+            before = last_seq(engine)
+            api_children = _descendants(procs[1].pid)[1:]  # the workers (and multiprocessing's tracker)
+            children_before = [cpu_seconds(pid) for pid in api_children]
+            profilers = [  # BENCH_RELAYER_PYSPY=DIR: a py-spy profile of each API worker during the phase
+                subprocess.Popen(
+                    [
+                        "py-spy",
+                        "record",
+                        "-r",
+                        "200",
+                        "-f",
+                        "raw",
+                        "-p",
+                        str(pid),
+                        "-o",
+                        f"{PYSPY}/api-{pid}.txt",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                for pid in (_descendants(procs[1].pid)[1:] if PYSPY else [])
+            ]
             meter.start()
-            elapsed, accepted_ids, refused = asyncio.run(post_all(url, accept_bodies, ACCEPT_CONCURRENCY))
-            accept_cpu = meter.stop()
-            rate = len(accepted_ids) / elapsed
+            if GENERATOR == "wrk":
+                elapsed, accepted, refused, wrk_cpu = post_wrk(url, accept_bodies, ACCEPT_CONCURRENCY, tmp)
+                accept_cpu = meter.stop()
+                accept_cpu["load generator"] = round(wrk_cpu, 2)  # this process only waited for wrk
+                accepted_ids = accepted_since(engine, before)
+                if len(accepted_ids) != accepted:
+                    raise RuntimeError(
+                        f"wrk counted {accepted} 202s, the queue holds {len(accepted_ids)} new"
+                    )
+            else:
+                elapsed, accepted_ids, refused = asyncio.run(post_all(url, accept_bodies, ACCEPT_CONCURRENCY))
+                accept_cpu = meter.stop()
+                accepted = len(accepted_ids)
+            for profiler in profilers:
+                profiler.send_signal(signal.SIGINT)
+                profiler.wait(30)
+            rate = accepted / elapsed
+            # How the API's CPU split between its processes: uvicorn's workers share one listening socket, and
+            # the worker that wakes first may accept most of the generator's connections (opened at once).
+            api_split = sorted(
+                (
+                    round(cpu_seconds(pid) - was, 2)
+                    for pid, was in zip(api_children, children_before, strict=True)
+                ),
+                reverse=True,
+            )
             print(
-                f"accepted {len(accepted_ids)} in {elapsed:.2f} s: {rate:.0f}/s ({refused} refused); "
-                f"CPU s {accept_cpu}",
+                f"accepted {accepted} in {elapsed:.2f} s ({GENERATOR}): {rate:.0f}/s ({refused} refused); "
+                f"CPU s {accept_cpu}; CPU ms per accepted request "
+                f"{ {k: round(1000 * v / max(accepted, 1), 2) for k, v in accept_cpu.items()} }; "
+                f"API processes' CPU s {api_split}; load {os.getloadavg()}",
                 flush=True,
             )
+            if QUICK:
+                return
             _, accept_states = latencies(engine, accepted_ids, timeout=120)
             meter.start()
             steady_ids, steady_refused = asyncio.run(post_steady(url, steady_bodies, STEADY_RATE))
@@ -459,14 +582,16 @@ def main() -> None:
         "accept": {
             "requests": ACCEPT_REQUESTS,
             "concurrency": ACCEPT_CONCURRENCY,
-            "accepted": len(accepted_ids),
+            "generator": GENERATOR,
+            "accepted": accepted,
             "refused": refused,
             "seconds": round(elapsed, 3),
             "accepted_per_s": round(rate, 1),
             "then": accept_states,
             "cpu_s": accept_cpu,
+            "api_cpu_s_by_process": api_split,
             "cpu_ms_per_request": {
-                name: round(1000 * value / max(len(accepted_ids), 1), 2) for name, value in accept_cpu.items()
+                name: round(1000 * value / max(accepted, 1), 2) for name, value in accept_cpu.items()
             },
         },
         "steady": {

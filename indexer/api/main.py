@@ -20,6 +20,7 @@ from indexer.api.fastpath import PATH, EligibilityFastPath, HotPath
 from indexer.api.guards import BodyGuard, ConcurrencyLimit, InFlight, UnexpectedErrors
 from indexer.api.metrics import ApiMetrics, MetricsMiddleware
 from indexer.api.routes import ccip, changes, deposits, eligibility, profiles, relay, status
+from indexer.api.routes.relay import RelayFastPath
 from indexer.api.state import EligibilityState, running
 from indexer.api.webapp import mount_webapp
 from indexer.gateway.signer import GatewaySigner
@@ -121,6 +122,8 @@ def create_app(
             state=app.state.eligibility_state,
             max_batch=settings.max_batch,
         )
+    if app.state.relay is not None:  # innermost too: `POST /v1/relay` below FastAPI's routing
+        app.add_middleware(RelayFastPath, service=app.state.relay)
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
     app.add_middleware(ConcurrencyLimit, in_flight=in_flight, stream_prefix="/v1/changes")
     app.add_middleware(UnexpectedErrors)

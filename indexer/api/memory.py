@@ -48,6 +48,8 @@ SLICE_SECONDS = 0.0005
 MAX_TARGET_CHARS = 300
 FINALITIES: frozenset[str] = frozenset({"latest", "safe", "finalized"})
 _BOOL = {True: "true", False: "false"}
+#: The `EligibilityBatchRequest` fields this path answers (`proof` only when false).
+_BATCH_KEYS = frozenset({"pairs", "chain_id", "min_finality", "proof"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,14 +176,15 @@ class BatchQuestion:
 
 
 def parse_batch(body: bytes) -> BatchQuestion | None:
-    """The body when it is valid JSON that `EligibilityBatchRequest` takes as it is (no coercion), else None: the
-    route then reads it and answers (or refuses) it. Lone surrogates never get here: the parser refuses them."""
+    """The body when it is valid JSON that `EligibilityBatchRequest` takes as it is (no coercion, no other key, no
+    proof asked for), else None: the route then reads it and answers (or refuses) it. Lone surrogates never get
+    here: the parser refuses them."""
     try:
         data = pydantic_core.from_json(body)
     except ValueError:
         return None
-    if type(data) is not dict:
-        return None
+    if type(data) is not dict or not data.keys() <= _BATCH_KEYS or data.get("proof", False) is not False:
+        return None  # a key this path does not know (proofs: the route fetches them from the chains' nodes)
     raw_pairs = data.get("pairs")
     if type(raw_pairs) is not list:
         return None

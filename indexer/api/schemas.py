@@ -84,10 +84,57 @@ class EligibilityBatchRequest(BaseModel):
     pairs: list[EligibilityPair]
     chain_id: int | None = Field(default=None, ge=0, le=MAX_CHAIN_ID)
     min_finality: Finality = "latest"
+    proof: bool = Field(
+        default=False, description="attach storage proofs (at most DM3_API_MAX_PROOF_BATCH pairs)"
+    )
 
 
 class EligibilityBatch(BaseModel):
     data: list[EligibilityResponse]
+    count: int
+
+
+# --- proven answers (`?proof=true`, README "Proven answers") ----------------------------------------------------
+
+
+class StorageProofItem(BaseModel):
+    key: str
+    value: str
+    proof: list[str]
+
+
+class AccountProofJson(BaseModel):
+    """The node's `eth_getProof` answer, in its own shape (hex quantities, RLP-encoded trie nodes)."""
+
+    address: str
+    nonce: str
+    balance: str
+    storageHash: str
+    codeHash: str
+    accountProof: list[str]
+    storageProof: list[StorageProofItem]
+
+
+class DepositsProof(BaseModel):
+    """The InboxDeposits state a chain's answer rests on, proven at the envelope's block (`block_hash`): the
+    contract's account proof and the storage proofs of the pair's bond slot and the recipient's minimum."""
+
+    contract: str = Field(description="the InboxDeposits address whose storage is proven")
+    bond_slot: str = Field(description="_bonds[sender][recipient] (verifiers compute it themselves)")
+    min_deposit_slot: str = Field(description="min_deposit[recipient]")
+    account: AccountProofJson
+
+
+class ProvenChainEligibility(ChainEligibility):
+    proof: DepositsProof
+
+
+class ProvenEligibilityResponse(EligibilityResponse):
+    chains: list[ProvenChainEligibility]  # type: ignore[assignment]
+
+
+class ProvenEligibilityBatch(BaseModel):
+    data: list[ProvenEligibilityResponse]
     count: int
 
 

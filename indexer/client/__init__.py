@@ -17,6 +17,10 @@ sent, so `Alice.OP.dm3.eth` asks for `alice.op.dm3.eth`; a name or address the A
 Modules: `calls` builds every request and reads every response (no I/O); `changes` is the change feed (the
 stream's requests and cursor, what each change kind means for a cached pair); `sync_client` and `async_client`
 only execute them; `cache` is `EligibilityCache`. The eligibility rule itself is `indexer.eligibility_rule`.
+
+Trust no indexer: `api.eligibility(sender, recipient, proof=True)` carries InboxDeposits storage proofs, and
+`verify_eligibility_proof(answer, your_node_url_or_web3, deposits=...)` checks them against a header from your own
+node and recomputes the verdict from the proven facts (`indexer.proofs.eligibility`).
 """
 
 from indexer.api.queries.changes import ChangeOut, ChangesPage
@@ -26,6 +30,7 @@ from indexer.api.schemas import (
     DepositsPage,
     EligibilityResponse,
     ProfileResponse,
+    ProvenEligibilityResponse,
     RecipientResponse,
     StatusResponse,
 )
@@ -35,6 +40,7 @@ from indexer.client.calls import BATCH_LIMIT as BATCH_LIMIT  # the names of the 
 from indexer.client.calls import Dm3ApiError, relay_body
 from indexer.client.changes import STREAM_READ_TIMEOUT as STREAM_READ_TIMEOUT
 from indexer.client.sync_client import Dm3Client
+from indexer.proofs.eligibility import EligibilityProofError, VerifiedEligibility, verify_eligibility_proof
 from indexer.signing import typed_data
 
 __all__ = [
@@ -46,13 +52,17 @@ __all__ = [
     "Dm3ApiError",
     "Dm3Client",
     "EligibilityCache",
+    "EligibilityProofError",
     "EligibilityResponse",
     "ProfileResponse",
+    "ProvenEligibilityResponse",
     "RecipientResponse",
     "RelayAccepted",
     "RelayConfig",
     "RelayStatus",
     "StatusResponse",
+    "VerifiedEligibility",
     "relay_body",
     "typed_data",
+    "verify_eligibility_proof",
 ]

@@ -77,10 +77,17 @@ class AsyncDm3Client:
                 reply = await self._send(step)
 
     async def eligibility(
-        self, sender: str, recipient: str, *, chain_id: int | None = None, min_finality: Finality = "latest"
+        self,
+        sender: str,
+        recipient: str,
+        *,
+        chain_id: int | None = None,
+        min_finality: Finality = "latest",
+        proof: bool = False,
     ) -> EligibilityResponse:
+        """With `proof=True`, a `ProvenEligibilityResponse`: check it with `verify_eligibility_proof`."""
         return await self._send(
-            calls.eligibility(sender, recipient, chain_id=chain_id, min_finality=min_finality)
+            calls.eligibility(sender, recipient, chain_id=chain_id, min_finality=min_finality, proof=proof)
         )
 
     async def eligibility_batch(
@@ -90,10 +97,11 @@ class AsyncDm3Client:
         chain_id: int | None = None,
         min_finality: Finality = "latest",
         chunk_size: int = BATCH_LIMIT,
+        proof: bool = False,
     ) -> list[EligibilityResponse]:
         return await self._run(
             calls.eligibility_batch(
-                pairs, chain_id=chain_id, min_finality=min_finality, chunk_size=chunk_size
+                pairs, chain_id=chain_id, min_finality=min_finality, chunk_size=chunk_size, proof=proof
             )
         )
 

@@ -31,15 +31,19 @@ from indexer.api.schemas import (
     EligibilityResponse,
     Finality,
     ProfileResponse,
+    ProvenEligibilityBatch,
+    ProvenEligibilityResponse,
     RecipientResponse,
     StatusResponse,
 )
 from indexer.errors import Dm3Error
-from indexer.settings.api import DEFAULT_MAX_BATCH
+from indexer.settings.api import DEFAULT_MAX_BATCH, DEFAULT_MAX_PROOF_BATCH
 from indexer.signing import SIGNED_FUNCTIONS, sign
 
 #: Pairs per `POST /v1/eligibility` request: the server's default limit (a server configured lower answers 413).
 BATCH_LIMIT = DEFAULT_MAX_BATCH
+#: Pairs per proven batch (`proof=True`): the server's default `DM3_API_MAX_PROOF_BATCH`.
+PROOF_BATCH_LIMIT = DEFAULT_MAX_PROOF_BATCH
 #: The states of a relay request that no longer change.
 RELAY_FINAL_STATES = frozenset({"mined", "failed", "expired"})
 
@@ -165,13 +169,18 @@ def _present(**values: Any) -> dict[str, Any]:
 
 
 def eligibility(
-    sender: str, recipient: str, *, chain_id: int | None, min_finality: Finality
+    sender: str, recipient: str, *, chain_id: int | None, min_finality: Finality, proof: bool = False
 ) -> Call[EligibilityResponse]:
+    """With `proof`, the answer is a `ProvenEligibilityResponse` (check it with `verify_eligibility_proof`)."""
     params = {
         "sender": _target(sender, what="sender"),
         "recipient": _target(recipient, what="recipient"),
         "min_finality": min_finality,
     } | _present(chain_id=chain_id)
+    if proof:
+        return Call(
+            "GET", "/v1/eligibility", model(ProvenEligibilityResponse), params=params | {"proof": "true"}
+        )
     return Call("GET", "/v1/eligibility", model(EligibilityResponse), params=params)
 
 
@@ -187,11 +196,18 @@ def _chunks(pairs: Iterable[tuple[str, str]], size: int) -> Iterator[list[tuple[
 
 
 def eligibility_batch(
-    pairs: Iterable[tuple[str, str]], *, chain_id: int | None, min_finality: Finality, chunk_size: int
+    pairs: Iterable[tuple[str, str]],
+    *,
+    chain_id: int | None,
+    min_finality: Finality,
+    chunk_size: int,
+    proof: bool = False,
 ) -> Plan[list[EligibilityResponse]]:
-    """Chunks of at most `BATCH_LIMIT` pairs, each checked just before it is sent; answers in input order."""
+    """Chunks of at most `BATCH_LIMIT` pairs (`PROOF_BATCH_LIMIT` with proofs: `ProvenEligibilityResponse`s),
+    each checked just before it is sent; answers in input order."""
     results: list[EligibilityResponse] = []
-    for chunk in _chunks(pairs, min(chunk_size, BATCH_LIMIT)):
+    read = model(ProvenEligibilityBatch) if proof else model(EligibilityBatch)
+    for chunk in _chunks(pairs, min(chunk_size, PROOF_BATCH_LIMIT if proof else BATCH_LIMIT)):
         body = {
             "pairs": [
                 {
@@ -202,8 +218,10 @@ def eligibility_batch(
             ],
             "chain_id": chain_id,
             "min_finality": min_finality,
-        }
-        batch: EligibilityBatch = yield Call("POST", "/v1/eligibility", model(EligibilityBatch), json=body)
+        } | ({"proof": True} if proof else {})
+        batch: EligibilityBatch | ProvenEligibilityBatch = yield Call(
+            "POST", "/v1/eligibility", read, json=body
+        )
         results += batch.data
     return results
 

@@ -73,9 +73,18 @@ class Dm3Client:
                 reply = self._send(step)
 
     def eligibility(
-        self, sender: str, recipient: str, *, chain_id: int | None = None, min_finality: Finality = "latest"
+        self,
+        sender: str,
+        recipient: str,
+        *,
+        chain_id: int | None = None,
+        min_finality: Finality = "latest",
+        proof: bool = False,
     ) -> EligibilityResponse:
-        return self._send(calls.eligibility(sender, recipient, chain_id=chain_id, min_finality=min_finality))
+        """With `proof=True`, a `ProvenEligibilityResponse`: check it with `verify_eligibility_proof`."""
+        return self._send(
+            calls.eligibility(sender, recipient, chain_id=chain_id, min_finality=min_finality, proof=proof)
+        )
 
     def eligibility_batch(
         self,
@@ -84,12 +93,13 @@ class Dm3Client:
         chain_id: int | None = None,
         min_finality: Finality = "latest",
         chunk_size: int = BATCH_LIMIT,
+        proof: bool = False,
     ) -> list[EligibilityResponse]:
-        """Any number of (sender, recipient) pairs, sent in chunks of at most 1,000; answers in input order.
-        (Each chunk is one snapshot; different chunks may see different indexed blocks.)"""
+        """Any number of (sender, recipient) pairs, sent in chunks of at most 1,000 (100 with `proof=True`);
+        answers in input order. (Each chunk is one snapshot; different chunks may see different indexed blocks.)"""
         return self._run(
             calls.eligibility_batch(
-                pairs, chain_id=chain_id, min_finality=min_finality, chunk_size=chunk_size
+                pairs, chain_id=chain_id, min_finality=min_finality, chunk_size=chunk_size, proof=proof
             )
         )
 

@@ -53,12 +53,19 @@ class Recorded:
         return len(self.rows)
 
 
-def record(conn: Connection, statement: Insert | Update, *, reorg: bool = False) -> Recorded:
-    """Run `statement` (an INSERT or UPDATE of `relay_requests`) and append one change row per request it wrote.
+def record(
+    conn: Connection,
+    statement: Insert | Update,
+    params: list[dict[str, Any]] | None = None,
+    *,
+    reorg: bool = False,
+) -> Recorded:
+    """Run `statement` (an INSERT or UPDATE of `relay_requests`; with `params`, once per parameter set, as one
+    executemany) and append one change row per request it wrote.
 
     `reorg`: the transition is a request going back to `sent` because a reorg dropped its transaction."""
     # In acceptance order (a bulk UPDATE returns its rows in no particular order).
-    returned = conn.execute(statement.returning(_REQUESTS)).mappings()
+    returned = conn.execute(statement.returning(_REQUESTS), params).mappings()
     rows = sorted((dict(row) for row in returned), key=lambda row: int(row["seq"]))
     append(conn, [change_row(row, reorg=reorg) for row in rows])
     return Recorded(rows)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from indexer.settings.base import Dm3Settings
@@ -16,6 +16,8 @@ from indexer.store.db import normalize_url
 
 #: Largest `POST /v1/eligibility` batch unless `DM3_API_MAX_BATCH` says otherwise; the Python client chunks by it.
 DEFAULT_MAX_BATCH = 1_000
+#: Largest proven batch (`"proof": true`) unless `DM3_API_MAX_PROOF_BATCH` says otherwise; the client chunks by it.
+DEFAULT_MAX_PROOF_BATCH = 100
 
 
 class ChangesSettings(Dm3Settings):
@@ -81,6 +83,15 @@ class ApiSettings(Dm3Settings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    #: L2 nodes by chain id, for `GET /v1/eligibility?proof=true` (storage proofs at the answer's block; a chain
+    #: without one answers 503 to proof requests). JSON in the environment: `DM3_API_RPC_URLS='{"10": "https://.."}'`,
+    #: a table in the file: `[api.rpc_urls]` with `10 = "https://.."`. Secret: never shown (URLs carry API keys).
+    #: The node must keep the state of the blocks the API answers at (the indexed head, a few blocks back).
+    rpc_urls: dict[int, SecretStr] = Field(default_factory=dict)
+    #: Seconds to wait for a node's proof (two attempts), and the most pairs a proven batch may hold.
+    proof_rpc_timeout: float = Field(default=10.0, gt=0)
+    max_proof_batch: int = Field(default=DEFAULT_MAX_PROOF_BATCH, ge=1)
 
     #: The built inbox web app served at `/app` (default: the checkout's `webapp/static`).
     webapp_dir: Path | None = None

@@ -78,6 +78,9 @@ class RelayerSettings(Dm3Settings):
     signer_quota: int = Field(default=120, ge=1)
     client_quota: int = Field(default=1_200, ge=1)
     quota_window: int = Field(default=3_600, ge=1)
+    #: At most this many concurrent `POST /v1/relay` requests share one acceptance group (one read, one JSON-RPC
+    #: batch of 2-3 calls per request, one commit); lower it for a node that limits batch sizes (1: one at a time).
+    accept_group_max: int = Field(default=16, ge=1, le=128)
     #: Gas the relayer may spend per chain per UTC day; new requests get 429 once it is spent.
     daily_gas_budget: int = Field(default=200_000_000, ge=0)
     #: Below this balance (wei) new requests get 503 (queued ones are still sent).

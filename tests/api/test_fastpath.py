@@ -119,13 +119,14 @@ NAME_LIKE = [
 TARGET_LIKE = ADDRESS_LIKE + NAME_LIKE
 VALID_TARGETS = [*ADDRESS_LIKE[:5], *NAME_LIKE[:6]]
 VALUES = st.one_of(st.sampled_from([*TARGET_LIKE, ""]), st.text(max_size=50))
-KEYS = st.sampled_from(["sender", "recipient", "chain_id", "min_finality", "other"])
+KEYS = st.sampled_from(["sender", "recipient", "chain_id", "min_finality", "proof", "other"])
 PARAM_VALUES = {
     "chain_id": st.one_of(
         st.sampled_from(["10", "8453", "010", "+10", " 10", "1_0", "7", str(2**63), "-1", ""]),
         st.text(max_size=5),
     ),
     "min_finality": st.sampled_from(["latest", "safe", "finalized", "final", ""]),
+    "proof": st.sampled_from(["true", "false", "1", "x"]),
 }
 
 
@@ -184,6 +185,8 @@ def batch_bodies(draw: st.DrawFn) -> bytes:
         )
     if draw(st.booleans()):
         body["min_finality"] = draw(st.sampled_from(["latest", "safe", "finalized", "final", None, 1]))
+    if draw(st.integers(0, 3)) == 0:
+        body[draw(st.sampled_from(["proof", "other"]))] = draw(st.sampled_from([False, True, "no"]))
     text = json.dumps(body)
     mangle = draw(st.integers(0, 15))
     if mangle == 0:

@@ -37,7 +37,9 @@ BTC = 0
 COINS = [COIN_TYPE_ETH, COIN_TYPE_DEFAULT, OP, BTC]
 ADDRESS_BYTES = [b"", b"\x11" * 20, b"\x22" * 20, b"\x05" * 5, b"\x40" * 40]
 CONTENTHASHES = [b"", b"\xe3\x01\x01", b"\xe5" * 40]
-PRIMARY_NAMES = ["", "alpha.op.dm3.eth"]
+# Short (one packed slot), 31/32 bytes (the packing's edge) and long names, so that a long name replaced by a
+# short one and back is covered.
+PRIMARY_NAMES = ["", "alpha.op.dm3.eth", "n" * 27 + ".eth", "n" * 28 + ".eth", "ü" * 40 + ".eth"]
 NAME_REGISTERED = keccak(text="NameRegistered(bytes32,bytes32,address,string)")
 TRANSFER = keccak(text="Transfer(bytes32,address)")
 GAS = 3_000_000
