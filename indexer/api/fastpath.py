@@ -1,44 +1,58 @@
-"""The delivery nodes' hot path, `GET /v1/eligibility` for two addresses, answered below FastAPI's routing.
+"""The delivery nodes' hot paths, `GET` and `POST /v1/eligibility`, answered below FastAPI's routing.
 
-Measured on the benchmark box, FastAPI's per-request parameter solving cost more than the whole database read, so
-this ASGI middleware answers the plain form of the question itself: `sender` and `recipient` as 0x addresses, an
-optional canonical decimal `chain_id`, an optional `min_finality`, each given once and nothing else. It builds the
-same answer with the same functions (`parse_target`, the rule and the response models of `eligibility`) and sets the
-route template on the scope so metrics still count it under `/v1/eligibility`. With the in-memory state
-(`indexer.api.state`) loaded and fresh, it answers from that snapshot on the event loop (a few dictionary lookups);
-otherwise it reads the database in the thread pool (`address_pair_eligibility`). Anything else (names, bad or unusual input,
-an unknown chain, any error) goes on to the FastAPI route unchanged, which stays the reference: the tests compare
-both on generated query strings, byte for byte.
+Measured on the benchmark box, FastAPI's per-request parameter solving cost more than the whole database read, and
+the middleware stack every route shares (metrics, CORS, the guards, Starlette's and FastAPI's own layers) several
+times the answer itself (bench/api). So:
+
+- `HotPath`: a `GET` in plain form (below) with the in-memory state (`indexer.api.state`) loaded and fresh is
+  answered by the app object itself, before its middleware stack (`main.Dm3Api.__call__`), from the snapshot
+  (`indexer.api.memory`), with what that stack would have done to it: counted in the route's metrics (status,
+  latency), CORS's `Vary: Origin`, the concurrency limit's 503 (at the limit it hands over). A request that
+  carries an `Origin` (CORS headers to write) or a body (the body guard's business) goes through the stack.
+- `EligibilityFastPath`, innermost middleware (inside the guards, CORS and metrics): a plain `GET` the hot path did
+  not take (the state is off or stale) is read from the database in the thread pool (`address_pair_eligibility`,
+  addresses only); a `POST` batch is answered from the in-memory state in slices (`memory.batch_json`).
+
+The plain form: `sender` and `recipient` (addresses or, from the in-memory state, names; at most 300 characters
+each, the route's limit), an optional canonical decimal `chain_id`, an optional `min_finality`, each given once and
+nothing else. Anything else (bad or unusual input, an unknown chain, a batch body the request model would coerce or
+refuse, any error) goes on to the FastAPI route unchanged, which stays the reference: the tests compare both on
+generated questions, status, headers and body byte for byte.
 """
 
 from __future__ import annotations
 
+import email.message
 import logging
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 from urllib.parse import parse_qsl
 
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from indexer import eligibility_rule as rule
 from indexer.api.errors import ApiError
-from indexer.api.names import Target, parse_target
+from indexer.api.guards import InFlight
+from indexer.api.memory import FINALITIES, MAX_TARGET_CHARS, batch_json, parse_batch, single_json
+from indexer.api.metrics import ApiMetrics
+from indexer.api.names import parse_target
 from indexer.api.queries.eligibility import address_pair_eligibility
-from indexer.api.queries.envelope import ChainRow, at_least, facts_finality
 from indexer.api.schemas import MAX_CHAIN_ID, EligibilityResponse, Finality
-from indexer.api.state import EligibilityState, Snapshot
+from indexer.api.state import EligibilityState
 
 log = logging.getLogger(__name__)
 
 PATH = "/v1/eligibility"
 _PARAMS = frozenset({"sender", "recipient", "chain_id", "min_finality"})
-_FINALITIES: frozenset[str] = frozenset({"latest", "safe", "finalized"})
-_CANONICAL_INT = re.compile(r"^(0|[1-9][0-9]{0,18})$")
-_HEADERS = [(b"content-type", b"application/json")]
+_CANONICAL_INT = re.compile(r"(0|[1-9][0-9]{0,18})\Z")
+_PLAIN_QUERY = re.compile(rb"[A-Za-z0-9_.=&-]*\Z")  # nothing to decode: split it directly
+_JSON = (b"content-type", b"application/json")
+#: What the middleware stack adds to an answer without `Origin` (CORS: the answer varies with it).
+_VARY = (b"vary", b"Origin")
+#: Request headers the hot path leaves to the stack: CORS answers `Origin`, the body guard reads bodies.
+_STACK_HEADERS = frozenset({b"origin", b"content-length", b"transfer-encoding"})
 
 
 @dataclass(frozen=True)
@@ -48,42 +62,139 @@ class RouteTemplate:
     path: str
 
 
+def plain_question(query_string: bytes, *, names: bool) -> tuple[str, str, int | None, Finality] | None:
+    """The parameters when the query is the plain form (see the module docstring; `names`: names allowed, else
+    addresses only), else None."""
+    query = query_string.decode("latin-1")
+    if _PLAIN_QUERY.match(query_string):
+        fields = [field.split("=", 1) for field in query.split("&")]
+        if any(len(field) != 2 for field in fields):
+            return None  # parse_qsl's strict parsing refuses a field without "=" too
+        pairs = cast(list[tuple[str, str]], [tuple(field) for field in fields])
+    else:
+        try:
+            pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
+        except ValueError:
+            return None
+    params = dict(pairs)
+    if len(params) != len(pairs) or not params.keys() <= _PARAMS:
+        return None
+    sender, recipient = params.get("sender", ""), params.get("recipient", "")
+    if names:
+        if not 0 < len(sender) <= MAX_TARGET_CHARS or not 0 < len(recipient) <= MAX_TARGET_CHARS:
+            return None
+    elif not _is_address(sender) or not _is_address(recipient):
+        return None
+    chain_id: int | None = None
+    if "chain_id" in params:
+        if not _CANONICAL_INT.match(params["chain_id"]) or int(params["chain_id"]) > MAX_CHAIN_ID:
+            return None
+        chain_id = int(params["chain_id"])
+    min_finality = params.get("min_finality", "latest")
+    if min_finality not in FINALITIES:
+        return None
+    return sender, recipient, chain_id, cast(Finality, min_finality)
+
+
+def _is_address(value: str) -> bool:
+    """0x and 40 more characters (`parse_target`, inside the read, checks the hex and any checksum)."""
+    return len(value) == 42 and value[:2] == "0x" and "." not in value
+
+
+class HotPath:
+    """`GET /v1/eligibility` in plain form from the in-memory state, for `main.Dm3Api` to answer before its
+    middleware stack (see the module docstring)."""
+
+    def __init__(self, state: EligibilityState, *, metrics: ApiMetrics, in_flight: InFlight) -> None:
+        self.state = state
+        self.in_flight = in_flight
+        self.metrics = metrics
+
+    def answer(self, scope: Scope) -> bytes | None:
+        """The answer's body, or None when the stack must answer (then nothing was counted or sent)."""
+        for name, value in scope["headers"]:
+            if name in _STACK_HEADERS and not (name == b"content-length" and value == b"0"):
+                return None
+        if self.in_flight.full("requests"):
+            return None  # the concurrency limit answers 503
+        snapshot = self.state.snapshot()
+        if snapshot is None:
+            return None
+        query: bytes = scope["query_string"]
+        body: bytes | None = snapshot.memo.get(query)
+        if body is None:
+            question = plain_question(query, names=True)
+            if question is None:
+                return None
+            body = single_json(snapshot, *question)
+            if body is None:
+                return None
+            snapshot.memo.put(query, body)
+        return body
+
+    async def send(self, send: Send, body: bytes, started: float) -> None:
+        """Send `body` as the stack would (its headers), and count it as the metrics middleware would."""
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-length", str(len(body)).encode()), _JSON, _VARY],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+        self.metrics.count("GET", PATH, 200, started)
+
+
 class EligibilityFastPath:
-    def __init__(self, app: ASGIApp, *, engine: Engine, state: EligibilityState | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, *, engine: Engine, state: EligibilityState | None = None, max_batch: int = 1_000
+    ) -> None:
         self.app = app
         self.engine = engine
         self.state = state
+        self.max_batch = max_batch
         self.route = RouteTemplate(PATH)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == PATH:
-            question = _plain_question(scope["query_string"])
-            if question is not None:
-                body = await self._answer(*question)
-                if body is not None:
-                    scope["route"] = self.route
-                    await send(
-                        {
-                            "type": "http.response.start",
-                            "status": 200,
-                            "headers": [(b"content-length", str(len(body)).encode()), *_HEADERS],
-                        }
-                    )
-                    await send({"type": "http.response.body", "body": body})
-                    return
+        if scope["type"] == "http" and scope["path"] == PATH:
+            if scope["method"] == "GET":
+                question = plain_question(scope["query_string"], names=self.state is not None)
+                if question is not None:
+                    body = await self._answer(*question)
+                    if body is not None:
+                        await self._send(scope, send, body)
+                        return
+            elif scope["method"] == "POST" and self.state is not None:
+                body, receive = await _read_body(receive)
+                if body is None:
+                    return  # the client left: nobody to answer
+                batch = parse_batch(body) if _json_body(scope) else None
+                if batch is not None and len(batch.pairs) <= self.max_batch:
+                    answer = await batch_json(self.state, batch)
+                    if answer is not None:
+                        await self._send(scope, send, answer)
+                        return
         await self.app(scope, receive, send)
+
+    async def _send(self, scope: Scope, send: Send, body: bytes) -> None:
+        scope["route"] = self.route
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-length", str(len(body)).encode()), _JSON],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
     async def _answer(
         self, sender: str, recipient: str, chain_id: int | None, min_finality: Finality
     ) -> bytes | None:
         snapshot = self.state.snapshot() if self.state is not None else None
         if snapshot is not None:
-            try:
-                sender_target = parse_target(sender, what="sender")
-                recipient_target = parse_target(recipient, what="recipient")
-            except ApiError:
-                return None  # the route answers it (a 4xx with its message)
-            return _from_snapshot(snapshot, sender_target, recipient_target, chain_id, min_finality)
+            return single_json(snapshot, sender, recipient, chain_id, min_finality)
+        if not (_is_address(sender) and _is_address(recipient)):
+            return None  # names: the route reads them in a snapshot session
 
         def read() -> EligibilityResponse:
             return address_pair_eligibility(
@@ -104,103 +215,39 @@ class EligibilityFastPath:
         return answer.model_dump_json().encode()
 
 
-def _from_snapshot(
-    snapshot: Snapshot, sender: Target, recipient: Target, chain_id: int | None, min_finality: Finality
-) -> bytes | None:
-    """The answer from the in-memory snapshot; None for an unknown chain (the route answers its 404)."""
-    chains = snapshot.chains
-    if chain_id is not None:
-        chains = tuple(chain for chain in chains if chain.chain_id == chain_id)
-        if not chains:
-            return None
-    return answer_json(chains, snapshot, sender=sender, recipient=recipient, min_finality=min_finality)
+def _json_body(scope: Scope) -> bool:
+    """The route reads the body as JSON: its content type is `application/json` or `application/*+json`, decided as
+    FastAPI decides it (no content type: not JSON, FastAPI's strict default)."""
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            message = email.message.Message()
+            message["content-type"] = value.decode("latin-1")
+            subtype = message.get_content_subtype()
+            return message.get_content_maintype() == "application" and (
+                subtype == "json" or subtype.endswith("+json")
+            )
+    return False
 
 
-def answer_json(
-    chains: Sequence[ChainRow],
-    snapshot: Snapshot,
-    *,
-    sender: Target,
-    recipient: Target,
-    min_finality: Finality,
-) -> bytes:
-    """`queries.eligibility._answer(...).model_dump_json()`, byte for byte, written directly (a fraction of the time).
+async def _read_body(receive: Receive) -> tuple[bytes | None, Receive]:
+    """The whole request body (the body guard has bounded its size and time), and a `receive` that hands it to the
+    app as if it came from the client; None when the client disconnected."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None, receive
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    replayed = False
 
-    The same rule (`eligibility_rule.decide`, `deciding_facts`, `at_finality`, `across_chains`) and finality tiers
-    as `queries.eligibility.chain_eligibility`; the envelopes come encoded from the snapshot. Every string written
-    here is an address, a decimal or a literal (nothing to escape). The tests compare both on generated states.
-    """
-    sender_address, recipient_address = sender.address, recipient.address
-    assert sender_address is not None and recipient_address is not None
-    minimums, bonds = snapshot.facts.minimums, snapshot.facts.bonds
-    parts: list[str] = []
-    verdicts: list[rule.Verdict] = []
-    for chain in chains:
-        cid = chain.chain_id
-        minimum = minimums.get((cid, recipient_address))
-        bond = bonds.get((cid, sender_address, recipient_address))
-        min_amount = minimum[0] if minimum is not None else None
-        amount = bond.amount if bond is not None else 0
-        accepted = bond is not None and bond.accepted
-        unlock = bond.unlock_time if bond is not None else None
-        verdict = rule.decide(
-            min_deposit=min_amount, bond=amount, accepted=accepted, withdrawal_pending=unlock is not None
-        )
-        deciding = rule.deciding_facts(
-            verdict.reason,
-            minimum=minimum[1] if minimum is not None else None,
-            bond=bond.block_number if bond is not None else None,
-        )
-        tier = facts_finality(chain, *deciding)
-        verdict = verdict.at_finality(final_enough=at_least(tier, min_finality))
-        verdicts.append(verdict)
-        parts.append(
-            f'{{"eligible":{_BOOL[verdict.eligible]},"reason":"{verdict.reason}",'
-            f'"inbox_configured":{_BOOL[verdict.inbox_configured]},"bond":"{amount}","min_deposit":"{min_amount or 0}",'
-            f'"accepted":{_BOOL[accepted]},"withdrawal_pending":{_BOOL[unlock is not None]},'
-            f'"unlock_time":{"null" if unlock is None else unlock},"envelope":'
-            + snapshot.envelopes[cid][tier].decode()
-            + "}"
-        )
-    winners, reason = rule.across_chains(verdicts)
-    winner_ids = [
-        chain.chain_id
-        for chain, verdict in zip(chains, verdicts, strict=True)
-        if any(verdict is w for w in winners)
-    ]
-    return (
-        f'{{"sender":"{sender.raw}","recipient":"{recipient.raw}","sender_address":"{sender_address}",'
-        f'"recipient_address":"{recipient_address}","eligible":{_BOOL[bool(winners)]},"reason":"{reason}",'
-        f'"eligible_chain_ids":[{",".join(map(str, winner_ids))}],"chains":[{",".join(parts)}]}}'
-    ).encode()
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
 
-
-_BOOL = {True: "true", False: "false"}
-
-
-def _plain_question(query_string: bytes) -> tuple[str, str, int | None, Finality] | None:
-    """The parameters when the query is the plain form (see the module docstring), else None."""
-    try:
-        pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True, strict_parsing=True)
-    except ValueError:
-        return None
-    params = dict(pairs)
-    if len(params) != len(pairs) or not params.keys() <= _PARAMS:
-        return None
-    sender, recipient = params.get("sender", ""), params.get("recipient", "")
-    if not _is_address(sender) or not _is_address(recipient):
-        return None
-    chain_id: int | None = None
-    if "chain_id" in params:
-        if not _CANONICAL_INT.match(params["chain_id"]) or int(params["chain_id"]) > MAX_CHAIN_ID:
-            return None
-        chain_id = int(params["chain_id"])
-    min_finality = params.get("min_finality", "latest")
-    if min_finality not in _FINALITIES:
-        return None
-    return sender, recipient, chain_id, cast(Finality, min_finality)
-
-
-def _is_address(value: str) -> bool:
-    """0x and 40 more characters (`parse_target`, inside the read, checks the hex and any checksum)."""
-    return len(value) == 42 and value[:2] == "0x" and "." not in value
+    return body, replay

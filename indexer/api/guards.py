@@ -70,14 +70,25 @@ class UnexpectedErrors:
             await send_json(send, 500, "internal error")
 
 
+class InFlight:
+    """Requests in flight per process, by kind (`requests`, `streams`), against their limits: shared by
+    `ConcurrencyLimit` and the hot path that answers before it (`fastpath.HotPath`)."""
+
+    def __init__(self, *, max_requests: int, max_streams: int) -> None:
+        self.limits = {"requests": max_requests, "streams": max_streams}
+        self.count = {"requests": 0, "streams": 0}
+
+    def full(self, kind: str) -> bool:
+        return self.count[kind] >= self.limits[kind]
+
+
 class ConcurrencyLimit:
     """At most `max_requests` requests in flight, and `max_streams` on paths under `stream_prefix`; beyond
     them a 503 JSON answer with `Retry-After: 1`. Counted per process (each worker has its own limits)."""
 
-    def __init__(self, app: ASGIApp, *, max_requests: int, max_streams: int, stream_prefix: str) -> None:
+    def __init__(self, app: ASGIApp, *, in_flight: InFlight, stream_prefix: str) -> None:
         self.app = app
-        self.limits = {"requests": max_requests, "streams": max_streams}
-        self.in_flight = {"requests": 0, "streams": 0}
+        self.in_flight = in_flight
         self.stream_prefix = stream_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -85,20 +96,21 @@ class ConcurrencyLimit:
             await self.app(scope, receive, send)
             return
         kind = "streams" if scope["path"].startswith(self.stream_prefix) else "requests"
-        if self.in_flight[kind] >= self.limits[kind]:
+        in_flight = self.in_flight
+        if in_flight.full(kind):
             what = "change-feed requests" if kind == "streams" else "requests"
             await send_json(
                 send,
                 503,
-                f"the server is at its limit of {self.limits[kind]} concurrent {what}; retry shortly",
+                f"the server is at its limit of {in_flight.limits[kind]} concurrent {what}; retry shortly",
                 headers=[(b"retry-after", b"1")],
             )
             return
-        self.in_flight[kind] += 1
+        in_flight.count[kind] += 1
         try:
             await self.app(scope, receive, send)
         finally:
-            self.in_flight[kind] -= 1
+            in_flight.count[kind] -= 1
 
 
 class BodyGuard:

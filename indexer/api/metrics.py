@@ -35,6 +35,20 @@ class ApiMetrics:
         self.chain_indexed = Gauge(
             "dm3_api_chain_indexed_block", "Last indexed block", ["chain_id"], registry=self.registry
         )
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def count(self, method: str, template: str, status: int, started: float) -> None:
+        """One answered request: its count by method, route template and status, and its latency since
+        `started` (`time.perf_counter()`)."""
+        key = (method, template, status)
+        children = self._children.get(key)
+        if children is None:  # `labels()` looks the child up anew each time: keep it
+            children = self._children[key] = (
+                self.requests.labels(method, template, str(status)),
+                self.latency.labels(template),
+            )
+        children[0].inc()
+        children[1].observe(time.perf_counter() - started)
 
 
 class MetricsMiddleware:
@@ -43,7 +57,6 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
         self.app = app
         self.metrics = metrics
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,12 +75,4 @@ class MetricsMiddleware:
         finally:
             route: Any = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            key = (scope["method"], template, status["code"])
-            children = self._children.get(key)
-            if children is None:  # `labels()` looks the child up anew each time: keep it
-                children = self._children[key] = (
-                    self.metrics.requests.labels(scope["method"], template, str(status["code"])),
-                    self.metrics.latency.labels(template),
-                )
-            children[0].inc()
-            children[1].observe(time.perf_counter() - started)
+            self.metrics.count(scope["method"], template, status["code"], started)

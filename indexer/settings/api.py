@@ -59,9 +59,11 @@ class ApiSettings(Dm3Settings):
     #: Default and largest page of `GET /v1/deposits`.
     page_size: int = Field(default=100, ge=1)
     max_page_size: int = Field(default=1_000, ge=1)
-    #: Answer plain `GET /v1/eligibility?sender=0x..&recipient=0x..` below FastAPI's routing (api/fastpath.py).
+    #: Answer plain `GET /v1/eligibility?sender=0x..&recipient=0x..` (and, from the in-memory state, names and
+    #: batches) below FastAPI's routing (api/fastpath.py).
     fast_path: bool = True
-    #: Keep chains, minimums and bonds in memory, exact from the change feed, for that fast path (api/state.py).
+    #: Keep chains, minimums, bonds, names and address records in memory, exact from the change feed, for that fast
+    #: path (api/state.py).
     #: Off by default: with it on, an answer may trail the database (and the other routes) by up to one
     #: `state_refresh_interval`; every answer still comes from one snapshot and names its block.
     memory_state: bool = False

@@ -1,5 +1,6 @@
-"""The in-memory eligibility state (indexer.api.state) on its own: updates from change rows (rollbacks included),
-reloads when the feed goes back or jumps, a database that fails and comes back, and what the app serves meanwhile.
+"""The in-memory eligibility state (indexer.api.state) on its own: updates from change rows (rollbacks included) for
+minimums, bonds, names and address records, reloads when the feed goes back or jumps, a database that fails and
+comes back, and what the app serves meanwhile.
 
 Rows are written here as the indexer's writer writes them: the state row and its change row in one transaction.
 `test_changes_stream` checks the state against the real indexer through reorgs.
@@ -7,6 +8,7 @@ Rows are written here as the indexer's writer writes them: the state row and its
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -21,8 +23,9 @@ from sqlmodel import Session, SQLModel, delete
 from harness.api import BASE_CHAIN_ID, OP_CHAIN_ID, chain_row
 from indexer.api.main import create_app
 from indexer.api.state import EligibilityState, read_all
+from indexer.ens import DEFAULT_EVM_COIN_TYPE, node_hex
 from indexer.store.db import create_db_engine
-from indexer.store.models import Bond, Chain, Change, MinDeposit
+from indexer.store.models import AddrRecord, Bond, Chain, Change, MinDeposit, Name
 
 S = "0x" + "a1" * 20
 R = "0x" + "b2" * 20
@@ -84,11 +87,9 @@ def update(state: EligibilityState) -> None:
 def assert_exact(state: EligibilityState, state_reader: Engine) -> None:
     snapshot, database = state.snapshot(), read_all(state_reader)
     assert snapshot is not None
-    assert (snapshot.chains, snapshot.facts, snapshot.last_change) == (
-        database.chains,
-        database.facts,
-        database.last_change,
-    )
+    assert (
+        snapshot == database
+    )  # chains, parent names, minimums, bonds, names, records, last id (not the memo)
 
 
 @pytest.fixture
@@ -131,7 +132,7 @@ def test_state__follows_new_rows_changed_rows_deleted_rows_and_rollbacks(seeded_
     assert snapshot.facts.bonds[(OP_CHAIN_ID, T, R)].amount == 7
     assert (
         snapshot.chains[0].indexed_block == 120
-        and b'"block_number":120' in snapshot.envelopes[OP_CHAIN_ID]["latest"]
+        and '"block_number":120' in snapshot.envelopes[OP_CHAIN_ID]["latest"]
     )
     # a reorg undoes the deposit (its rollback row) and the minimum goes back; a withdrawal request, accepted
     applied = read_all(state_reader).last_change
@@ -166,6 +167,102 @@ def test_state__follows_new_rows_changed_rows_deleted_rows_and_rollbacks(seeded_
     update(state)
     assert_exact(state, state_reader)
     assert (state.loads, state.refreshes) == (1, 3)
+
+
+def name_row(label: str, owner: str, *, chain_id: int = OP_CHAIN_ID, parent: str = "op.dm3.eth") -> Name:
+    return Name(
+        chain_id=chain_id,
+        node=node_hex(f"{label}.{parent}"),
+        label=label,
+        parent_node=node_hex(parent),
+        name=f"{label}.{parent}",
+        owner=owner,
+        block_number=101,
+    )
+
+
+def addr_row(label: str, coin_type: int, address: str, *, chain_id: int = OP_CHAIN_ID) -> AddrRecord:
+    node = node_hex(f"{label}.op.dm3.eth")
+    return AddrRecord(chain_id=chain_id, node=node, coin_type=coin_type, address=address, block_number=101)
+
+
+def registry_change(event: str, kind: str, label: str, **fields: Any) -> Change:
+    node = node_hex(f"{label}.op.dm3.eth")
+    return change(OP_CHAIN_ID, event, kind, sender=None, recipient=None, node=node, **fields)
+
+
+def test_state__follows_names_and_address_records(seeded_state, writer, state_reader):
+    """Registrations, transfers and address records (coin 60, the ENSIP-19 default, others ignored) arrive by
+    their change rows, named by `node`; a rollback row re-reads what it names; nothing else reloads."""
+    state = seeded_state
+    alice = node_hex("alice.op.dm3.eth")
+    commit(
+        writer,
+        name_row("alice", S),
+        registry_change("NameRegistered", "name_registered", "alice"),
+        name_row("bob", T),
+        registry_change("NameRegistered", "name_registered", "bob"),
+    )
+    update(state)
+    assert_exact(state, state_reader)
+    snapshot = state.snapshot()
+    assert snapshot is not None and snapshot.names.owners[(OP_CHAIN_ID, alice)] == S
+    commit(
+        writer,
+        addr_row("alice", 60, R),
+        addr_row("alice", DEFAULT_EVM_COIN_TYPE, T),
+        addr_row("alice", 0, "0x" + "ee" * 25),  # a bitcoin record: not what addr(node) reads
+        registry_change("AddressChanged", "address", "alice"),
+        name_row("bob", R),
+        registry_change("Transfer", "transfer", "bob"),
+    )
+    update(state)
+    assert_exact(state, state_reader)
+    snapshot = state.snapshot()
+    assert snapshot is not None
+    assert snapshot.names.addresses == {
+        (OP_CHAIN_ID, alice, 60): R,
+        (OP_CHAIN_ID, alice, DEFAULT_EVM_COIN_TYPE): T,
+    }
+    # the record of coin 60 goes (a reorg, its rollback row), and alice's registration with it
+    commit(
+        writer,
+        registry_change("AddressChanged", "address", "alice", action="rollback"),
+        registry_change("NameRegistered", "name_registered", "alice", action="rollback"),
+        gone=(AddrRecord, {"chain_id": OP_CHAIN_ID, "node": alice, "coin_type": 60}),
+    )
+    commit(writer, gone=(Name, {"chain_id": OP_CHAIN_ID, "node": alice}))
+    update(state)
+    assert_exact(state, state_reader)
+    snapshot = state.snapshot()
+    assert snapshot is not None and (OP_CHAIN_ID, alice) not in snapshot.names.owners
+    assert (state.loads, state.refreshes) == (1, 3)
+
+
+def test_state__a_refresh_that_changes_nothing_keeps_the_snapshot_and_its_answers(
+    seeded_state, writer, state_reader
+):
+    state = seeded_state
+    snapshot = state.snapshot()
+    assert snapshot is not None
+    snapshot.memo.put("question", "answer")
+    update(state)  # nothing new
+    commit(
+        writer, change(OP_CHAIN_ID, "TextChanged", "text", sender=None, recipient=None, node="0x" + "00" * 32)
+    )
+    update(state)  # a change no answer reads: the last id moves, the answers stay
+    kept = state.snapshot()
+    assert kept is not None and kept.memo is snapshot.memo and kept.memo.get("question") == "answer"
+    assert kept.last_change == snapshot.last_change + 1
+    commit(
+        writer,
+        MinDeposit(chain_id=OP_CHAIN_ID, recipient=R, amount=5, block_number=101),
+        change(OP_CHAIN_ID, "MinDepositSet", "min_deposit", sender=None, recipient=R),
+    )
+    update(state)
+    changed = state.snapshot()
+    assert changed is not None and changed.memo is not snapshot.memo and changed.memo.get("question") is None
+    assert_exact(state, state_reader)
 
 
 def test_state__loads_again_when_the_feed_goes_back_jumps_or_the_chains_change(
@@ -261,4 +358,58 @@ def test_app__serves_the_state_while_fresh_and_the_database_once_it_is_not(api_s
         time.sleep(0.4)
         assert state.snapshot() is None
         assert reason(client) == "open_inbox"  # ... and the fast path reads the database itself
+    app.state.engine.dispose()
+
+
+def test_state__an_update_that_changes_rows_waits_for_a_reader_holding_the_lock(seeded_state, writer):
+    """A batch answered in slices holds the lock: the rows it reads do not change under it."""
+    state = seeded_state
+    commit(
+        writer,
+        MinDeposit(chain_id=OP_CHAIN_ID, recipient=R, amount=7, block_number=101),
+        change(OP_CHAIN_ID, "MinDepositSet", "min_deposit", sender=None, recipient=R),
+    )
+
+    async def run() -> None:
+        before = state.snapshot()
+        assert before is not None
+        async with state.lock():
+            update = asyncio.create_task(state.update())
+            for _ in range(500):  # the read is done in a thread; the update then waits for the lock
+                await asyncio.sleep(0.01)
+                if state.lock().locked() and len(state.lock()._waiters or ()) == 1:  # type: ignore[attr-defined]
+                    break
+            assert state.snapshot() is before and before.facts.minimums[(OP_CHAIN_ID, R)][0] == 100
+        await update
+        after = state.snapshot()
+        assert after is not None and after is not before and after.facts.minimums[(OP_CHAIN_ID, R)][0] == 7
+
+    asyncio.run(run())
+
+
+def test_batch__catches_up_with_the_change_feed_before_answering(api_settings, seed, writer):
+    """A single pair may trail the database by a refresh interval; a batch never does: the client's cache
+    re-fetches pairs in a batch after each rollback the stream gave it, and must see its effect."""
+    seed(
+        chain_row(OP_CHAIN_ID, "op.dm3.eth"),
+        MinDeposit(chain_id=OP_CHAIN_ID, recipient=R, amount=100, block_number=50),
+        Bond(chain_id=OP_CHAIN_ID, sender=S, recipient=R, amount=150, block_number=55),
+    )
+    settings = api_settings.model_copy(update={"memory_state": True, "state_refresh_interval": 3600})
+    app = create_app(settings)
+    with TestClient(app) as client:
+        deadline = time.monotonic() + 10
+        while app.state.eligibility_state.snapshot() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        commit(
+            writer,
+            MinDeposit(chain_id=OP_CHAIN_ID, recipient=R, amount=1_000, block_number=60),
+            change(OP_CHAIN_ID, "MinDepositSet", "min_deposit", sender=None, recipient=R),
+        )
+        single = client.get("/v1/eligibility", params={"sender": S, "recipient": R}).json()
+        assert single["reason"] == "deposit"  # the copy, an hour from its next refresh
+        batch = client.post("/v1/eligibility", json={"pairs": [{"sender": S, "recipient": R}]}).json()
+        assert batch["data"][0]["reason"] == "insufficient_deposit"
+        assert app.state.eligibility_state.refreshes == 1  # by catching up, not by a reload
     app.state.engine.dispose()

@@ -1,8 +1,12 @@
-"""The `GET /v1/eligibility` fast path answers exactly what the FastAPI route answers, byte for byte, on generated
-query strings (plain, unusual, invalid); it serves the plain form itself and counts in the route's metrics."""
+"""The `/v1/eligibility` fast paths answer exactly what the FastAPI route answers (status, headers and body, byte for
+byte) on generated query strings and batch bodies (plain, unusual, invalid, by address and by name, with and
+without `Origin`); the hot path answers before the middleware stack, keeps its metrics and concurrency limit, and a
+batch leaves the event loop to others between its slices."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from collections.abc import Iterator
 from urllib.parse import quote
@@ -14,9 +18,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.api import BASE_CHAIN_ID, OP_CHAIN_ID, chain_row
-from indexer.api import fastpath
+from indexer.api import fastpath, memory
 from indexer.api.main import create_app
-from indexer.store.models import Bond, MinDeposit
+from indexer.api.memory import BatchQuestion
+from indexer.ens import DEFAULT_EVM_COIN_TYPE, node_hex
+from indexer.store.models import AddrRecord, Bond, MinDeposit, Name
 
 S = "0x" + "a1" * 20
 R = "0x" + "b2" * 20
@@ -32,6 +38,31 @@ def seeded(seed) -> None:
         MinDeposit(chain_id=BASE_CHAIN_ID, recipient=R, amount=10, block_number=99),
         Bond(chain_id=OP_CHAIN_ID, sender=S, recipient=R, amount=150, block_number=55),
         Bond(chain_id=BASE_CHAIN_ID, sender=OTHER, recipient=R, amount=5, unlock_time=2**40, block_number=10),
+        name_row("alice", "op.dm3.eth", OP_CHAIN_ID, owner=OTHER),
+        AddrRecord(
+            chain_id=OP_CHAIN_ID, node=node_hex("alice.op.dm3.eth"), coin_type=60, address=S, block_number=3
+        ),
+        name_row("bob", "base.dm3.eth", BASE_CHAIN_ID, owner=OTHER),
+        AddrRecord(
+            chain_id=BASE_CHAIN_ID,
+            node=node_hex("bob.base.dm3.eth"),
+            coin_type=DEFAULT_EVM_COIN_TYPE,
+            address=R,
+            block_number=3,
+        ),
+    )
+
+
+def name_row(label: str, parent: str, chain_id: int, *, owner: str) -> Name:
+    name = f"{label}.{parent}"
+    return Name(
+        chain_id=chain_id,
+        node=node_hex(name),
+        label=label,
+        parent_node=node_hex(parent),
+        name=name,
+        owner=owner,
+        block_number=2,
     )
 
 
@@ -46,8 +77,9 @@ def wait_for_state(app) -> None:
 @pytest.fixture(params=["memory", "database"])
 def clients(request, api_settings, seeded) -> Iterator[tuple[TestClient, TestClient]]:
     """The fast path answering from the in-memory state (loaded after the seed) or from the database, and the
-    FastAPI route alone."""
+    FastAPI route alone (both take batches of at most MAX_BATCH pairs)."""
     memory = request.param == "memory"
+    api_settings = api_settings.model_copy(update={"max_batch": MAX_BATCH})
     fast = create_app(api_settings.model_copy(update={"memory_state": memory}))
     slow = create_app(api_settings.model_copy(update={"fast_path": False}))
     with (
@@ -61,6 +93,7 @@ def clients(request, api_settings, seeded) -> Iterator[tuple[TestClient, TestCli
     slow.state.engine.dispose()
 
 
+MAX_BATCH = 6
 ADDRESS_LIKE = [
     S,
     R,
@@ -71,22 +104,37 @@ ADDRESS_LIKE = [
     S[:-1],
     "0X" + S[2:],
 ]
-VALUES = st.one_of(st.sampled_from([*ADDRESS_LIKE, "alice.op.dm3.eth", ""]), st.text(max_size=50))
-KEYS = st.sampled_from(["sender", "recipient", "chain_id", "min_finality", "other"])
+NAME_LIKE = [
+    "alice.op.dm3.eth",
+    "Alice.OP.dm3.eth",
+    "bob.base.dm3.eth",
+    "nobody.op.dm3.eth",
+    f"{R[2:]}.addr.op.dm3.eth",
+    "alice.elsewhere.eth",
+    "ali ce.op.dm3.eth",
+    "eth",
+    "a" * 301 + ".op.dm3.eth",
+    "\u00e9.op.dm3.eth",
+]
+TARGET_LIKE = ADDRESS_LIKE + NAME_LIKE
+VALID_TARGETS = [*ADDRESS_LIKE[:5], *NAME_LIKE[:6]]
+VALUES = st.one_of(st.sampled_from([*TARGET_LIKE, ""]), st.text(max_size=50))
+KEYS = st.sampled_from(["sender", "recipient", "chain_id", "min_finality", "proof", "other"])
 PARAM_VALUES = {
     "chain_id": st.one_of(
         st.sampled_from(["10", "8453", "010", "+10", " 10", "1_0", "7", str(2**63), "-1", ""]),
         st.text(max_size=5),
     ),
     "min_finality": st.sampled_from(["latest", "safe", "finalized", "final", ""]),
+    "proof": st.sampled_from(["true", "false", "1", "x"]),
 }
 
 
 @st.composite
 def query_strings(draw: st.DrawFn) -> str:
     params = [
-        ("sender", draw(st.sampled_from(ADDRESS_LIKE))),
-        ("recipient", draw(st.sampled_from(ADDRESS_LIKE))),
+        ("sender", draw(st.sampled_from(TARGET_LIKE))),
+        ("recipient", draw(st.sampled_from(TARGET_LIKE))),
     ]
     for _ in range(draw(st.integers(0, 3))):
         key = draw(KEYS)
@@ -97,15 +145,152 @@ def query_strings(draw: st.DrawFn) -> str:
     return "&".join(f"{quote(k)}={quote(v, safe='')}" for k, v in params)
 
 
-@given(query=query_strings())
-def test_fast_path__answers_exactly_like_the_route(clients, query):
+def same_answer(a, b) -> None:
+    assert (a.status_code, a.headers.raw, a.content) == (b.status_code, b.headers.raw, b.content)
+
+
+ORIGINS = st.sampled_from([None, "https://app.example", "null"])
+
+
+@given(query=query_strings(), origin=ORIGINS, twice=st.booleans())
+def test_fast_path__answers_exactly_like_the_route(clients, query, origin, twice):
     fast, slow = clients
-    a, b = fast.get(f"/v1/eligibility?{query}"), slow.get(f"/v1/eligibility?{query}")
-    assert (a.status_code, a.headers["content-type"], a.content) == (
-        b.status_code,
-        b.headers["content-type"],
-        b.content,
+    headers = {"origin": origin} if origin else {}
+    for _ in range(2 if twice else 1):  # asked again: from the snapshot's memo
+        a = fast.get(f"/v1/eligibility?{query}", headers=headers)
+        b = slow.get(f"/v1/eligibility?{query}", headers=headers)
+        same_answer(a, b)
+
+
+TARGETS = st.one_of(
+    st.sampled_from(VALID_TARGETS), st.sampled_from(VALID_TARGETS), st.sampled_from(TARGET_LIKE)
+)
+PAIRS = st.fixed_dictionaries({"sender": TARGETS, "recipient": TARGETS}, optional={"note": st.just(1)})
+ODD_PAIRS = st.one_of(
+    PAIRS,
+    st.sampled_from(
+        [{}, {"sender": S}, {"sender": S, "recipient": 7}, [S, R], S, None, {"sender": S, "recipient": ""}]
+    ),
+)
+
+
+@st.composite
+def batch_bodies(draw: st.DrawFn) -> bytes:
+    body: dict[str, object] = {
+        "pairs": draw(st.lists(PAIRS if draw(st.integers(0, 5)) else ODD_PAIRS, max_size=MAX_BATCH + 1))
+    }
+    if draw(st.booleans()):
+        body["chain_id"] = draw(
+            st.sampled_from([None, OP_CHAIN_ID, BASE_CHAIN_ID, 7, -1, 2**63, "10", 10.0, True, "x"])
+        )
+    if draw(st.booleans()):
+        body["min_finality"] = draw(st.sampled_from(["latest", "safe", "finalized", "final", None, 1]))
+    if draw(st.integers(0, 3)) == 0:
+        body[draw(st.sampled_from(["proof", "other"]))] = draw(st.sampled_from([False, True, "no"]))
+    text = json.dumps(body)
+    mangle = draw(st.integers(0, 15))
+    if mangle == 0:
+        text = text[: draw(st.integers(0, len(text)))]  # cut short
+    elif mangle == 1:
+        text = text.replace('"pairs"', '"pairs": "x", "pairs"', 1)  # a duplicate key
+    elif mangle == 2:
+        text = text.replace(S, "\\ud800", 1)  # a lone surrogate, escaped
+    elif mangle == 3:
+        text = draw(st.sampled_from(["", "[]", "null", '{"pairs": NaN}', '{"pairs": []}']))
+    return text.encode()
+
+
+CONTENT_TYPES = st.sampled_from(
+    [None, "application/json", "application/json; charset=utf-8", "text/plain", "application/x+json"]
+)
+
+
+@given(body=batch_bodies(), content_type=CONTENT_TYPES, origin=ORIGINS)
+def test_batch__answers_exactly_like_the_route(clients, body, content_type, origin):
+    fast, slow = clients
+    headers = {k: v for k, v in {"content-type": content_type, "origin": origin}.items() if v is not None}
+    a = fast.post("/v1/eligibility", content=body, headers=headers)
+    b = slow.post("/v1/eligibility", content=body, headers=headers)
+    same_answer(a, b)
+
+
+@pytest.mark.parametrize("clients", ["memory"], indirect=True)
+def test_batch__answered_from_memory_without_the_route(clients, monkeypatch):
+    fast, _ = clients
+    monkeypatch.setattr("indexer.api.routes.eligibility.eligibility_many", None)  # the route would fail
+    pairs = [{"sender": s, "recipient": R} for s in (S, "alice.op.dm3.eth", "bob.base.dm3.eth", OTHER)]
+    response = fast.post("/v1/eligibility", json={"pairs": pairs})
+    assert response.status_code == 200
+    data = response.json()["data"]
+    assert [d["sender_address"] for d in data] == [S, S, R, OTHER]
+    assert [d["reason"] for d in data] == ["deposit", "deposit", "no_deposit", "no_deposit"]
+    metrics = fast.get("/metrics").text
+    assert 'dm3_api_requests_total{method="POST",route="/v1/eligibility",status="200"} 1.0' in metrics
+
+
+@pytest.mark.parametrize("clients", ["memory"], indirect=True)
+def test_hot_path__answers_before_the_middleware_stack(clients):
+    """A plain question, by address or by name, never enters the stack, yet is counted as the stack would count
+    it; with an `Origin` (CORS headers to write) or at the concurrency limit, the stack answers."""
+    fast, _ = clients
+    app = fast.app
+    stack = app.middleware_stack
+    entered: list[str] = []
+
+    async def watched(scope, receive, send):
+        entered.append(scope["path"])
+        await stack(scope, receive, send)
+
+    app.middleware_stack = watched
+    for sender in (S, "Alice.OP.dm3.eth"):
+        response = fast.get("/v1/eligibility", params={"sender": sender, "recipient": R})
+        assert (response.status_code, response.json()["reason"]) == (200, "deposit")
+    assert entered == []
+    response = fast.get(
+        "/v1/eligibility", params={"sender": S, "recipient": R}, headers={"origin": "https://a.b"}
     )
+    assert response.headers["access-control-allow-origin"] == "*" and entered == ["/v1/eligibility"]
+    app.hot.in_flight.count["requests"] = app.hot.in_flight.limits["requests"]
+    try:
+        response = fast.get("/v1/eligibility", params={"sender": S, "recipient": R})
+    finally:
+        app.hot.in_flight.count["requests"] = 0
+    assert response.status_code == 503 and "concurrent requests" in response.json()["message"]
+    metrics = fast.get("/metrics").text
+    assert 'dm3_api_requests_total{method="GET",route="/v1/eligibility",status="200"} 3.0' in metrics
+    assert 'dm3_api_request_seconds_count{route="/v1/eligibility"} 3.0' in metrics  # the 503: unmatched
+
+
+def test_batch__leaves_the_event_loop_to_others_between_slices(api_settings, seeded, monkeypatch):
+    """However long a batch, other work runs between its slices (here every 16 pairs), and the batch still sees
+    one snapshot: an update waits for it."""
+    app = create_app(api_settings.model_copy(update={"memory_state": True}))
+    state = app.state.eligibility_state
+    monkeypatch.setattr(memory, "SLICE_SECONDS", 0.0)
+    question = BatchQuestion(
+        pairs=[(S, R), ("alice.op.dm3.eth", R)] * 80, chain_id=None, min_finality="latest"
+    )
+
+    async def run() -> tuple[bytes | None, list[int]]:
+        await state.update()
+        ticks: list[int] = []
+        answered = False
+
+        async def other() -> None:
+            while not answered:
+                ticks.append(len(ticks))
+                await asyncio.sleep(0)
+
+        ticker = asyncio.create_task(other())
+        body = await memory.batch_json(state, question)
+        answered = True
+        await ticker
+        return body, ticks
+
+    body, ticks = asyncio.run(run())
+    assert body is not None and json.loads(body)["count"] == 160
+    assert len(ticks) >= 160 // 16 - 1
+    app.state.engine.dispose()
 
 
 @pytest.mark.parametrize("clients", ["database"], indirect=True)
