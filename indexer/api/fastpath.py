@@ -31,10 +31,10 @@ from urllib.parse import parse_qsl
 
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from indexer.api.errors import ApiError
-from indexer.api.guards import InFlight
+from indexer.api.guards import InFlight, read_body, replaying
 from indexer.api.memory import FINALITIES, MAX_TARGET_CHARS, batch_json, parse_batch, single_json
 from indexer.api.metrics import ApiMetrics
 from indexer.api.names import parse_target
@@ -165,9 +165,10 @@ class EligibilityFastPath:
                         await self._send(scope, send, body)
                         return
             elif scope["method"] == "POST" and self.state is not None:
-                body, receive = await _read_body(receive)
+                body = await read_body(receive)
                 if body is None:
                     return  # the client left: nobody to answer
+                receive = replaying(body, receive)
                 batch = parse_batch(body) if _json_body(scope) else None
                 if batch is not None and len(batch.pairs) <= self.max_batch:
                     answer = await batch_json(self.state, batch)
@@ -227,27 +228,3 @@ def _json_body(scope: Scope) -> bool:
                 subtype == "json" or subtype.endswith("+json")
             )
     return False
-
-
-async def _read_body(receive: Receive) -> tuple[bytes | None, Receive]:
-    """The whole request body (the body guard has bounded its size and time), and a `receive` that hands it to the
-    app as if it came from the client; None when the client disconnected."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None, receive
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    body = b"".join(chunks)
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return body, replay

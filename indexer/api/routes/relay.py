@@ -20,11 +20,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from indexer import signing
 from indexer.api.deps import read
 from indexer.api.errors import ApiError
+from indexer.api.guards import read_body, replaying
 from indexer.api.schemas import MAX_CHAIN_ID, Envelope, ErrorResponse
 from indexer.relayer.accept import Refused, RelayService
 from indexer.store.models import finality_of
@@ -143,21 +144,15 @@ class RelayFastPath:
         ):
             await self.app(scope, receive, send)
             return
-        chunks = []
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client left: nobody to answer
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        raw = b"".join(chunks)
+        raw = await read_body(receive)
+        if raw is None:
+            return  # the client left: nobody to answer
         try:
             body = json.loads(raw)
         except ValueError:
             body = None
         if not isinstance(body, dict):  # the route answers (its validation error)
-            await self.app(scope, _replay(raw, receive), send)
+            await self.app(scope, replaying(raw, receive), send)
             return
         client = scope["client"][0] if scope.get("client") else ""
         headers = list(_JSON)
@@ -197,20 +192,6 @@ def _is_json(headers: list[tuple[bytes, bytes]]) -> bool:
         if name == b"content-type":
             return value.split(b";", 1)[0].strip().lower() == b"application/json"
     return False
-
-
-def _replay(raw: bytes, receive: Receive) -> Receive:
-    """`receive` for the route: the body already read, then the client's own messages."""
-    replayed = False
-
-    async def again() -> Message:
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return {"type": "http.request", "body": raw, "more_body": False}
-        return await receive()
-
-    return again
 
 
 @router.get("/v1/relay/config", response_model=RelayConfig, responses=_ERRORS)
