@@ -51,18 +51,18 @@ def second_gateway() -> Gateway:
     return make_gateway("dm3 resolver test signer 2")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def resolver(project: Any, owner: Any, gateway: Gateway) -> Any:
     return project.Dm3Resolver.deploy(URLS, [gateway.address], owner, sender=owner)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def other_resolver(project: Any, owner: Any, gateway: Gateway) -> Any:
     """A second Dm3Resolver trusting the same signer: answers signed for it must not verify on `resolver`."""
     return project.Dm3Resolver.deploy(URLS, [gateway.address], owner, sender=owner)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def reference_resolver(owner: Any, gateway: Gateway) -> Any:
     """ENS's reference OffchainResolver, deployed from the compiled artifact the npm package ships."""
     artifact = json.loads(REFERENCE_ARTIFACT.read_text())
