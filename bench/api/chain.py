@@ -56,7 +56,24 @@ def _bytecode(name: str) -> str:
 
 
 def _send(url: str, txs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Send transactions (unlocked accounts, automine) in one JSON-RPC batch; their receipts, all successful."""
+    """Send transactions (unlocked accounts, automine) in one JSON-RPC batch; their receipts, all successful.
+
+    Each sender's nonces are set here: anvil numbers a batch's transactions from one sender concurrently and
+    may give two the same nonce ("replacement transaction underpriced")."""
+    nonces: dict[str, int] = {}
+    txs = [dict(tx) for tx in txs]
+    for tx in txs:
+        sender = tx["from"]
+        if sender not in nonces:
+            nonces[sender] = int(
+                httpx.post(
+                    url,
+                    json={"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionCount", "params": [sender, "pending"]},
+                ).json()["result"],
+                16,
+            )
+        tx["nonce"] = hex(nonces[sender])
+        nonces[sender] += 1
     batch = [
         {"jsonrpc": "2.0", "id": i, "method": "eth_sendTransaction", "params": [tx]}
         for i, tx in enumerate(txs)
