@@ -102,10 +102,13 @@ async def fixed_rate(
     errors = 0
     kinds: Counter[str] = Counter()
 
-    async def connection() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def connection(fresh: bool) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         nonlocal opened
-        if idle:
+        if idle and not fresh:
             return idle.pop()
+        if fresh:
+            opened += 1
+            return await asyncio.open_connection(host, port)
         if opened < max_connections:
             opened += 1
             return await asyncio.open_connection(host, port)
@@ -120,7 +123,8 @@ async def fixed_rate(
     async def one(index: int, scheduled: float) -> None:
         nonlocal errors, opened
         for attempt in (1, 2):
-            reader, writer = await connection()
+            # The retry opens a new connection: the other idle ones may have timed out together with this one.
+            reader, writer = await connection(fresh=attempt == 2)
             try:
                 writer.write(raw[index % len(raw)])
                 status = await _read_response(reader)

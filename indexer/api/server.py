@@ -10,7 +10,13 @@ here adds, per worker process:
 - a bound on open connections (`max_connections`): at the limit a new connection displaces the longest-idle one
   (no request in flight: idle keep-alive, or still sending headers), so idle or slow clients cannot starve
   others; when every connection is busy the new one is answered 503 and closed;
-- JSON for every error the server itself writes (400 malformed request, 408, 431, 503).
+- JSON for every error the server itself writes (400 malformed request, 408, 431, 503);
+- the delivery nodes' hot path, `GET /v1/eligibility` in plain form, answered from the in-memory state inside the
+  parser's callback, as soon as the request's head is in (`_answer_hot`): no ASGI cycle, no task, one write. It
+  answers what the app's own hot path (`main.Dm3Api`, `fastpath.HotPath`) answers, with the same bytes on the wire
+  (tests compare them), counted in the metrics and the access log the same way; whatever it does not take (a
+  pipelined request behind a slow one, a paused write, HTTP/1.0, `Connection: close`, anything the app's hot path
+  refuses) goes to the app as before.
 
 The keep-alive timeout is uvicorn's own (`timeout_keep_alive`); request bodies, concurrency and every error
 the app produces are bounded inside the app (`indexer.api.guards`).
@@ -37,7 +43,9 @@ from typing import Any
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
+from indexer.api.fastpath import PATH as _HOT_PATH
 from indexer.errors import UserError
 from indexer.settings.api import ApiSettings
 
@@ -59,12 +67,52 @@ class ServerLimits:
         )
 
 
+#: The hot path's request target, up to its query.
+_HOT_TARGET = _HOT_PATH.encode() + b"?"
+_HOT_HEAD = b"HTTP/1.1 200 OK\r\n"
+_HOT_HEADERS = b"content-type: application/json\r\nvary: Origin\r\n\r\n"
+
+
+class _NoEvent:
+    def set(self) -> None:
+        pass
+
+
+class _Answered:
+    """`cycle` of a request the protocol answered itself: complete, so uvicorn's callbacks leave it alone (when the
+    connection is lost, uvicorn sets `cycle.message_event`)."""
+
+    response_complete = True
+    disconnected = False
+    keep_alive = True
+    message_event = _NoEvent()
+
+
+_ANSWERED: Any = _Answered()
+
+
+def _hot_path(app: Any) -> Any:
+    """The app's `HotPath` (`main.Dm3Api.hot`) behind uvicorn's wrappers (each keeps the next in `.app`), or None."""
+    for _ in range(8):
+        if app is None:
+            return None
+        hot = getattr(app, "hot", None)
+        if hot is not None:
+            return hot
+        app = getattr(app, "app", None)
+    return None
+
+
 class GuardedHttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a header timeout, a head size limit and a connection limit."""
+    """uvicorn's httptools protocol with a header timeout, a head size limit, a connection limit and the hot path
+    answered in the parser's callback."""
 
     def __init__(self, *args: Any, limits: ServerLimits, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.limits = limits
+        # Found once per connection: the app's hot path exists from the app's creation (None when it is off).
+        self._hot = _hot_path(self.app) if not self.root_path else None
+        self._answered = False  # this `data_received` answered a request itself
         self._head_timer: asyncio.TimerHandle | None = None
         self._head_bytes = 0  # bytes received while waiting for a request's head
         self._head_size = 0  # the parsed head's size so far (request target and headers)
@@ -94,10 +142,13 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         awaiting_head = not self.busy
         if awaiting_head and self._head_timer is None:
             self._arm_head_timer()  # the first byte of a further request on a keep-alive connection
+        self._answered = False
         super().data_received(data)
         if self.transport.is_closing():
             self._cancel_head_timer()
-        elif self.busy:  # the headers are complete: the app has the request
+        elif (
+            self.busy or self._answered
+        ):  # the headers are complete: the app has the request, or it is answered
             self._cancel_head_timer()
             self._head_bytes = 0
         elif awaiting_head:
@@ -138,6 +189,61 @@ class GuardedHttpProtocol(HttpToolsProtocol):
                 f"the request line and headers are larger than {self.limits.max_header_bytes} bytes",
             )
             raise _HeadTooLarge  # aborts the parse: uvicorn answers through send_400_response
+
+    def on_headers_complete(self) -> None:
+        if self._hot is not None and self._answer_hot():
+            return
+        # A request answered earlier in this same `data_received` armed the keep-alive timeout: this one is not idle.
+        self._unset_keepalive_if_required()
+        super().on_headers_complete()
+
+    def _answer_hot(self) -> bool:
+        """Answer a plain `GET /v1/eligibility` from the app's hot path, now; False when the app must answer it."""
+        url = self.url
+        parser = self.parser
+        if (
+            not url.startswith(_HOT_TARGET)
+            or b"#" in url
+            or parser.get_method() != b"GET"
+            or parser.get_http_version() != "1.1"
+            or not parser.should_keep_alive()
+            or parser.should_upgrade()
+            or (self.cycle is not None and not self.cycle.response_complete)
+            or self.pipeline
+            or self.flow.write_paused
+            or self.transport.is_closing()
+        ):
+            return False
+        started = time.perf_counter()
+        query = url[len(_HOT_TARGET) :]
+        try:
+            body = self._hot.answer({"headers": self.headers, "query_string": query})
+        except Exception:  # the app answers it (and turns what it cannot answer into a 500)
+            log.debug("hot path failed; handing over to the app", exc_info=True)
+            return False
+        if body is None:
+            return False
+        content = [_HOT_HEAD]
+        for name, value in self.server_state.default_headers:
+            content += (name, b": ", value, b"\r\n")
+        content += (b"content-length: ", str(len(body)).encode(), b"\r\n", _HOT_HEADERS, body)
+        if self.access_log:
+            scope = self.scope
+            scope.update(method="GET", path=_HOT_PATH, query_string=query)
+            self.access_logger.info(
+                '%s - "%s %s HTTP/%s" %d',
+                get_client_addr(scope),
+                "GET",
+                get_path_with_query_string(scope),
+                "1.1",
+                200,
+            )
+        self.transport.write(b"".join(content))
+        self._hot.metrics.count("GET", _HOT_PATH, 200, started)
+        self.cycle = _ANSWERED
+        self._answered = True
+        self.on_response_complete()
+        return True
 
     def send_400_response(self, msg: str) -> None:
         self._refuse(*(self._refusal or (HTTPStatus.BAD_REQUEST, msg)))

