@@ -68,7 +68,12 @@ def _send(url: str, txs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             nonces[sender] = int(
                 httpx.post(
                     url,
-                    json={"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionCount", "params": [sender, "pending"]},
+                    json={
+                        "jsonrpc": "2.0",
+                        "id": 1,
+                        "method": "eth_getTransactionCount",
+                        "params": [sender, "pending"],
+                    },
                 ).json()["result"],
                 16,
             )

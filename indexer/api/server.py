@@ -46,6 +46,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
 from indexer.api.fastpath import PATH as _HOT_PATH
+from indexer.api.fastpath import HotPath
 from indexer.errors import UserError
 from indexer.settings.api import ApiSettings
 
@@ -91,13 +92,13 @@ class _Answered:
 _ANSWERED: Any = _Answered()
 
 
-def _hot_path(app: Any) -> Any:
+def _hot_path(app: Any) -> HotPath | None:
     """The app's `HotPath` (`main.Dm3Api.hot`) behind uvicorn's wrappers (each keeps the next in `.app`), or None."""
     for _ in range(8):
         if app is None:
             return None
         hot = getattr(app, "hot", None)
-        if hot is not None:
+        if isinstance(hot, HotPath):
             return hot
         app = getattr(app, "app", None)
     return None
@@ -191,7 +192,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             raise _HeadTooLarge  # aborts the parse: uvicorn answers through send_400_response
 
     def on_headers_complete(self) -> None:
-        if self._hot is not None and self._answer_hot():
+        if self._answer_hot():
             return
         # A request answered earlier in this same `data_received` armed the keep-alive timeout: this one is not idle.
         self._unset_keepalive_if_required()
@@ -199,10 +200,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def _answer_hot(self) -> bool:
         """Answer a plain `GET /v1/eligibility` from the app's hot path, now; False when the app must answer it."""
-        url = self.url
-        parser = self.parser
+        url, parser, hot = self.url, self.parser, self._hot
         if (
-            not url.startswith(_HOT_TARGET)
+            hot is None
+            or not url.startswith(_HOT_TARGET)
             or b"#" in url
             or parser.get_method() != b"GET"
             or parser.get_http_version() != "1.1"
@@ -217,7 +218,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         started = time.perf_counter()
         query = url[len(_HOT_TARGET) :]
         try:
-            body = self._hot.answer({"headers": self.headers, "query_string": query})
+            body = hot.answer({"headers": self.headers, "query_string": query})
         except Exception:  # the app answers it (and turns what it cannot answer into a 500)
             log.debug("hot path failed; handing over to the app", exc_info=True)
             return False
@@ -229,7 +230,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         content += (b"content-length: ", str(len(body)).encode(), b"\r\n", _HOT_HEADERS, body)
         if self.access_log:
             scope = self.scope
-            scope.update(method="GET", path=_HOT_PATH, query_string=query)
+            scope["method"], scope["path"], scope["query_string"] = "GET", _HOT_PATH, query
             self.access_logger.info(
                 '%s - "%s %s HTTP/%s" %d',
                 get_client_addr(scope),
@@ -239,7 +240,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
                 200,
             )
         self.transport.write(b"".join(content))
-        self._hot.metrics.count("GET", _HOT_PATH, 200, started)
+        hot.metrics.count("GET", _HOT_PATH, 200, started)
         self.cycle = _ANSWERED
         self._answered = True
         self.on_response_complete()

@@ -216,12 +216,15 @@ def test_wire__answered_by_the_protocol_without_entering_the_app_and_counted(ser
 def test_wire__keep_alive_many_answers_on_one_connection_under_a_small_head_limit(memory_settings):
     """Each answered request resets the head-size count: 100 requests of ~120 bytes on one connection, with a
     1,024-byte head limit, are all answered (the count of bytes awaiting a head must not add up across them)."""
-    with serving(memory_settings.model_copy(update={"max_header_bytes": 1024})) as (address, _):
-        with socket.create_connection(address) as sock:
-            for i in range(100):
-                sock.sendall(get(f"sender={S}&recipient={R}" if i % 2 else f"sender={OTHER}&recipient={R}"))
-                (answer,) = read_answers(sock, 1)
-                assert answer.startswith(b"HTTP/1.1 200 OK\r\n"), answer
+    with ExitStack() as stack:
+        address, _ = stack.enter_context(
+            serving(memory_settings.model_copy(update={"max_header_bytes": 1024}))
+        )
+        sock = stack.enter_context(socket.create_connection(address))
+        for i in range(100):
+            sock.sendall(get(f"sender={S}&recipient={R}" if i % 2 else f"sender={OTHER}&recipient={R}"))
+            (answer,) = read_answers(sock, 1)
+            assert answer.startswith(b"HTTP/1.1 200 OK\r\n"), answer
 
 
 def test_wire__pipelined_behind_a_slow_request_stays_in_order(servers):
@@ -249,28 +252,30 @@ def test_wire__connection_close_and_http10_close_after_the_answer(servers):
 
 
 def test_wire__idle_connection_closed_after_the_keep_alive_timeout(memory_settings):
-    with serving(memory_settings.model_copy(update={"keep_alive_timeout": 0.5})) as (address, _):
-        with socket.create_connection(address) as sock:
-            sock.sendall(get(f"sender={S}&recipient={R}"))
-            read_answers(sock, 1)
-            started = time.monotonic()
-            sock.settimeout(5)
-            assert sock.recv(100) == b""
-            assert time.monotonic() - started < 4
+    with ExitStack() as stack:
+        address, _ = stack.enter_context(
+            serving(memory_settings.model_copy(update={"keep_alive_timeout": 0.5}))
+        )
+        sock = stack.enter_context(socket.create_connection(address))
+        sock.sendall(get(f"sender={S}&recipient={R}"))
+        read_answers(sock, 1)
+        started = time.monotonic()
+        sock.settimeout(5)
+        assert sock.recv(100) == b""
+        assert time.monotonic() - started < 4
 
 
 def test_wire__a_partial_head_after_an_answer_is_not_held_open(memory_settings):
     """An answered request and the start of another in one write, then nothing: closed within the keep-alive
     timeout (the slowloris guard of a connection that never finishes its next head)."""
-    with serving(memory_settings.model_copy(update={"keep_alive_timeout": 0.5, "header_timeout": 1.0})) as (
-        address,
-        _,
-    ):
-        with socket.create_connection(address) as sock:
-            sock.sendall(get(f"sender={S}&recipient={R}") + b"GET /v1/eligibility?sender=")
-            read_answers(sock, 1)
-            sock.settimeout(5)
-            started = time.monotonic()
-            while sock.recv(65536):
-                pass
-            assert time.monotonic() - started < 4
+    limits = {"keep_alive_timeout": 0.5, "header_timeout": 1.0}
+    with ExitStack() as stack:
+        address, _ = stack.enter_context(serving(memory_settings.model_copy(update=limits)))
+        sock = stack.enter_context(socket.create_connection(address))
+        sock.sendall(get(f"sender={S}&recipient={R}") + b"GET /v1/eligibility?sender=")
+        read_answers(sock, 1)
+        sock.settimeout(5)
+        started = time.monotonic()
+        while sock.recv(65536):
+            pass
+        assert time.monotonic() - started < 4
