@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.api import BASE_CHAIN_ID, OP_CHAIN_ID, chain_row
-from indexer.api import fastpath, memory
+from indexer.api import fastpath, main, memory
 from indexer.api.main import create_app
 from indexer.api.memory import BatchQuestion
 from indexer.ens import DEFAULT_EVM_COIN_TYPE, node_hex
@@ -346,4 +346,19 @@ def test_app_startup__freezes_the_long_lived_heap(api_settings, seeded):
     assert gc.get_freeze_count() == 0
     with TestClient(app):
         assert gc.get_freeze_count() > 50_000
+    app.state.engine.dispose()
+    assert gc.get_threshold() == main.GC_THRESHOLDS
+
+
+def test_state_full_load__freezes_the_snapshot(api_settings, seeded):
+    """Each snapshot loaded whole is moved out of the cyclic collector's reach (full collections walked its
+    objects every second or two under batch load); one loaded by a delta keeps what it had."""
+    import gc
+
+    app = create_app(api_settings.model_copy(update={"memory_state": True}))
+    with TestClient(app):
+        wait_for_state(app)
+        snapshot = app.state.eligibility_state.snapshot()
+        tracked = {id(o) for o in gc.get_objects()}  # frozen objects are not listed
+        assert gc.is_tracked(snapshot.facts) and id(snapshot.facts) not in tracked
     app.state.engine.dispose()
