@@ -22,7 +22,6 @@ generated questions, status, headers and body byte for byte.
 
 from __future__ import annotations
 
-import email.message
 import logging
 import re
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from indexer.api.errors import ApiError
-from indexer.api.guards import InFlight, read_body, replaying
+from indexer.api.guards import InFlight, json_body, read_body, replaying
 from indexer.api.memory import FINALITIES, MAX_TARGET_CHARS, batch_json, parse_batch, single_json
 from indexer.api.metrics import ApiMetrics
 from indexer.api.names import parse_target
@@ -169,7 +168,7 @@ class EligibilityFastPath:
                 if body is None:
                     return  # the client left: nobody to answer
                 receive = replaying(body, receive)
-                batch = parse_batch(body) if _json_body(scope) else None
+                batch = parse_batch(body) if json_body(scope) else None
                 if batch is not None and len(batch.pairs) <= self.max_batch:
                     answer = await batch_json(self.state, batch)
                     if answer is not None:
@@ -214,17 +213,3 @@ class EligibilityFastPath:
             log.debug("fast path failed; handing over to the route", exc_info=True)
             return None
         return answer.model_dump_json().encode()
-
-
-def _json_body(scope: Scope) -> bool:
-    """The route reads the body as JSON: its content type is `application/json` or `application/*+json`, decided as
-    FastAPI decides it (no content type: not JSON, FastAPI's strict default)."""
-    for name, value in scope["headers"]:
-        if name == b"content-type":
-            message = email.message.Message()
-            message["content-type"] = value.decode("latin-1")
-            subtype = message.get_content_subtype()
-            return message.get_content_maintype() == "application" and (
-                subtype == "json" or subtype.endswith("+json")
-            )
-    return False

@@ -14,6 +14,7 @@ headers a browser needs to read them:
 
 from __future__ import annotations
 
+import email.message
 import json
 import logging
 from collections.abc import Sequence
@@ -197,3 +198,18 @@ class BodyGuard:
             f"request body is larger than {self.max_bytes} bytes",
             headers=[(b"connection", b"close")],
         )
+
+
+def json_body(scope: Scope) -> bool:
+    """The route reads the body as JSON: its content type is `application/json` or `application/*+json`, decided as
+    FastAPI decides it (no content type: not JSON, FastAPI's strict default). The fast paths below the routing
+    (eligibility batches, relay) take a body only when the route would read it as JSON."""
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            message = email.message.Message()
+            message["content-type"] = value.decode("latin-1")
+            subtype = message.get_content_subtype()
+            return message.get_content_maintype() == "application" and (
+                subtype == "json" or subtype.endswith("+json")
+            )
+    return False

@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from indexer import signing
 from indexer.api.deps import read
 from indexer.api.errors import ApiError
-from indexer.api.guards import read_body, replaying
+from indexer.api.guards import json_body, read_body, replaying
 from indexer.api.schemas import MAX_CHAIN_ID, Envelope, ErrorResponse
 from indexer.relayer.accept import Refused, RelayService
 from indexer.store.models import finality_of
@@ -140,7 +140,7 @@ class RelayFastPath:
             or scope["type"] != "http"
             or scope["method"] != "POST"
             or scope["path"] != "/v1/relay"
-            or not _is_json(scope["headers"])
+            or not json_body(scope)
         ):
             await self.app(scope, receive, send)
             return
@@ -185,13 +185,6 @@ class RelayFastPath:
             }
         )
         await send({"type": "http.response.body", "body": content})
-
-
-def _is_json(headers: list[tuple[bytes, bytes]]) -> bool:
-    for name, value in headers:
-        if name == b"content-type":
-            return value.split(b";", 1)[0].strip().lower() == b"application/json"
-    return False
 
 
 @router.get("/v1/relay/config", response_model=RelayConfig, responses=_ERRORS)
