@@ -36,6 +36,7 @@ import multiprocessing.process
 import signal
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -336,6 +337,9 @@ WORKER_HEALTHCHECK_TIMEOUT = 60
 #: worker that cannot start (an unreachable database, say) does not spin.
 QUICK_EXIT = 5.0
 RESTART_BACKOFF = 1.0
+#: After this many quick exits in a row (no worker lasting `QUICK_EXIT` in between) the supervisor gives up: a
+#: worker that cannot start would otherwise be restarted forever, the service looking up while answering nothing.
+MAX_QUICK_EXITS = 5
 
 
 def serve(settings: ApiSettings, *, host: str, port: int, workers: int, log_level: str) -> None:
@@ -391,9 +395,18 @@ def _run_worker(host: str, port: int, log_level: str) -> None:
     uvicorn.Server(config).run(sockets=[sock])
 
 
-def serve_workers(*, host: str, port: int, workers: int, log_level: str) -> None:
-    """Supervise `workers` worker processes, each listening on its own SO_REUSEPORT socket, until SIGINT/SIGTERM
-    (passed on to the workers, which finish their requests); a worker that dies is started again."""
+def serve_workers(
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str,
+    target: Callable[[str, int, str], None] = _run_worker,
+) -> None:
+    """Supervise `workers` worker processes (`target`), each listening on its own SO_REUSEPORT socket, until
+    SIGINT/SIGTERM (passed on to the workers, which finish their requests); a worker that dies is started again,
+    unless workers keep dying as they start (`MAX_QUICK_EXITS`): then the others are stopped and a `UserError`
+    says so."""
     # Bound here first: a port in use fails now, with one message, and port 0 picks the port the workers share.
     try:
         holder = reuse_port_socket(host, port)
@@ -406,7 +419,7 @@ def serve_workers(*, host: str, port: int, workers: int, log_level: str) -> None
     stopping = False
 
     def start() -> tuple[multiprocessing.process.BaseProcess, float]:
-        process = context.Process(target=_run_worker, args=(host, port, log_level), name="dm3-api-worker")
+        process = context.Process(target=target, args=(host, port, log_level), name="dm3-api-worker")
         process.start()
         return process, time.monotonic()
 
@@ -417,16 +430,24 @@ def serve_workers(*, host: str, port: int, workers: int, log_level: str) -> None
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     running = [start() for _ in range(workers)]
     logger.info("dm3-api: %d workers on %s:%d (SO_REUSEPORT)", workers, host, port)
+    quick_exits = 0
     try:
         while not stopping:
             multiprocessing.connection.wait([process.sentinel for process, _ in running], timeout=0.5)
             for i, (process, started) in enumerate(running):
                 if process.is_alive() or stopping:
                     continue
+                quick = time.monotonic() - started < QUICK_EXIT
+                quick_exits = quick_exits + 1 if quick else 0
+                if quick_exits >= MAX_QUICK_EXITS:
+                    raise UserError(
+                        f"workers keep exiting as they start ({quick_exits} in a row, the last with code "
+                        f"{process.exitcode}); the reason is in the log above"
+                    )
                 logger.warning(
                     "dm3-api: worker %s exited with code %s; starting another", process.pid, process.exitcode
                 )
-                if time.monotonic() - started < QUICK_EXIT:
+                if quick:
                     time.sleep(RESTART_BACKOFF)
                 running[i] = start()
     finally:

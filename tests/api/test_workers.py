@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import signal
 import socket
@@ -16,6 +17,9 @@ import httpx
 import pytest
 
 from harness.devnet import free_port
+from harness.workers import exiting_worker
+from indexer.api import server
+from indexer.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -141,3 +145,18 @@ def test_port_in_use__one_line_error(tmp_path: Path):
     assert done.returncode == 1, done.stderr
     assert done.stderr.startswith(f"dm3-api: error: cannot listen on 127.0.0.1:{port}: "), done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_workers_exiting_as_they_start__supervisor_gives_up_with_one_error(monkeypatch):
+    """A worker that cannot start is not restarted forever: after MAX_QUICK_EXITS in a row the supervisor stops
+    and says why (the CLI prints it as one line)."""
+    monkeypatch.setattr(server, "RESTART_BACKOFF", 0.05)
+    started = time.monotonic()
+    with pytest.raises(
+        UserError, match=r"workers keep exiting as they start \(5 in a row, the last with code 3\)"
+    ):
+        server.serve_workers(
+            host="127.0.0.1", port=free_port(), workers=2, log_level="warning", target=exiting_worker
+        )
+    assert time.monotonic() - started < 60
+    assert not multiprocessing.active_children()
