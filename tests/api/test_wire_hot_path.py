@@ -23,12 +23,9 @@ import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.api import BASE_CHAIN_ID, OP_CHAIN_ID, chain_row
 from indexer.api.main import create_app
 from indexer.api.server import GuardedHttpProtocol, ServerLimits, uvicorn_options
-from indexer.ens import node_hex
 from indexer.settings.api import ApiSettings
-from indexer.store.models import AddrRecord, Bond, MinDeposit, Name
 
 S = "0x" + "a1" * 20
 R = "0x" + "b2" * 20
@@ -40,28 +37,6 @@ class AppOnlyProtocol(GuardedHttpProtocol):
 
     def _answer_hot(self) -> bool:
         return False
-
-
-@pytest.fixture
-def seeded(seed) -> None:
-    seed(
-        chain_row(OP_CHAIN_ID, "op.dm3.eth", safe_block=60, finalized_block=40),
-        chain_row(BASE_CHAIN_ID, "base.dm3.eth"),
-        MinDeposit(chain_id=OP_CHAIN_ID, recipient=R, amount=100, block_number=50),
-        Bond(chain_id=OP_CHAIN_ID, sender=S, recipient=R, amount=150, block_number=55),
-        Name(
-            chain_id=OP_CHAIN_ID,
-            node=node_hex("alice.op.dm3.eth"),
-            label="alice",
-            parent_node=node_hex("op.dm3.eth"),
-            name="alice.op.dm3.eth",
-            owner=OTHER,
-            block_number=2,
-        ),
-        AddrRecord(
-            chain_id=OP_CHAIN_ID, node=node_hex("alice.op.dm3.eth"), coin_type=60, address=S, block_number=3
-        ),
-    )
 
 
 @contextmanager
