@@ -13,6 +13,7 @@ import subprocess
 from dataclasses import replace
 from typing import Any
 
+import ape
 import pytest
 from ape import chain
 from eth_abi import decode, encode
@@ -25,9 +26,12 @@ from harness.proposer import (
     OpOutput,
     OpProposer,
     arbitrum_response,
+    assertion_inputs,
     op_response,
+    parent_assertion,
     storage_witness,
 )
+from indexer.proofs.witness import Assertion
 
 from .resolver_helpers import URLS, Gateway, error_string, resolve_request
 
@@ -100,7 +104,7 @@ def l1(project: Any, owner: Any, gateway: Gateway, l2: Any) -> Any:
     )
     asr = project.HarnessAnchorStateRegistry.deploy(factory, 0, 0, sender=owner)
     factory.harnessSetAnchorStateRegistry(asr, sender=owner)
-    rollup = project.HarnessArbitrumRollup.deploy(keccak(b"genesis"), sender=owner)
+    rollup = project.HarnessArbitrumRollup.deploy(sender=owner)
     verifier = project.Dm3ProofVerifier.deploy(sender=owner)
     resolver = project.Dm3Resolver.deploy(URLS, [gateway.address], owner, sender=owner)
     resolver.set_proof_config(
@@ -189,7 +193,7 @@ def test_arbitrum_assertion_answers(eth_call: Any, owner: Any, l1: Any, l2: Any)
         False,
         "resolver: assertion not confirmed",
     )
-    forged = replace(assertion, inbox_acc=keccak(b"other inbox"))
+    forged = replace(assertion, assertion=replace(assertion.assertion, inbox_acc=keccak(b"other inbox")))
     response = arbitrum_response(
         forged, storage_witness(l2.anvil, l2.registry.address, data, assertion.block_number)
     )
@@ -509,3 +513,104 @@ def test_the_off_chain_witness_builder_answers_verify_on_chain(
             True,
             registry_view(l2, data, output.block_number),
         ), record
+
+
+def test_harness_rollup_has_bolds_shape(eth_call: Any, owner: Any, l1: Any, l2: Any) -> None:
+    """The harness rollup hashes, emits and refuses as nitro-contracts' BOLD RollupCore does: the genesis hash of
+    (0, the empty FINISHED state, 0), `AssertionCreated` in upstream's layout (the gateway's decoder reads it and
+    the mainnet topic), a before-state that is not the parent's refused, and an ERRORED assertion not provable."""
+    from indexer.gateway.proving import ASSERTION_CREATED_TOPIC
+    from indexer.proofs.rpc import Web3Rpc
+    from indexer.proofs.witness import assertion_hash, encode_assertion_state
+
+    rollup = l1.rollup
+    genesis = assertion_hash(
+        parent_assertion_hash=bytes(32),
+        encoded_state=encode_assertion_state(block_hash=bytes(32)),
+        inbox_acc=bytes(32),
+    )
+    assert bytes(rollup.genesisAssertionHash()) == genesis
+    # Upstream's topic, as mainnet's rollup logs it (nitro-contracts IRollupCore.AssertionCreated).
+    assert ASSERTION_CREATED_TOPIC.hex() == "901c3aee23cf4478825462caaab375c606ab83516060388344f0650340753630"
+    rpc = Web3Rpc(chain.provider.web3)
+    assert parent_assertion(rpc, rollup.address, genesis).parent_assertion_hash == bytes(32)
+    top = bytes(rollup.latestConfirmed())
+    parent = parent_assertion(rpc, rollup.address, top)
+    state = encode_assertion_state(block_hash=keccak(b"some block"), inbox_position=1)
+    inputs = assertion_inputs(parent, state)
+    wrong_before = (inputs[0], inputs[2], inputs[2])  # a before-state that is not the parent's after-state
+    with ape.reverts("rollup: invalid before state"):
+        rollup.harnessAssert(wrong_before, top, keccak(b"inbox"), sender=owner)
+    running = encode_assertion_state(block_hash=keccak(b"some block"), machine_status=0)
+    with ape.reverts("rollup: bad after status"):
+        rollup.harnessAssert(assertion_inputs(parent, running), top, keccak(b"inbox"), sender=owner)
+    assert rollup.getAssertionCreationBlockForLogLookup(top) > 0
+    with ape.reverts("ASSERTION_NOT_EXIST"):
+        rollup.getAssertionCreationBlockForLogLookup(keccak(b"nothing"))
+    # An ERRORED after-state can be asserted and confirmed, but not proven against.
+    l1.resolver.set_proof_config(
+        namehash(PARENT), PROVEN, ARBITRUM, l2.registry.address, rollup, ZERO, 0, l1.verifier, sender=owner
+    )
+    honest = ArbitrumProposer(l2.anvil, rollup).propose(owner)
+    errored_state = encode_assertion_state(block_hash=keccak(honest.header), machine_status=2)
+    errored = replace(
+        honest,
+        assertion=Assertion(
+            assertion_hash(
+                parent_assertion_hash=top_of(rollup), encoded_state=errored_state, inbox_acc=bytes(32)
+            ),
+            top_of(rollup),
+            bytes(32),
+            errored_state,
+        ),
+    )
+    rollup.harnessAssert(
+        assertion_inputs(parent_assertion(rpc, rollup.address, top_of(rollup)), errored_state),
+        top_of(rollup),
+        bytes(32),
+        sender=owner,
+    )
+    rollup.harnessConfirm(errored.assertion.assertion_hash, keccak(honest.header), bytes(32), sender=owner)
+    data = call("addr", NAME)
+    response = arbitrum_response(
+        errored, storage_witness(l2.anvil, l2.registry.address, data, honest.block_number)
+    )
+    assert prove(eth_call, l1.resolver, response, NAME, data) == (False, "resolver: assertion not finished")
+
+
+def top_of(rollup: Any) -> bytes:
+    return bytes(rollup.latestConfirmed())
+
+
+def test_gateway_proves_against_the_harness_bold_rollup(eth_call: Any, owner: Any, l1: Any, l2: Any) -> None:
+    """The gateway's Arbitrum path (`Prover`, `latest_arbitrum_assertion`) against the harness emitting BOLD's
+    layout: it finds the latest confirmed assertion, decodes its event, proves at its L2 block, and the resolver
+    accepts the answer; a pending newer assertion does not move it."""
+    from indexer.gateway.codec import decode_resolve_call
+    from indexer.gateway.proving import Prover
+    from indexer.proofs.rpc import UrlRpc, Web3Rpc
+
+    l1.resolver.set_proof_config(
+        namehash(PARENT), PROVEN, ARBITRUM, l2.registry.address, l1.rollup, ZERO, 0, l1.verifier, sender=owner
+    )
+    confirmed = ArbitrumProposer(l2.anvil, l1.rollup).propose(owner)
+    chain_id = 31_337_010
+    l2_rpc = UrlRpc(l2.anvil.url)
+    prover = Prover(Web3Rpc(chain.provider.web3), {chain_id: l2_rpc}, commitment_ttl=0)
+    try:
+        config = prover.config(l1.resolver.address, PARENT)
+        assert config is not None and config.kind == ARBITRUM
+        ArbitrumProposer(l2.anvil, l1.rollup).propose(owner, confirm=False)  # newer, pending: not used
+        for selector, label, *args in CALLS:
+            name = f"{label}.{PARENT}"
+            data = call(selector, name, *args)
+            request = decode_resolve_call(resolve_request(dns(name), data))
+            answer = prover.prove(request, config, chain_id)
+            assert answer.commitment.claim == confirmed.assertion.assertion_hash
+            assert answer.commitment.l2_block == confirmed.block_number
+            assert prove(eth_call, l1.resolver, answer.response, name, data) == (
+                True,
+                registry_view(l2, data, confirmed.block_number),
+            ), (selector, label, args)
+    finally:
+        l2_rpc.close()
