@@ -181,7 +181,8 @@ class L1:
 
 
 def read_proof_config(l1: L1, resolver: str, parent_name: str) -> ProofConfig | None:
-    """The resolver's proof settings for `parent_name`, or None when the parent is signed (the call reverts)."""
+    """The resolver's proof settings for `parent_name`, or None when the parent is signed (the call reverts) or
+    the sender is no proof-mode resolver (no code, another answer): the signed path then answers."""
     data = _PROOF_CONFIG_FOR + abi_encode(["bytes"], [encode_dns_name(parent_name)])
     try:
         kind, registry, rollup, asr, min_age, node = l1.call(
@@ -193,6 +194,10 @@ def read_proof_config(l1: L1, resolver: str, parent_name: str) -> ProofConfig | 
         if "revert" in str(exc).lower():  # "proof mode off", or a resolver without proof mode at all
             return None
         raise
+    except (
+        ProofUnavailable
+    ):  # no code there, or a contract answering something else: not a proof-mode resolver
+        return None
     checksum = to_checksum_address
     return ProofConfig(kind, checksum(registry), checksum(rollup), checksum(asr), min_age, bytes(node))
 
