@@ -54,6 +54,7 @@ from indexer.proofs.witness import (
     ASSERTION_STATE_TYPE,
     KIND_ARBITRUM,
     KIND_OP_STACK,
+    MACHINE_FINISHED,
     Addr,
     Assertion,
     Contenthash,
@@ -319,6 +320,11 @@ def latest_arbitrum_assertion(l1: L1, l2: JsonRpc, config: ProofConfig) -> Commi
     if assertion.parent_assertion_hash == bytes(32):
         raise ProofUnavailable(
             "the latest confirmed assertion is the rollup's genesis: no L2 block to prove at"
+        )
+    ((_, _), status_of_machine, _) = abi_decode([ASSERTION_STATE_TYPE], assertion.encoded_state)[0]
+    if status_of_machine != MACHINE_FINISHED:  # ERRORED: the resolver refuses it ("assertion not finished")
+        raise ProofUnavailable(
+            f"the latest confirmed assertion did not finish (machine status {status_of_machine})"
         )
     created = int(l1.rpc("eth_getBlockByNumber", [hex(created_block), False])["timestamp"], 16)
     block = l2("eth_getBlockByHash", ["0x" + assertion.block_hash.hex(), False])

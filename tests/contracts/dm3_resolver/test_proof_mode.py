@@ -28,6 +28,7 @@ from harness.proposer import (
     OpProposer,
     arbitrum_response,
     assertion_inputs,
+    node_rpc,
     op_response,
     parent_assertion,
     storage_witness,
@@ -577,6 +578,12 @@ def test_harness_rollup_has_bolds_shape(eth_call: Any, owner: Any, l1: Any, l2: 
         errored, storage_witness(l2.anvil, l2.registry.address, data, honest.block_number)
     )
     assert prove(eth_call, l1.resolver, response, NAME, data) == (False, "resolver: assertion not finished")
+    # ... and the gateway does not build such an answer.
+    from indexer.gateway.proving import L1, ProofConfig, ProofUnavailable, latest_arbitrum_assertion
+
+    config = ProofConfig(ARBITRUM, l2.registry.address, rollup.address, ZERO, 0, namehash(PARENT))
+    with pytest.raises(ProofUnavailable, match="did not finish"):
+        latest_arbitrum_assertion(L1(rpc), node_rpc(l2.anvil), config)
 
 
 def top_of(rollup: Any) -> bytes:
