@@ -500,10 +500,8 @@ def test_api__a_lying_node_gets_no_proof_attached(chain: Devnet, world: dict[str
                 assert set(response.json()) <= {"message", "detail", "error", "status"}, response.text
                 for secret in ("hunter2", "secret-api-key", node.url.split("@")[1].split("/")[0]):
                     assert secret not in response.text, edit.__name__
-                batch = httpx.post(
-                    url + "/v1/eligibility",
-                    json={"pairs": [{"sender": sender, "recipient": recipient}], "proof": True},
-                )
+                every_pair = [{"sender": s, "recipient": r} for s, r in world["pairs"].values()]
+                batch = httpx.post(url + "/v1/eligibility", json={"pairs": every_pair, "proof": True})
                 assert batch.status_code == 502 and reason in batch.json()["message"], edit.__name__
     finally:
         node.close()
