@@ -17,7 +17,7 @@ For a proof-mode parent the gateway picks the newest commitment the resolver's p
   must hash to the assertion (`RollupLib.assertionHash`).
 
 The choice is cached for `DM3_GATEWAY_PROOF_CACHE_SECONDS`, and checked against L1 on every use (one call: the
-game is still at its index, the assertion still confirmed), so an L1 reorg that drops it makes the gateway look
+factory still has that game for its type, claim and block; the assertion is still confirmed), so an L1 reorg that drops it makes the gateway look
 again rather than serve an answer the resolver would refuse. The witness is built at that L2 block with
 `indexer.proofs.witness` (which checks every proof before returning it). Errors never carry node URLs.
 
@@ -74,7 +74,8 @@ ASSERTION_CONFIRMED = 2
 #: nitro-contracts' BOLD `AssertionInputs` (src/rollup/Assertion.sol): (BeforeStateData (prevPrevAssertionHash,
 #: sequencerBatchAcc, ConfigData (wasmModuleRoot, requiredStake, challengeManager, confirmPeriodBlocks,
 #: nextInboxPosition)), AssertionState beforeState, AssertionState afterState).
-ASSERTION_INPUTS_TYPE = f"((bytes32,bytes32,(bytes32,uint256,address,uint64,uint64)),{ASSERTION_STATE_TYPE},{ASSERTION_STATE_TYPE})"
+_BEFORE_STATE_DATA_TYPE = "(bytes32,bytes32,(bytes32,uint256,address,uint64,uint64))"
+ASSERTION_INPUTS_TYPE = f"({_BEFORE_STATE_DATA_TYPE},{ASSERTION_STATE_TYPE},{ASSERTION_STATE_TYPE})"
 #: IRollupCore's `AssertionCreated(bytes32 indexed assertionHash, bytes32 indexed parentAssertionHash,
 #: AssertionInputs assertion, bytes32 afterInboxBatchAcc, uint256 inboxMaxCount, bytes32 wasmModuleRoot,
 #: uint256 requiredStake, address challengeManager, uint64 confirmPeriodBlocks)`: its non-indexed fields.
@@ -195,9 +196,8 @@ def read_proof_config(l1: L1, resolver: str, parent_name: str) -> ProofConfig | 
         if "revert" in str(exc).lower():  # "proof mode off", or a resolver without proof mode at all
             return None
         raise
-    except (
-        ProofUnavailable
-    ):  # no code there, or a contract answering something else: not a proof-mode resolver
+    except ProofUnavailable:
+        # no code there, or a contract answering something else: not a proof-mode resolver
         return None
     checksum = to_checksum_address
     return ProofConfig(kind, checksum(registry), checksum(rollup), checksum(asr), min_age, bytes(node))
