@@ -1,72 +1,51 @@
-"""A devnet proposer and proof-answer builder for the resolver's proof mode (tests only).
+"""The contract tests' proposer on the L1 harness contracts (ape senders), and raw proof answers to tamper with.
 
-`OpProposer` posts OP-stack output roots of an L2 anvil to the harness `DisputeGameFactory` on L1 (the output root
-is upstream's version-0 hash: `keccak256(version ‖ stateRoot ‖ messagePasserStorageRoot ‖ blockHash)`, the
-message passer being the predeploy 0x4200…0016). `ArbitrumProposer` posts and confirms BOLD assertions whose
-after-state carries the L2 block hash, on the harness rollup. `record_slots` walks ProfileRegistry's storage
-layout the way the resolver's verifier does, and `op_response` / `arbitrum_response` encode the gateway's answer
-(`abi.encode(uint8 kind, bytes witness)`, docs/proof-mode.md) from `eth_getProof`.
+`OpProposer` posts OP-stack output roots of an L2 anvil as games of the harness `DisputeGameFactory`;
+`ArbitrumProposer` posts (and confirms) BOLD assertions whose after-state carries the L2 block hash on the harness
+rollup, in upstream's `AssertionInputs` form (the before-state is the parent's after-state, read back from the
+parent's `AssertionCreated` event). Every fact about the L2 side comes from the product code: output roots from
+`indexer.proofs.witness.output_root_preimage`, the record's slots from `indexer.proofs.witness.record_slots`, the
+response encodings from `encode_op_response` / `encode_arbitrum_response`, headers from `indexer.proofs.verify`,
+the event from `indexer.gateway.proving.decode_assertion_created`. What stays here is what tests need to tamper:
+the proofs as a `harness.mpt_proofs.AccountProof` (slot, value, nodes), encoded unchecked.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import rlp
-from eth_abi import decode, encode
+from eth_abi import decode
 from eth_utils import keccak
 
 from harness.devnet import Anvil
 from harness.mpt_proofs import AccountProof, get_proof
-
-MESSAGE_PASSER = "0x4200000000000000000000000000000000000016"
-TEXTS_SLOT, ADDRESSES_SLOT, LONG_ADDRESSES_SLOT, CONTENTHASHES_SLOT = 3, 4, 5, 6
-COIN_TYPE_ETH, COIN_TYPE_DEFAULT = 60, 2**31
-TEXT, ADDR, ADDR_COIN, CONTENTHASH = (
-    bytes.fromhex(s) for s in ("59d1d43c", "3b3b57de", "f1cb7e06", "bc1c58d1")
+from indexer.gateway.codec import decode_record_call
+from indexer.gateway.proving import ASSERTION_CREATED_TOPIC, decode_assertion_created, record_of
+from indexer.proofs.rpc import JsonRpc, Web3Rpc
+from indexer.proofs.verify import Header
+from indexer.proofs.witness import (
+    ASSERTION_STATE_TYPE,
+    Assertion,
+    Record,
+    assertion_hash,
+    encode_arbitrum_response,
+    encode_assertion_state,
+    encode_op_response,
+    output_root,
+    output_root_preimage,
+    record_slots,
 )
-_HEADER_FIELDS = [
-    "parentHash",
-    "sha3Uncles",
-    "miner",
-    "stateRoot",
-    "transactionsRoot",
-    "receiptsRoot",
-    "logsBloom",
-    "difficulty",
-    "number",
-    "gasLimit",
-    "gasUsed",
-    "timestamp",
-    "extraData",
-    "mixHash",
-    "nonce",
-    "baseFeePerGas",
-    "withdrawalsRoot",
-    "blobGasUsed",
-    "excessBlobGas",
-    "parentBeaconBlockRoot",
-    "requestsHash",
-]
-_INTEGER_FIELDS = {"difficulty", "number", "gasLimit", "gasUsed", "timestamp", "baseFeePerGas"}
-_INTEGER_FIELDS |= {"blobGasUsed", "excessBlobGas"}
 
 
-def _b(value: str) -> bytes:
-    return bytes.fromhex(value.removeprefix("0x"))
+def node_rpc(node: Anvil) -> JsonRpc:
+    """`node`'s JSON-RPC as the product code calls it."""
 
+    def call(method: str, params: Sequence[Any]) -> Any:
+        return node.rpc(method, list(params))
 
-def block_header_rlp(block: dict[str, Any]) -> bytes:
-    """The RLP header of an `eth_getBlockByNumber` answer; checked against the block's hash."""
-    fields: list[Any] = []
-    for name in _HEADER_FIELDS:
-        if name not in block or block[name] is None:
-            continue
-        fields.append(int(block[name], 16) if name in _INTEGER_FIELDS else _b(block[name]))
-    header = rlp.encode(fields)
-    assert keccak(header) == _b(block["hash"]), "header fields do not hash to the block hash"
-    return header
+    return call
 
 
 @dataclass(frozen=True)
@@ -83,17 +62,12 @@ class OpProposer:
     def __init__(self, l2: Anvil, factory: Any, game_type: int = 0) -> None:
         self.l2, self.factory, self.game_type = l2, factory, game_type
 
-    def output(self, block_number: int) -> list[bytes]:
-        block = self.l2.rpc("eth_getBlockByNumber", [hex(block_number), False])
-        passer = get_proof(self.l2.rpc, MESSAGE_PASSER, [], block_number)
-        return [bytes(32), _b(block["stateRoot"]), passer.storage_root, _b(block["hash"])]
-
     def propose(
         self, sender: Any, block_number: int | None = None, root_claim: bytes | None = None
     ) -> OpOutput:
         number = self.l2.block_number() if block_number is None else block_number
-        preimage = self.output(number)
-        claim = keccak(b"".join(preimage)) if root_claim is None else root_claim
+        preimage = output_root_preimage(node_rpc(self.l2), number)
+        claim = output_root(preimage) if root_claim is None else root_claim
         self.factory.create(self.game_type, claim, number.to_bytes(32, "big"), sender=sender)
         index = self.factory.gameCount() - 1
         return OpOutput(index, self.factory.gameAtIndex(index)[2], number, preimage)
@@ -101,16 +75,42 @@ class OpProposer:
 
 @dataclass(frozen=True)
 class ArbitrumAssertion:
-    assertion_hash: bytes
-    parent_hash: bytes
-    inbox_acc: bytes
-    state: bytes  # abi.encode(AssertionState)
-    header: bytes
+    assertion: Assertion
+    header: bytes  # the RLP header of the after-state's L2 block
     block_number: int
 
 
+def parent_assertion(l1_rpc: JsonRpc, rollup: str, parent_hash: bytes) -> Assertion:
+    """The assertion `parent_hash` as its `AssertionCreated` event records it (`l1_rpc(method, params)`)."""
+    logs = l1_rpc(
+        "eth_getLogs",
+        [
+            {
+                "address": rollup,
+                "fromBlock": "0x0",
+                "toBlock": "latest",
+                "topics": ["0x" + ASSERTION_CREATED_TOPIC.hex(), "0x" + parent_hash.hex()],
+            }
+        ],
+    )
+    assert logs, f"no AssertionCreated for 0x{parent_hash.hex()}"
+    return decode_assertion_created(logs[0], parent_hash)
+
+
+def assertion_inputs(parent: Assertion, after_state: bytes) -> tuple:
+    """BOLD's `AssertionInputs` for an assertion on top of `parent`: its before-state is the parent's after-state,
+    `beforeStateData` the parent's own parent and inbox accumulator (what upstream checks against the parent's
+    hash); `after_state` is `abi.encode(AssertionState)`. The config data is the harness's (all zero)."""
+    config = (bytes(32), 0, "0x" + "00" * 20, 0, 0)
+    before_data = (parent.parent_assertion_hash, parent.inbox_acc, config)
+    (before,) = decode([ASSERTION_STATE_TYPE], parent.encoded_state)
+    (after,) = decode([ASSERTION_STATE_TYPE], after_state)
+    return (before_data, before, after)
+
+
 class ArbitrumProposer:
-    """Posts (and, unless told not to, confirms) BOLD assertions of the L2's blocks on the harness rollup."""
+    """Posts (and, unless told not to, confirms) BOLD assertions of the L2's blocks on the harness rollup, on top of
+    its latest confirmed assertion."""
 
     def __init__(self, l2: Anvil, rollup: Any) -> None:
         self.l2, self.rollup = l2, rollup
@@ -118,95 +118,44 @@ class ArbitrumProposer:
     def propose(
         self, sender: Any, block_number: int | None = None, *, confirm: bool = True
     ) -> ArbitrumAssertion:
+        from ape import chain
+
         number = self.l2.block_number() if block_number is None else block_number
-        block = self.l2.rpc("eth_getBlockByNumber", [hex(number), False])
-        header = block_header_rlp(block)
-        parent = bytes(self.rollup.latestConfirmed())
+        header = Header.from_rpc(self.l2.rpc("eth_getBlockByNumber", [hex(number), False]))
+        parent_hash = bytes(self.rollup.latestConfirmed())
+        parent = parent_assertion(Web3Rpc(chain.provider.web3), self.rollup.address, parent_hash)
         send_root, inbox_acc = keccak(b"send root %d" % number), keccak(b"inbox %d" % number)
-        state = (((_b(block["hash"]), send_root), (number, 0)), 1, keccak(b"history %d" % number))
-        encoded = encode(["((bytes32[2],uint64[2]),uint8,bytes32)"], [state])
-        assertion = keccak(parent + keccak(encoded) + inbox_acc)
-        self.rollup.harnessAssert(parent, state, inbox_acc, sender=sender)
+        state = encode_assertion_state(
+            block_hash=header.hash,
+            send_root=send_root,
+            inbox_position=number,
+            end_history_root=keccak(b"history %d" % number),
+        )
+        new = assertion_hash(parent_assertion_hash=parent_hash, encoded_state=state, inbox_acc=inbox_acc)
+        self.rollup.harnessAssert(assertion_inputs(parent, state), parent_hash, inbox_acc, sender=sender)
         if confirm:
-            self.rollup.harnessConfirm(assertion, _b(block["hash"]), send_root, sender=sender)
-        return ArbitrumAssertion(assertion, parent, inbox_acc, encoded, header, number)
+            self.rollup.harnessConfirm(new, header.hash, send_root, sender=sender)
+        return ArbitrumAssertion(Assertion(new, parent_hash, inbox_acc, state), header.rlp, number)
 
 
-# ---------------------------------------------------------------- ProfileRegistry's slots
-
-
-def _map(slot: bytes, key: bytes) -> bytes:
-    """Vyper's HashMap slot: keccak256(slot ‖ key), a byte-string key hashed first."""
-    return keccak(slot + key)
-
-
-def _word(value: int) -> bytes:
-    return value.to_bytes(32, "big")
-
-
-def _coin_slot(node: bytes, coin: int, base: int) -> int:
-    return int.from_bytes(_map(_map(_word(base), node), _word(coin)), "big")
-
-
-def _evm_chain(coin: int) -> int:
-    if coin == COIN_TYPE_ETH:
-        return 1
-    chain_id = coin ^ COIN_TYPE_DEFAULT
-    return chain_id if chain_id < COIN_TYPE_DEFAULT else 0
-
-
-def record_slots(l2: Anvil, registry: str, data: bytes, block_number: int) -> list[int]:
-    """The storage slots a resolver call reads, in the verifier's order, following the values at the block."""
-
-    def value(slot: int) -> int:
-        return int(l2.rpc("eth_getStorageAt", [registry, hex(slot), hex(block_number)]), 16)
-
-    def string_slots(base: int) -> list[int]:
-        length = value(base)
-        return [base + i for i in range(1 + (length + 31) // 32)]
-
-    selector, node = data[:4], data[4:36]
-    if selector == TEXT:
-        _, key = decode(["bytes32", "string"], data[4:])
-        base = int.from_bytes(_map(_map(_word(TEXTS_SLOT), node), keccak(key.encode())), "big")
-        return string_slots(base)
-    if selector == CONTENTHASH:
-        return string_slots(int.from_bytes(_map(_word(CONTENTHASHES_SLOT), node), "big"))
-    coin = COIN_TYPE_ETH if selector == ADDR else int.from_bytes(data[36:68], "big")
-    slots = [_coin_slot(node, coin, ADDRESSES_SLOT)]
-    word = value(slots[0])
-    if word == 0 and coin != COIN_TYPE_DEFAULT and _evm_chain(coin):
-        coin = COIN_TYPE_DEFAULT
-        slots.append(_coin_slot(node, coin, ADDRESSES_SLOT))
-        word = value(slots[-1])
-    if selector == ADDR_COIN and word & 255 == 255:
-        slots += string_slots(_coin_slot(node, coin, LONG_ADDRESSES_SLOT))
-    return slots
+def record_for_call(data: bytes) -> Record:
+    """The record a resolver call (`text`, `addr`, `addr(coin)`, `contenthash` calldata) reads."""
+    return record_of(decode_record_call(data, data[4:36]))
 
 
 def storage_witness(l2: Anvil, registry: str, data: bytes, block_number: int) -> AccountProof:
-    return get_proof(l2.rpc, registry, record_slots(l2, registry, data, block_number), block_number)
+    """`eth_getProof` of the slots the call's record occupies at the block (the product's `record_slots`)."""
+    slots = record_slots(node_rpc(l2), registry, record_for_call(data), block_number)
+    return get_proof(l2.rpc, registry, slots, block_number)
 
 
 def op_response(output: OpOutput, proof: AccountProof) -> bytes:
-    witness = encode(
-        ["uint256", "bytes32[4]", "bytes[]", "bytes[][]"],
-        [output.game_index, output.preimage, proof.account_proof, [nodes for _, _, nodes in proof.storage]],
+    return encode_op_response(
+        output.game_index, output.preimage, proof.account_proof, [nodes for _, _, nodes in proof.storage]
     )
-    return encode(["uint8", "bytes"], [1, witness])
 
 
 def arbitrum_response(assertion: ArbitrumAssertion, proof: AccountProof) -> bytes:
-    witness = encode(
-        ["bytes32", "bytes32", "bytes32", "bytes", "bytes", "bytes[]", "bytes[][]"],
-        [
-            assertion.assertion_hash,
-            assertion.parent_hash,
-            assertion.inbox_acc,
-            assertion.state,
-            assertion.header,
-            proof.account_proof,
-            [nodes for _, _, nodes in proof.storage],
-        ],
+    return encode_arbitrum_response(
+        assertion.assertion, assertion.header, proof.account_proof, [nodes for _, _, nodes in proof.storage]
     )
-    return encode(["uint8", "bytes"], [2, witness])

@@ -125,10 +125,10 @@ def decode_resolve_call(call_data: bytes) -> ResolveRequest:
         if len(calls) > MAX_MULTICALL:
             raise GatewayRequestError(f"multicall carries more than {MAX_MULTICALL} calls", status=413)
         query: RecordQuery | MulticallQuery = MulticallQuery(
-            tuple(_decode_record_call(c, node) for c in calls)
+            tuple(decode_record_call(c, node) for c in calls)
         )
     else:
-        query = _decode_record_call(data, node)
+        query = decode_record_call(data, node)
     return ResolveRequest(name=name, node=node, query=query)
 
 
@@ -152,7 +152,7 @@ def _check_normalized(name: str) -> None:
         )
 
 
-def _decode_record_call(data: bytes, node: bytes) -> RecordQuery:
+def decode_record_call(data: bytes, node: bytes) -> RecordQuery:
     selector, args = data[:4], data[4:]
     query: RecordQuery
     if selector == TEXT_SELECTOR:

@@ -204,10 +204,15 @@ def output_root(preimage: Sequence[bytes]) -> bytes:
     return keccak(b"".join(preimage))
 
 
+def output_root_preimage(rpc: JsonRpc, block: int) -> list[bytes]:
+    """The OP output root preimage of L2 `block` as `rpc`'s node computes it: [version, stateRoot,
+    messagePasserStorageRoot, blockHash] (the message passer's storage root proven against the state root)."""
+    return _op_preimage(rpc, _block(rpc, block))
+
+
 def output_root_at(rpc: JsonRpc, block: int) -> bytes:
     """The OP output root of L2 `block` as `rpc`'s node computes it (what a proposer claims, what a game must)."""
-    header = _block(rpc, block)
-    return output_root(_op_preimage(rpc, header))
+    return output_root(output_root_preimage(rpc, block))
 
 
 def _op_preimage(rpc: JsonRpc, header: Header) -> list[bytes]:
@@ -217,16 +222,29 @@ def _op_preimage(rpc: JsonRpc, header: Header) -> list[bytes]:
     return [OUTPUT_ROOT_VERSION, header.state_root, passer_root, header.hash]
 
 
+def encode_op_response(
+    game_index: int,
+    preimage: Sequence[bytes],
+    account_proof: Sequence[bytes],
+    storage_proofs: Sequence[Sequence[bytes]],
+) -> bytes:
+    """The kind-1 response as the resolver decodes it (no check: `op_witness` builds checked ones; tests encode
+    tampered parts with it)."""
+    witness = abi_encode(
+        _OP_WITNESS, [game_index, list(preimage), list(account_proof), [list(p) for p in storage_proofs]]
+    )
+    return abi_encode(["uint8", "bytes"], [KIND_OP_STACK, witness])
+
+
 def op_witness(rpc: JsonRpc, *, registry: str, record: Record, block: int, game_index: int) -> Witness:
     """The kind-1 response proving `record` at L2 `block`, for the dispute game `game_index` (whose root claim
     must be `Witness.commitment`, the output root of that block)."""
     header = _block(rpc, block)
     preimage = _op_preimage(rpc, header)
     account_proof, storage_proofs = _registry_proofs(rpc, registry, record, header)
-    witness = abi_encode(_OP_WITNESS, [game_index, preimage, account_proof, storage_proofs])
     return Witness(
         kind=KIND_OP_STACK,
-        response=abi_encode(["uint8", "bytes"], [KIND_OP_STACK, witness]),
+        response=encode_op_response(game_index, preimage, account_proof, storage_proofs),
         block_number=header.number,
         block_hash=header.hash,
         state_root=header.state_root,
@@ -269,6 +287,28 @@ def assertion_hash(*, parent_assertion_hash: bytes, encoded_state: bytes, inbox_
     return keccak(parent_assertion_hash + keccak(encoded_state) + inbox_acc)
 
 
+def encode_arbitrum_response(
+    assertion: Assertion,
+    header_rlp: bytes,
+    account_proof: Sequence[bytes],
+    storage_proofs: Sequence[Sequence[bytes]],
+) -> bytes:
+    """The kind-2 response as the resolver decodes it (no check: `arbitrum_witness` builds checked ones)."""
+    witness = abi_encode(
+        _ARBITRUM_WITNESS,
+        [
+            assertion.assertion_hash,
+            assertion.parent_assertion_hash,
+            assertion.inbox_acc,
+            assertion.encoded_state,
+            header_rlp,
+            list(account_proof),
+            [list(p) for p in storage_proofs],
+        ],
+    )
+    return abi_encode(["uint8", "bytes"], [KIND_ARBITRUM, witness])
+
+
 def arbitrum_witness(rpc: JsonRpc, *, registry: str, record: Record, assertion: Assertion) -> Witness:
     """The kind-2 response proving `record` at the L2 block of `assertion` (which must be confirmed on L1)."""
     expected = assertion_hash(
@@ -280,21 +320,9 @@ def arbitrum_witness(rpc: JsonRpc, *, registry: str, record: Record, assertion: 
         raise WitnessError("the assertion's hash does not match its parent, state and inbox accumulator")
     header = _block(rpc, assertion.block_hash)
     account_proof, storage_proofs = _registry_proofs(rpc, registry, record, header)
-    witness = abi_encode(
-        _ARBITRUM_WITNESS,
-        [
-            assertion.assertion_hash,
-            assertion.parent_assertion_hash,
-            assertion.inbox_acc,
-            assertion.encoded_state,
-            header.rlp,
-            account_proof,
-            storage_proofs,
-        ],
-    )
     return Witness(
         kind=KIND_ARBITRUM,
-        response=abi_encode(["uint8", "bytes"], [KIND_ARBITRUM, witness]),
+        response=encode_arbitrum_response(assertion, header.rlp, account_proof, storage_proofs),
         block_number=header.number,
         block_hash=header.hash,
         state_root=header.state_root,

@@ -107,3 +107,29 @@ def test_api_server__bad_gateway_key__one_line_without_the_key(tmp_path: Path) -
     assert done.returncode == 1, done.stderr
     assert done.stderr.startswith("dm3-api: error: "), done.stderr
     assert "Traceback" not in done.stderr and "not-a-key-secret" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "rpc_urls",
+    [
+        '{"ten": "https://user:hunter2@node.example/v3/secret-api-key"}',  # a key that is no chain id
+        '{"10": "https://user:hunter2@node.example/v3/secret-api-key",}',  # not JSON
+        '["https://user:hunter2@node.example/v3/secret-api-key"]',  # not a table
+        "https://user:hunter2@node.example/v3/secret-api-key",  # a bare URL
+    ],
+)
+def test_api_server__bad_rpc_urls__one_line_without_the_url(tmp_path: Path, rpc_urls: str) -> None:
+    """DM3_API_RPC_URLS carries API keys: a malformed value is refused in one line that shows none of it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "indexer.api", "--port", "1"],
+        env={"PATH": "/usr/bin:/bin", "DM3_API_RPC_URLS": rpc_urls},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("dm3-api: error: invalid configuration:"), done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    for secret in ("hunter2", "secret-api-key", "node.example"):
+        assert secret not in done.stderr + done.stdout

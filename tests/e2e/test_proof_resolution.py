@@ -21,6 +21,7 @@ from web3.exceptions import ContractLogicError
 
 from harness.devnet import PARENT
 from harness.ens import EnsDevnet, Published, decode_one, resolve_with_web3, run_ethers
+from harness.proposer import assertion_inputs, parent_assertion
 from indexer.dm3.profile import PROFILE_KEY
 from indexer.gateway.codec import (
     ADDR_COIN_SELECTOR,
@@ -31,6 +32,8 @@ from indexer.gateway.codec import (
     encode_dns_name,
     namehash,
 )
+from indexer.proofs.rpc import Web3Rpc
+from indexer.proofs.witness import assertion_hash, encode_assertion_state
 
 PROOF_KEY = "org.dm3.e2e-proof"  # written only by this module
 
@@ -194,7 +197,7 @@ def test_web3__an_arbitrum_parent_is_proven_against_the_latest_confirmed_asserti
     `latestConfirmed`, the assertion's after-state from its creation event, and proves at its L2 block."""
     assert devnet.proof is not None
     l1, l2 = devnet.l1, devnet.l2
-    rollup = l1.deploy(compiled["HarnessArbitrumRollup"], keccak(b"genesis"))
+    rollup = l1.deploy(compiled["HarnessArbitrumRollup"])
     devnet.l1.send(
         devnet.proof.resolver.functions.set_proof_config(
             namehash(PARENT), 1, 2, devnet.profiles.address, rollup.address, "0x" + "00" * 20, 0,
@@ -202,10 +205,13 @@ def test_web3__an_arbitrum_parent_is_proven_against_the_latest_confirmed_asserti
         )
     )  # fmt: skip
     head = l2.w3.eth.get_block("latest")
-    state = (((bytes(head["hash"]), keccak(b"send root")), (head["number"], 0)), 1, keccak(b"history"))
+    state = encode_assertion_state(
+        block_hash=bytes(head["hash"]), send_root=keccak(b"send root"), inbox_position=head["number"]
+    )
     parent, inbox_acc = bytes(rollup.functions.latestConfirmed().call()), keccak(b"inbox")
-    l1.send(rollup.functions.harnessAssert(parent, state, inbox_acc))
-    assertion = bytes(rollup.functions.assertionHash(parent, state, inbox_acc).call())
+    inputs = assertion_inputs(parent_assertion(Web3Rpc(l1.w3), rollup.address, parent), state)
+    l1.send(rollup.functions.harnessAssert(inputs, parent, inbox_acc))
+    assertion = assertion_hash(parent_assertion_hash=parent, encoded_state=state, inbox_acc=inbox_acc)
     alice, resolver = published.alice_name, devnet.proof.resolver.address
     pending = _gateway_get(devnet, resolver, alice, _addr(alice))  # genesis only: nothing to prove against
     assert pending.status_code == 503 and "genesis" in pending.json()["message"]

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import shutil
 import sqlite3
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -390,3 +393,115 @@ def test_tampered__any_changed_digit_is_refused_or_changes_nothing(
         honest.reason,
         honest.chains,
     ), path
+
+
+class _LyingNode:
+    """A JSON-RPC node in front of anvil whose answers the test rewrites: `edit(method, params, result)` returns
+    the result to send (its URL carries made-up credentials that must never reach a client)."""
+
+    def __init__(self, upstream: str) -> None:
+        self.edit: Any = lambda method, params, result: result
+        self.seen: list[str] = []
+        lying = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                requests = request if isinstance(request, list) else [request]
+                answers = []
+                for item in requests:
+                    lying.seen.append(item["method"])
+                    answer = httpx.post(upstream, json=item, timeout=10).json()
+                    if "result" in answer:
+                        answer["result"] = lying.edit(item["method"], item["params"], answer["result"])
+                    answers.append(answer)
+                body = json.dumps(answers if isinstance(request, list) else answers[0]).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://user:hunter2@127.0.0.1:{self.server.server_address[1]}/v3/secret-api-key"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.thread.join(5)
+
+
+def _flip(hex_node: str) -> str:
+    raw = bytearray(bytes.fromhex(hex_node[2:]))
+    raw[-1] ^= 1
+    return "0x" + raw.hex()
+
+
+def test_api__a_lying_node_gets_no_proof_attached(chain: Devnet, world: dict[str, Any]) -> None:
+    """A node that proves another block, account or value, or hands over another header: the API checks the proof
+    against the envelope block's header and answers a 502 JSON message (no URL, no proof) instead of passing it on;
+    the honest node through the same proxy is answered as before."""
+    sender, recipient = world["pairs"]["deposit"]
+    node = _LyingNode(chain.anvil.url)
+    other_block = chain.anvil.rpc("eth_getBlockByNumber", ["0x1", False])
+
+    def at_block_1(method: str, params: list[Any], result: Any) -> Any:  # the proof of another block's state
+        if method == "eth_getProof":
+            return chain.anvil.rpc("eth_getProof", [params[0], params[1], "0x1"])
+        return result
+
+    def other_value(method: str, params: list[Any], result: Any) -> Any:
+        if method == "eth_getProof":
+            result["storageProof"][0]["value"] = hex(int(result["storageProof"][0]["value"], 16) + 1)
+        return result
+
+    def other_node(method: str, params: list[Any], result: Any) -> Any:
+        if method == "eth_getProof":
+            result["accountProof"][-1] = _flip(result["accountProof"][-1])
+        return result
+
+    def other_account(method: str, params: list[Any], result: Any) -> Any:
+        if method == "eth_getProof":
+            return chain.anvil.rpc("eth_getProof", [chain.registry.address, params[1], params[2]])
+        return result
+
+    def other_header(method: str, params: list[Any], result: Any) -> Any:
+        return other_block if method == "eth_getBlockByHash" else result
+
+    def forged_state_root(method: str, params: list[Any], result: Any) -> Any:
+        if method == "eth_getBlockByHash" and result:
+            return {**result, "stateRoot": "0x" + "11" * 32}
+        return result
+
+    cases = [
+        (at_block_1, "does not verify against block"),
+        (other_value, "does not verify against block"),
+        (other_node, "does not verify against block"),
+        (other_account, "another account"),
+        (other_header, "another block"),
+        (forged_state_root, "does not hash to its hash"),
+    ]
+    settings = ApiSettings(database_url=world["db_url"], rpc_urls={chain.anvil.chain_id: SecretStr(node.url)})
+    try:
+        with serve(settings) as url:
+            params = {"sender": sender, "recipient": recipient, "proof": "true"}
+            node.edit = lambda method, params, result: result
+            honest = httpx.get(url + "/v1/eligibility", params=params)
+            assert honest.status_code == 200 and honest.json()["chains"][0]["proof"]
+            for edit, reason in cases:
+                node.edit = edit
+                response = httpx.get(url + "/v1/eligibility", params=params)
+                assert response.status_code == 502, (edit.__name__, response.text)
+                assert reason in response.json()["message"], edit.__name__
+                assert set(response.json()) <= {"message", "detail", "error", "status"}, response.text
+                for secret in ("hunter2", "secret-api-key", node.url.split("@")[1].split("/")[0]):
+                    assert secret not in response.text, edit.__name__
+                every_pair = [{"sender": s, "recipient": r} for s, r in world["pairs"].values()]
+                batch = httpx.post(url + "/v1/eligibility", json={"pairs": every_pair, "proof": True})
+                assert batch.status_code == 502 and reason in batch.json()["message"], edit.__name__
+    finally:
+        node.close()

@@ -13,7 +13,7 @@ from indexer.api.errors import ApiError
 from indexer.api.queries.envelope import load_chains
 from indexer.api.schemas import CcipRequest, CcipResponse, ErrorResponse
 from indexer.gateway.codec import decode_resolve_call
-from indexer.gateway.proving import ProofUnavailable, ProvenAnswer, Prover
+from indexer.gateway.proving import ProofConfig, ProofUnavailable, ProvenAnswer, Prover
 from indexer.gateway.records import SqlRecordSource
 from indexer.gateway.service import ParentZone, RecordSource, answer_request, zone_for_name
 from indexer.gateway.signer import GatewaySigner
@@ -56,7 +56,7 @@ def _prove(
     try:
         return prover.prove(request, config, zone.chain_id)
     except (ProofUnavailable, NodeError) as exc:
-        if config.mode == 2 and can_sign:
+        if can_sign and _allows_signed(prover, sender_hex, config):
             log.warning("no proof for %s, answering signed (mode 2): %s", request.name, exc)
             return None
         if isinstance(exc, ProofUnavailable):
@@ -67,6 +67,15 @@ def _prove(
         raise ApiError(
             "cannot prove the answer: the gateway's L1 or L2 node did not answer", status=503
         ) from None
+
+
+def _allows_signed(prover: Prover, sender_hex: str, config: ProofConfig) -> bool:
+    """The parent's mode is 2 (proven or signed); an L1 node that does not answer the question: no fallback."""
+    try:
+        return prover.allows_signed(sender_hex, config)
+    except (NodeError, ProofUnavailable) as exc:
+        log.warning("proof mode of %s: %s", sender_hex, exc)
+        return False
 
 
 def _answer(

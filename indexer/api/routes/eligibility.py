@@ -39,11 +39,14 @@ from indexer.settings.api import ApiSettings
 
 router = APIRouter(prefix="/v1/eligibility", tags=["eligibility"])
 
-# 503: a proof was asked for and the chain's node is not configured or could not prove the block.
-_ERRORS: dict[int | str, dict[str, object]] = {status: {"model": ErrorResponse} for status in (404, 422, 503)}
+# 503: a proof was asked for and the chain's node is not configured or could not prove the block; 502: the node's
+# proof does not hold for the envelope block (a lying or broken node).
+_ERRORS: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorResponse} for status in (404, 422, 502, 503)
+}
 # The batch also answers 400 (a body that is not JSON) and 413 (too many pairs, or too many bytes).
 _BATCH_ERRORS: dict[int | str, dict[str, object]] = {
-    status: {"model": ErrorResponse} for status in (400, 404, 413, 422, 503)
+    status: {"model": ErrorResponse} for status in (400, 404, 413, 422, 502, 503)
 }
 
 

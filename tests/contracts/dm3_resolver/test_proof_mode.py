@@ -13,10 +13,12 @@ import subprocess
 from dataclasses import replace
 from typing import Any
 
+import ape
 import pytest
 from ape import chain
 from eth_abi import decode, encode
 from eth_utils import keccak, to_checksum_address
+from pydantic import SecretStr
 
 from harness.devnet import ROOT, Anvil, Devnet, contract_types
 from harness.mpt_proofs import AccountProof, rehash
@@ -25,9 +27,13 @@ from harness.proposer import (
     OpOutput,
     OpProposer,
     arbitrum_response,
+    assertion_inputs,
+    node_rpc,
     op_response,
+    parent_assertion,
     storage_witness,
 )
+from indexer.proofs.witness import Assertion
 
 from .resolver_helpers import URLS, Gateway, error_string, resolve_request
 
@@ -100,7 +106,7 @@ def l1(project: Any, owner: Any, gateway: Gateway, l2: Any) -> Any:
     )
     asr = project.HarnessAnchorStateRegistry.deploy(factory, 0, 0, sender=owner)
     factory.harnessSetAnchorStateRegistry(asr, sender=owner)
-    rollup = project.HarnessArbitrumRollup.deploy(keccak(b"genesis"), sender=owner)
+    rollup = project.HarnessArbitrumRollup.deploy(sender=owner)
     verifier = project.Dm3ProofVerifier.deploy(sender=owner)
     resolver = project.Dm3Resolver.deploy(URLS, [gateway.address], owner, sender=owner)
     resolver.set_proof_config(
@@ -189,7 +195,7 @@ def test_arbitrum_assertion_answers(eth_call: Any, owner: Any, l1: Any, l2: Any)
         False,
         "resolver: assertion not confirmed",
     )
-    forged = replace(assertion, inbox_acc=keccak(b"other inbox"))
+    forged = replace(assertion, assertion=replace(assertion.assertion, inbox_acc=keccak(b"other inbox")))
     response = arbitrum_response(
         forged, storage_witness(l2.anvil, l2.registry.address, data, assertion.block_number)
     )
@@ -509,3 +515,218 @@ def test_the_off_chain_witness_builder_answers_verify_on_chain(
             True,
             registry_view(l2, data, output.block_number),
         ), record
+
+
+def test_harness_rollup_has_bolds_shape(eth_call: Any, owner: Any, l1: Any, l2: Any) -> None:
+    """The harness rollup hashes, emits and refuses as nitro-contracts' BOLD RollupCore does: the genesis hash of
+    (0, the empty FINISHED state, 0), `AssertionCreated` in upstream's layout (the gateway's decoder reads it and
+    the mainnet topic), a before-state that is not the parent's refused, and an ERRORED assertion not provable."""
+    from indexer.gateway.proving import ASSERTION_CREATED_TOPIC
+    from indexer.proofs.rpc import Web3Rpc
+    from indexer.proofs.witness import assertion_hash, encode_assertion_state
+
+    rollup = l1.rollup
+    genesis = assertion_hash(
+        parent_assertion_hash=bytes(32),
+        encoded_state=encode_assertion_state(block_hash=bytes(32)),
+        inbox_acc=bytes(32),
+    )
+    assert bytes(rollup.genesisAssertionHash()) == genesis
+    # Upstream's topic, as mainnet's rollup logs it (nitro-contracts IRollupCore.AssertionCreated).
+    assert ASSERTION_CREATED_TOPIC.hex() == "901c3aee23cf4478825462caaab375c606ab83516060388344f0650340753630"
+    rpc = Web3Rpc(chain.provider.web3)
+    assert parent_assertion(rpc, rollup.address, genesis).parent_assertion_hash == bytes(32)
+    top = bytes(rollup.latestConfirmed())
+    parent = parent_assertion(rpc, rollup.address, top)
+    state = encode_assertion_state(block_hash=keccak(b"some block"), inbox_position=1)
+    inputs = assertion_inputs(parent, state)
+    wrong_before = (inputs[0], inputs[2], inputs[2])  # a before-state that is not the parent's after-state
+    with ape.reverts("rollup: invalid before state"):
+        rollup.harnessAssert(wrong_before, top, keccak(b"inbox"), sender=owner)
+    running = encode_assertion_state(block_hash=keccak(b"some block"), machine_status=0)
+    with ape.reverts("rollup: bad after status"):
+        rollup.harnessAssert(assertion_inputs(parent, running), top, keccak(b"inbox"), sender=owner)
+    assert rollup.getAssertionCreationBlockForLogLookup(top) > 0
+    with ape.reverts("ASSERTION_NOT_EXIST"):
+        rollup.getAssertionCreationBlockForLogLookup(keccak(b"nothing"))
+    # An ERRORED after-state can be asserted and confirmed, but not proven against.
+    l1.resolver.set_proof_config(
+        namehash(PARENT), PROVEN, ARBITRUM, l2.registry.address, rollup, ZERO, 0, l1.verifier, sender=owner
+    )
+    honest = ArbitrumProposer(l2.anvil, rollup).propose(owner)
+    errored_state = encode_assertion_state(block_hash=keccak(honest.header), machine_status=2)
+    errored = replace(
+        honest,
+        assertion=Assertion(
+            assertion_hash(
+                parent_assertion_hash=top_of(rollup), encoded_state=errored_state, inbox_acc=bytes(32)
+            ),
+            top_of(rollup),
+            bytes(32),
+            errored_state,
+        ),
+    )
+    rollup.harnessAssert(
+        assertion_inputs(parent_assertion(rpc, rollup.address, top_of(rollup)), errored_state),
+        top_of(rollup),
+        bytes(32),
+        sender=owner,
+    )
+    rollup.harnessConfirm(errored.assertion.assertion_hash, keccak(honest.header), bytes(32), sender=owner)
+    data = call("addr", NAME)
+    response = arbitrum_response(
+        errored, storage_witness(l2.anvil, l2.registry.address, data, honest.block_number)
+    )
+    assert prove(eth_call, l1.resolver, response, NAME, data) == (False, "resolver: assertion not finished")
+    # ... and the gateway does not build such an answer.
+    from indexer.gateway.proving import L1, ProofConfig, ProofUnavailable, latest_arbitrum_assertion
+
+    config = ProofConfig(ARBITRUM, l2.registry.address, rollup.address, ZERO, 0, namehash(PARENT))
+    with pytest.raises(ProofUnavailable, match="did not finish"):
+        latest_arbitrum_assertion(L1(rpc), node_rpc(l2.anvil), config)
+
+
+def top_of(rollup: Any) -> bytes:
+    return bytes(rollup.latestConfirmed())
+
+
+def test_gateway_proves_against_the_harness_bold_rollup(eth_call: Any, owner: Any, l1: Any, l2: Any) -> None:
+    """The gateway's Arbitrum path (`Prover`, `latest_arbitrum_assertion`) against the harness emitting BOLD's
+    layout: it finds the latest confirmed assertion, decodes its event, proves at its L2 block, and the resolver
+    accepts the answer; a pending newer assertion does not move it."""
+    from indexer.gateway.codec import decode_resolve_call
+    from indexer.gateway.proving import Prover
+    from indexer.proofs.rpc import UrlRpc, Web3Rpc
+
+    l1.resolver.set_proof_config(
+        namehash(PARENT), PROVEN, ARBITRUM, l2.registry.address, l1.rollup, ZERO, 0, l1.verifier, sender=owner
+    )
+    confirmed = ArbitrumProposer(l2.anvil, l1.rollup).propose(owner)
+    chain_id = 31_337_010
+    l2_rpc = UrlRpc(l2.anvil.url)
+    l1_calls: list[str] = []
+    web3_rpc = Web3Rpc(chain.provider.web3)
+
+    def l1_rpc(method: str, params: Any) -> Any:
+        l1_calls.append(method)
+        return web3_rpc(method, params)
+
+    prover = Prover(l1_rpc, {chain_id: l2_rpc}, commitment_ttl=0)
+    try:
+        config = prover.config(l1.resolver.address, PARENT)
+        assert config is not None and config.kind == ARBITRUM
+        assert l1_calls == ["eth_call"]  # the settings in one call; the mode only when a proof fails
+        assert prover.allows_signed(l1.resolver.address, config) is False and len(l1_calls) == 2
+        # a contract without proof mode: the signed path, one call
+        assert prover.config(l1.asr.address, PARENT) is None and len(l1_calls) == 3
+        assert prover.config("0x" + "de" * 20, PARENT) is None  # no code there: signed too, no error
+        ArbitrumProposer(l2.anvil, l1.rollup).propose(owner, confirm=False)  # newer, pending: not used
+        for selector, label, *args in CALLS:
+            name = f"{label}.{PARENT}"
+            data = call(selector, name, *args)
+            request = decode_resolve_call(resolve_request(dns(name), data))
+            answer = prover.prove(request, config, chain_id)
+            assert answer.commitment.claim == confirmed.assertion.assertion_hash
+            assert answer.commitment.l2_block == confirmed.block_number
+            assert prove(eth_call, l1.resolver, answer.response, name, data) == (
+                True,
+                registry_view(l2, data, confirmed.block_number),
+            ), (selector, label, args)
+    finally:
+        l2_rpc.close()
+
+
+@pytest.fixture
+def gateway_api(tmp_path: Any, l2: Any) -> Any:
+    """The API (real server) as a proving gateway: the L1 is ape's anvil, the L2 the module's anvil, and a
+    commitment cache of an hour, so only the gateway's check on L1 keeps a reorged-away commitment from use."""
+    from sqlmodel import Session
+
+    from harness.api import chain_row
+    from harness.indexer import fresh_engine
+    from harness.proofs import serve
+    from indexer.settings.api import ApiSettings
+    from indexer.settings.gateway import GatewaySettings
+
+    db_url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    engine = fresh_engine(db_url)
+    with Session(engine) as session:
+        session.add(chain_row(L2_CHAIN_ID, PARENT))
+        session.commit()
+    engine.dispose()
+    l1_url = str(chain.provider.web3.provider.endpoint_uri)  # type: ignore[attr-defined]
+    settings = ApiSettings(
+        database_url=db_url,
+        rpc_urls={L2_CHAIN_ID: SecretStr(l2.anvil.url)},
+        gateway=GatewaySettings(l1_rpc_url=SecretStr(l1_url), proof_cache_seconds=3600, proof_config_ttl=0),
+    )
+    with serve(settings) as url:
+        yield type("GatewayApi", (), {"url": url, "l1_url": l1_url})
+
+
+L2_CHAIN_ID = 31_337_010
+
+
+def _ask(gateway_api: Any, resolver: Any, data: bytes) -> Any:
+    import httpx
+
+    call_data = resolve_request(dns(NAME), data)
+    return httpx.get(f"{gateway_api.url}/ccip/{resolver.address}/0x{call_data.hex()}.json", timeout=30)
+
+
+def test_gateway_after_an_l1_reorg_drops_its_game_finds_another_or_says_why(
+    eth_call: Any, project: Any, owner: Any, l1: Any, l2: Any, gateway_api: Any
+) -> None:
+    """The newest game is cached for an hour; an L1 reorg drops it. The gateway must not answer against it (the
+    resolver would revert "no such game"): it finds the older game, and with none left answers 503 JSON with the
+    reason and no node URL. The same for a confirmed assertion the reorg un-confirms."""
+    web3 = chain.provider.web3
+    factory = project.HarnessDisputeGameFactory.deploy(
+        _deploy_blueprint(web3, owner, project.HarnessFaultDisputeGame), sender=owner
+    )
+    asr = project.HarnessAnchorStateRegistry.deploy(factory, 0, 0, sender=owner)
+    factory.harnessSetAnchorStateRegistry(asr, sender=owner)
+    l1.resolver.set_proof_config(
+        namehash(PARENT), PROVEN, OP, l2.registry.address, factory, asr, MIN_AGE, l1.verifier, sender=owner
+    )
+    data = call("addr", NAME)
+    head = l2.anvil.block_number()
+    no_games = chain.snapshot()
+    proposer = OpProposer(l2.anvil, factory)
+    older = proposer.propose(owner, block_number=head - 1)
+    project.HarnessFaultDisputeGame.at(older.game).harnessResolve(2, sender=owner)
+    one_game = chain.snapshot()
+    newer = proposer.propose(owner, block_number=head)
+    project.HarnessFaultDisputeGame.at(newer.game).harnessResolve(2, sender=owner)
+
+    answer = _ask(gateway_api, l1.resolver, data)
+    assert answer.status_code == 200, answer.text
+    assert int(answer.headers["x-dm3-proof-game-index"]) == newer.game_index
+    chain.restore(one_game)  # the reorg: the newer game is gone (its address now holds no game)
+    assert factory.gameCount() == newer.game_index
+    answer = _ask(gateway_api, l1.resolver, data)
+    assert answer.status_code == 200, answer.text
+    assert int(answer.headers["x-dm3-proof-game-index"]) == older.game_index
+    response = bytes.fromhex(answer.json()["data"][2:])
+    assert prove(eth_call, l1.resolver, response, NAME, data) == (True, registry_view(l2, data, head - 1))
+    chain.restore(no_games)
+    answer = _ask(gateway_api, l1.resolver, data)
+    assert answer.status_code == 503, answer.text
+    assert "no acceptable dispute game" in answer.json()["message"]
+    assert gateway_api.l1_url not in answer.text and l2.anvil.url not in answer.text
+    assert "127.0.0.1" not in answer.text
+
+    # Arbitrum: an assertion confirmed, served, then un-confirmed by the reorg (the rollup back at genesis).
+    rollup = project.HarnessArbitrumRollup.deploy(sender=owner)
+    l1.resolver.set_proof_config(
+        namehash(PARENT), PROVEN, ARBITRUM, l2.registry.address, rollup, ZERO, 0, l1.verifier, sender=owner
+    )
+    genesis_only = chain.snapshot()
+    confirmed = ArbitrumProposer(l2.anvil, rollup).propose(owner)
+    answer = _ask(gateway_api, l1.resolver, data)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["x-dm3-proof-commitment"] == "0x" + confirmed.assertion.assertion_hash.hex()
+    chain.restore(genesis_only)
+    answer = _ask(gateway_api, l1.resolver, data)
+    assert answer.status_code == 503, answer.text
+    assert "genesis" in answer.json()["message"] and "127.0.0.1" not in answer.text
