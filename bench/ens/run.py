@@ -291,6 +291,7 @@ def main(iterations: int, proof_iterations: int) -> None:
         (
             "ProfileRegistry",
             "Dm3Resolver",
+            "Dm3AnchorVerifier",
             "Dm3ProofVerifier",
             "HarnessDisputeGameFactory",
             "HarnessAnchorStateRegistry",

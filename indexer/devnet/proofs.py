@@ -38,7 +38,12 @@ KIND_OP_STACK = 1
 #: An unresolved game must stand this long before the resolver accepts it (so on the devnet: never).
 DEVNET_MIN_AGE = 3_600
 DEFENDER_WINS = 2
-PROOF_CONTRACTS = ("HarnessDisputeGameFactory", "HarnessAnchorStateRegistry", "Dm3ProofVerifier")
+PROOF_CONTRACTS = (
+    "HarnessDisputeGameFactory",
+    "HarnessAnchorStateRegistry",
+    "Dm3AnchorVerifier",
+    "Dm3ProofVerifier",
+)
 
 
 def _call(signature: str, types: list[str], args: list[Any]) -> bytes:
@@ -74,7 +79,9 @@ def deploy_proof_contracts(deployer: Web3Deployer) -> ProofContracts:
     factory = deployer.deploy("HarnessDisputeGameFactory", [blueprint]).address
     asr = deployer.deploy("HarnessAnchorStateRegistry", [factory, GAME_TYPE, 0]).address
     deployer.send_data(to=factory, data=_call("harnessSetAnchorStateRegistry(address)", ["address"], [asr]))
-    verifier = deployer.deploy("Dm3ProofVerifier", []).address
+    # The verifier asks a Dm3AnchorVerifier which state root a game vouches for (two contracts: code-size limit).
+    anchor = deployer.deploy("Dm3AnchorVerifier", []).address
+    verifier = deployer.deploy("Dm3ProofVerifier", [anchor]).address
     return ProofContracts(factory=factory, anchor_state_registry=asr, verifier=verifier, blueprint=blueprint)
 
 

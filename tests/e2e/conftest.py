@@ -34,6 +34,7 @@ def compiled(project: Any) -> dict[str, Any]:
         (
             "ProfileRegistry",
             "Dm3Resolver",
+            "Dm3AnchorVerifier",
             "Dm3ProofVerifier",
             "HarnessDisputeGameFactory",
             "HarnessAnchorStateRegistry",

@@ -101,7 +101,7 @@ def l1(project: Any, owner: Any, gateway: Gateway, l2: Any) -> Any:
     asr = project.HarnessAnchorStateRegistry.deploy(factory, 0, 0, sender=owner)
     factory.harnessSetAnchorStateRegistry(asr, sender=owner)
     rollup = project.HarnessArbitrumRollup.deploy(keccak(b"genesis"), sender=owner)
-    verifier = project.Dm3ProofVerifier.deploy(sender=owner)
+    verifier = project.Dm3ProofVerifier.deploy(project.Dm3AnchorVerifier.deploy(sender=owner), sender=owner)
     resolver = project.Dm3Resolver.deploy(URLS, [gateway.address], owner, sender=owner)
     resolver.set_proof_config(
         namehash(PARENT), PROVEN, OP, l2.registry.address, factory, asr, MIN_AGE, verifier, sender=owner
