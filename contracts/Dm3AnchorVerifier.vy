@@ -114,10 +114,7 @@ def op_state_root(
 ) -> bytes32:
     """
     @notice The L2 state root an OP-stack dispute game vouches for, under the policy above.
-    @dev Reverts with "resolver: no such game", "resolver: game not respected", "resolver:
-         game blacklisted", "resolver: game retired", "resolver: game not proper",
-         "resolver: challenger won", "resolver: game too young" or "resolver: wrong output
-         root preimage".
+    @dev Reverts with the reason of the first rule broken (docs/authorisation.md lists them).
     @param factory The DisputeGameFactory.
     @param anchor_state_registry The AnchorStateRegistry.
     @param min_age Seconds an unresolved game must have stood unchallenged.
@@ -158,9 +155,7 @@ def arbitrum_state_root(
     @dev The assertion hash is `keccak256(parent_assertion ‖ keccak256(state) ‖
          inbox_acc)`; `state` is `abi.encode(AssertionState)` (192 bytes), whose first word
          is the L2 block hash (`globalState.bytes32Vals[0]`) and fifth the machine status.
-         Reverts with "resolver: assertion not confirmed", "resolver: malformed assertion
-         state", "resolver: wrong assertion preimage", "resolver: assertion not finished",
-         "resolver: malformed block header" or "resolver: wrong block header".
+         Reverts with the reason of the first rule broken (docs/authorisation.md lists them).
     @param rollup The rollup contract.
     @param assertion The assertion's hash.
     @param parent_assertion Its parent's hash.

@@ -161,10 +161,10 @@ ANCHOR_VERIFIER: public(immutable(IAnchorVerifier))
 @deploy
 def __init__(anchor_verifier: address):
     """
-    @dev Reverts with "resolver: commitment verifier is not a contract".
+    @dev Reverts with "resolver: anchor verifier is not a contract".
     @param anchor_verifier A Dm3AnchorVerifier (stateless, any deployment).
     """
-    assert anchor_verifier.is_contract, "resolver: commitment verifier is not a contract"
+    assert anchor_verifier.is_contract, "resolver: anchor verifier is not a contract"
     ANCHOR_VERIFIER = IAnchorVerifier(anchor_verifier)
 
 
@@ -523,11 +523,10 @@ def _multicall(
          (`_answer`, its own slots computed here from it) against its own group of storage
          proofs (`groups`: a `bytes[][][]`, one `bytes[][]` per call, in order), all under
          the one storage root; the answer is `abi.encode(bytes[])` of the inner answers, as
-         ENS's `multicall` returns it. The calls' ABI encoding is bounds-checked ("resolver:
-         malformed multicall"); a multicall inside one is refused ("resolver: nested
-         multicall"), as are more than `MAX_MULTICALL_CALLS` calls, a group count other
-         than the calls' ("resolver: missing proof group", "resolver: extra proof groups")
-         and an answer over `MAX_RESULT_LENGTH` ("resolver: answer too long").
+         ENS's `multicall` returns it. The calls' ABI encoding is bounds-checked; refused
+         too: a multicall inside one, more than `MAX_MULTICALL_CALLS` calls, fewer or more
+         proof groups than calls, and an answer over `MAX_RESULT_LENGTH` (each with its own
+         reason, docs/authorisation.md).
     """
     size: uint256 = len(data)
     self._well_formed_multicall(size >= 36)
