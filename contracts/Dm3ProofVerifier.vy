@@ -9,20 +9,21 @@
         (docs/proof-mode.md). The caller (the resolver) tells which L2 registry and L1
         contracts the request's name is proven against (`proof_config_for`); this contract
         holds no state and trusts nothing else:
-        - kind 1, OP stack: the dispute game at `gameIndex` of the DisputeGameFactory must
-          be respected by the AnchorStateRegistry, not blacklisted, not retired, proper, and
-          won by the defender or unchallenged for the configured age; its root claim must
-          hash the given output-root preimage, whose state root anchors the proofs;
-        - kind 2, Arbitrum: the assertion must be confirmed by the rollup and hash the given
-          state; the block header must hash to the state's block hash, and its state root
-          anchors the proofs;
+        - its `ANCHOR_VERIFIER` (Dm3AnchorVerifier) checks the game (kind 1, OP stack) or
+          the confirmed assertion (kind 2, Arbitrum) the answer names and returns the L2
+          state root it vouches for;
         - then the registry's account proof, and the storage proofs of exactly the slots
           the request reads, computed here from the name and the call (ProfileRegistry's
-          storage layout), so a gateway cannot prove another record.
+          storage layout), so a gateway cannot prove another record; a `multicall` is
+          verified call by call, one group of storage proofs per inner call.
         A signed answer (first word 0x60), which the resolver forwards only in its
-        proven-or-signed mode, gets the signed path's checks against the caller's signers.
+        proven-or-signed mode, gets the signed path's checks (in the anchor verifier)
+        against the caller's signers.
 @dev A separate contract because the resolver with the verification inside exceeds the
-     24,576-byte code limit. Nodes are copied from calldata one proof at a time.
+     24,576-byte code limit, and the anchor checks in a third for the same reason (this
+     contract with them came to ~29.4 kB once it verified multicalls). The response is
+     never copied whole: its ABI head is parsed from calldata and nodes are copied one
+     proof at a time.
 """
 
 

@@ -1,7 +1,8 @@
 """Proof mode on the devnet: the L1 harness contracts, one parent in proof mode, and a proposer.
 
 The devnet's L1 gets the harness `DisputeGameFactory`, `AnchorStateRegistry` and fault dispute game blueprint
-(contracts/test/: the real interfaces, outcomes decided by a referee, the deployer) and a `Dm3ProofVerifier`;
+(contracts/test/: the real interfaces, outcomes decided by a referee, the deployer) and a `Dm3ProofVerifier` (with
+its `Dm3AnchorVerifier`);
 `Dm3Resolver.set_proof_config` puts `base.dm3.eth` in mode 1 (proven, OP stack) against the Base-like L2's
 `ProfileRegistry`. `OpProposer` posts real output roots of the L2 (computed from the L2 node with
 `indexer.proofs.witness.output_root_at`, the version-0 hash upstream's op-proposer posts) as games, and plays the
