@@ -9,30 +9,27 @@
         (docs/proof-mode.md). The caller (the resolver) tells which L2 registry and L1
         contracts the request's name is proven against (`proof_config_for`); this contract
         holds no state and trusts nothing else:
-        - kind 1, OP stack: the dispute game at `gameIndex` of the DisputeGameFactory must
-          be respected by the AnchorStateRegistry, not blacklisted, not retired, proper, and
-          won by the defender or unchallenged for the configured age; its root claim must
-          hash the given output-root preimage, whose state root anchors the proofs;
-        - kind 2, Arbitrum: the assertion must be confirmed by the rollup and hash the given
-          state; the block header must hash to the state's block hash, and its state root
-          anchors the proofs;
+        - its `ANCHOR_VERIFIER` (Dm3AnchorVerifier) checks the game (kind 1, OP stack) or
+          the confirmed assertion (kind 2, Arbitrum) the answer names and returns the L2
+          state root it vouches for;
         - then the registry's account proof, and the storage proofs of exactly the slots
           the request reads, computed here from the name and the call (ProfileRegistry's
-          storage layout), so a gateway cannot prove another record.
+          storage layout), so a gateway cannot prove another record; a `multicall` is
+          verified call by call, one group of storage proofs per inner call.
         A signed answer (first word 0x60), which the resolver forwards only in its
-        proven-or-signed mode, gets the signed path's checks against the caller's signers.
+        proven-or-signed mode, gets the signed path's checks (in the anchor verifier)
+        against the caller's signers.
 @dev A separate contract because the resolver with the verification inside exceeds the
-     24,576-byte code limit. Nodes are copied from calldata one proof at a time.
+     24,576-byte code limit, and the anchor checks in a third for the same reason (this
+     contract with them came to ~29.4 kB once it verified multicalls). The response is
+     never copied whole: its ABI head is parsed from calldata and nodes are copied one
+     proof at a time.
 """
 
 
 # @dev Merkle-Patricia proofs of the L2 registry's account and storage (stateless).
 from modules import rlp
 from modules import mpt
-
-
-# @dev Recovery of a gateway's signature, for the signed fallback (stateless).
-from snekmate.utils import ecdsa
 
 
 ################################################################
@@ -43,45 +40,24 @@ from snekmate.utils import ecdsa
 # @dev The resolver: the proof settings of a name (see `Dm3Resolver.proof_config_for`).
 interface IProofConfigSource:
     def proof_config_for(name: Bytes[MAX_NAME_LENGTH]) -> (uint8, address, address, address, uint64, bytes32): view
-    def signers(signer: address) -> bool: view
 
 
-# @dev Optimism's `DisputeGameFactory` (contracts-bedrock/src/dispute): GameType is uint32,
-# Timestamp uint64.
-interface IDisputeGameFactory:
-    def gameCount() -> uint256: view
-    def gameAtIndex(_index: uint256) -> (uint32, uint64, address): view
-
-
-# @dev Optimism's `AnchorStateRegistry`: the judge of a game's standing.
-interface IAnchorStateRegistry:
-    def isGameRespected(_game: address) -> bool: view
-    def isGameBlacklisted(_game: address) -> bool: view
-    def isGameRetired(_game: address) -> bool: view
-    def isGameProper(_game: address) -> bool: view
-
-
-# @dev Optimism's fault dispute game: the claim (an output root) and its status
-# (0 IN_PROGRESS, 1 CHALLENGER_WINS, 2 DEFENDER_WINS).
-interface IDisputeGame:
-    def rootClaim() -> bytes32: view
-    def status() -> uint8: view
-    def createdAt() -> uint64: view
-
-
-# @dev nitro-contracts' `AssertionNode` (src/rollup/Assertion.sol); status 2 is Confirmed.
-struct AssertionNode:
-    firstChildBlock: uint64
-    secondChildBlock: uint64
-    createdAtBlock: uint64
-    isFirstChild: bool
-    status: uint8
-    configHash: bytes32
-
-
-# @dev Arbitrum's BOLD rollup contract (nitro-contracts `RollupCore`).
-interface IArbitrumRollup:
-    def getAssertion(assertionHash: bytes32) -> AssertionNode: view
+# @dev The L2 state root a rollup's L1 commitment vouches for (Dm3AnchorVerifier).
+interface IAnchorVerifier:
+    def op_state_root(
+        factory: address, anchor_state_registry: address, min_age: uint64, game_index: uint256, preimage: bytes32[4]
+    ) -> bytes32: view
+    def arbitrum_state_root(
+        rollup: address,
+        assertion: bytes32,
+        parent_assertion: bytes32,
+        inbox_acc: bytes32,
+        state: Bytes[192],
+        header: Bytes[_MAX_HEADER_LENGTH],
+    ) -> bytes32: view
+    def signed_result(
+        resolver: address, response: Bytes[_MAX_COPY_LENGTH], request: Bytes[_MAX_COPY_LENGTH]
+    ) -> Bytes[MAX_RESULT_LENGTH]: view
 
 
 # @dev The settings a name's proofs are checked against (from the resolver).
@@ -117,10 +93,26 @@ KIND_OP_STACK: constant(uint8) = 1
 KIND_ARBITRUM: constant(uint8) = 2
 
 
-# @dev Maximum length of a proof answer (`abi.encode(uint8 kind, bytes witness)`): a 500-byte
-# text record needs 17 storage proofs (~20 KiB on a small trie, ~50 KiB on a large one). Vyper
-# copies the argument to memory, whose cost grows with this cap, so it is not larger.
-MAX_PROOF_RESPONSE_LENGTH: constant(uint256) = 131072
+# @dev A signed answer (`abi.encode(bytes result, uint64 expires, bytes sig)`, Dm3Resolver's
+# `_MAX_RESPONSE_LENGTH`) and the request are copied from calldata word by word into buffers of
+# this size (the 64 bytes: the ABI head of the word array they are gathered in). A proof answer
+# is never copied: it has no cap but the calldata's.
+_MAX_COPY_LENGTH: constant(uint256) = 5 * 32 + MAX_RESULT_LENGTH + 96 + 64
+
+
+# @dev `resolveWithStateProof(bytes,bytes)`, taken by `__default__`.
+_STATE_PROOF_SELECTOR: constant(bytes4) = 0x8ca4ab57
+
+
+# @dev `multicall(bytes[])` (ENS's resolvers): at most this many inner calls are proven
+# (the gateway's `MAX_MULTICALL`); each inner call is one of the calls below.
+_MULTICALL_SELECTOR: constant(bytes4) = 0xac9650d8
+MAX_MULTICALL_CALLS: constant(uint256) = 32
+
+
+# @dev The words of a multicall answer (`abi.encode(bytes[])`), its ABI head included, so that
+# with the 64-byte head of the word array it fits `MAX_RESULT_LENGTH`.
+_MAX_ANSWER_WORDS: constant(uint256) = MAX_RESULT_LENGTH // 32 - 2
 
 
 # @dev Maximum number of storage slots one proven answer reads (a 4096-byte text: 129).
@@ -148,18 +140,33 @@ _ADDR_COIN_SELECTOR: constant(bytes4) = 0xf1cb7e06
 _CONTENTHASH_SELECTOR: constant(bytes4) = 0xbc1c58d1
 
 
-# @dev Fault dispute game outcomes.
-_CHALLENGER_WINS: constant(uint8) = 1
-_DEFENDER_WINS: constant(uint8) = 2
-
-
-# @dev Maximum length of an L2 block header (RLP); a header is well under 1 KiB.
+# @dev Maximum length of an L2 block header (RLP); a header is well under 1 KiB
+# (Dm3AnchorVerifier's `MAX_HEADER_LENGTH`).
 _MAX_HEADER_LENGTH: constant(uint256) = 1024
 
 
-# @dev BOLD: assertion status Confirmed; machine status FINISHED.
-_ASSERTION_CONFIRMED: constant(uint8) = 2
-_MACHINE_FINISHED: constant(uint256) = 1
+################################################################
+#                          IMMUTABLES                          #
+################################################################
+
+
+# @notice The Dm3AnchorVerifier that tells which L2 state root a game or assertion vouches for.
+ANCHOR_VERIFIER: public(immutable(IAnchorVerifier))
+
+
+################################################################
+#                         CONSTRUCTOR                          #
+################################################################
+
+
+@deploy
+def __init__(anchor_verifier: address):
+    """
+    @dev Reverts with "resolver: anchor verifier is not a contract".
+    @param anchor_verifier A Dm3AnchorVerifier (stateless, any deployment).
+    """
+    assert anchor_verifier.is_contract, "resolver: anchor verifier is not a contract"
+    ANCHOR_VERIFIER = IAnchorVerifier(anchor_verifier)
 
 
 ################################################################
@@ -169,25 +176,42 @@ _MACHINE_FINISHED: constant(uint256) = 1
 
 @external
 @view
-def resolveWithStateProof(
-    response: Bytes[MAX_PROOF_RESPONSE_LENGTH], extraData: Bytes[_MAX_REQUEST_LENGTH]
-) -> Bytes[MAX_RESULT_LENGTH]:
+@raw_return
+def __default__() -> Bytes[MAX_RESULT_LENGTH + 64]:
     """
-    @notice Verifies a proof answer for `Dm3Resolver.resolveWithStateProof` (the caller),
-            whose settings for the request's name it reads back from the caller.
-    @dev `response` is `abi.encode(uint8 kind, bytes witness)` (docs/proof-mode.md):
-         kind 1 (OP stack) `witness = abi.encode(uint256 gameIndex, bytes32[4]
-         outputRootPreimage, bytes[] accountProof, bytes[][] storageProofs)`; kind 2
-         (Arbitrum) `witness = abi.encode(bytes32 assertionHash, bytes32
-         parentAssertionHash, bytes32 inboxAcc, bytes encodedAssertionState, bytes
-         blockHeaderRlp, bytes[] accountProof, bytes[][] storageProofs)`. The storage
-         proofs are those of the slots `_answer` computes from the request, in order (a
-         byte string's length slot, then its data slots); the response is read in place
-         from calldata, node by node.
-    @param response The gateway's answer.
-    @param extraData The request: the `resolve(name, data)` calldata from `OffchainLookup`.
-    @return The ABI-encoded answer of the resolver call in `data`.
+    @notice `resolveWithStateProof(bytes response, bytes extraData)` (selector 0x8ca4ab57):
+            verifies a proof answer for `Dm3Resolver.resolveWithStateProof` (the caller),
+            whose settings for the request's name it reads back from the caller. Any other
+            call reverts with "resolver: unknown function".
+    @dev Taken here rather than as a declared function so that `response` is not copied to
+         memory (Vyper would size its buffer by the cap, and memory is what large answers
+         pay for): the ABI head is bounds-checked here (every offset and length inside the
+         calldata, the request padded to whole words, else "resolver: malformed witness")
+         and the response read in place, node by node. `response` is `abi.encode(uint8
+         kind, bytes witness)` (docs/proof-mode.md): kind 1 (OP stack) `witness =
+         abi.encode(uint256 gameIndex, bytes32[4] outputRootPreimage, bytes[] accountProof,
+         bytes[][] storageProofs)`; kind 2 (Arbitrum) `witness = abi.encode(bytes32
+         assertionHash, bytes32 parentAssertionHash, bytes32 inboxAcc, bytes
+         encodedAssertionState, bytes blockHeaderRlp, bytes[] accountProof, bytes[][]
+         storageProofs)`. The storage proofs are those of the slots `_answer` computes from
+         the request, in order (a byte string's length slot, then its data slots); for a
+         `multicall(bytes[])`, `storageProofs` is `bytes[][][]`: one such group per inner
+         call, in the calls' order. `extraData` is the `resolve(name, data)` calldata.
+    @return Bytes `abi.encode(bytes result)`: the ABI-encoded answer of the call in `data`.
     """
+    size: uint256 = len(msg.data)
+    assert size >= 68, "resolver: unknown function"
+    assert convert(slice(msg.data, 0, 4), bytes4) == _STATE_PROOF_SELECTOR, "resolver: unknown function"
+    response_head: uint256 = self._calldata_word(4, size)
+    request_head: uint256 = self._calldata_word(36, size)
+    self._well_formed(response_head <= size and request_head <= size)
+    # `base`: the response's first byte in calldata; `end`: its length.
+    end: uint256 = self._calldata_word(4 + response_head, size)
+    base: uint256 = 4 + response_head + 32
+    self._well_formed(end <= size - base)
+    request_length: uint256 = self._calldata_word(4 + request_head, size)
+    assert request_length <= _MAX_REQUEST_LENGTH, "resolver: not a resolve request"
+    extraData: Bytes[_MAX_COPY_LENGTH] = self._calldata_bytes(4 + request_head + 32, request_length, size)
     assert len(extraData) >= 4 and convert(slice(extraData, 0, 4), bytes4) == _RESOLVE_SELECTOR, "resolver: not a resolve request"
     name: Bytes[MAX_NAME_LENGTH] = b""
     data: Bytes[MAX_DATA_LENGTH] = b""
@@ -202,19 +226,20 @@ def resolveWithStateProof(
         config.min_age,
         node,
     ) = staticcall IProofConfigSource(msg.sender).proof_config_for(name)
-    assert len(response) >= 64, "resolver: malformed witness"
-    kind: uint256 = extract32(response, 0, output_type=uint256)
+    self._well_formed(end >= 64)
+    kind: uint256 = self._word(base, end, 0)
     if kind == 96:
         # A signed answer; the resolver lets one through only in its proven-or-signed mode.
-        return self._signed_result(response, extraData)
+        self._well_formed(end <= _MAX_COPY_LENGTH - 64)
+        return abi_encode(
+            staticcall ANCHOR_VERIFIER.signed_result(msg.sender, self._calldata_bytes(base, end, size), extraData)
+        )
     assert kind == convert(config.kind, uint256), "resolver: wrong proof kind"
 
-    # Positions relative to `response`; `base` is its first byte in calldata.
-    base: uint256 = 4 + convert(slice(msg.data, 4, 32), uint256) + 32
-    end: uint256 = len(response)
-    witness_length: uint256 = self._word(base, end, extract32(response, 32, output_type=uint256))
-    witness: uint256 = extract32(response, 32, output_type=uint256) + 32
-    assert witness_length <= end - witness, "resolver: malformed witness"
+    # Positions from here on are relative to the response (`base` in calldata).
+    witness: uint256 = self._pointer(base, end, 32, 32)
+    witness_length: uint256 = self._word(base, end, witness - 32)
+    self._well_formed(witness_length <= end - witness)
     end = witness + witness_length
 
     state_root: bytes32 = empty(bytes32)
@@ -232,36 +257,55 @@ def resolveWithStateProof(
         state_root, config.registry, self._proof(base, end, self._pointer(base, end, witness + 5 * 32, witness))
     )
     assert exists, "resolver: registry account missing"
-    return self._answer(node, data, storage_root, base, end, self._pointer(base, end, witness + 6 * 32, witness))
+    proofs: uint256 = self._pointer(base, end, witness + 6 * 32, witness)
+    if len(data) >= 4 and convert(slice(data, 0, 4), bytes4) == _MULTICALL_SELECTOR:
+        return abi_encode(self._multicall(node, data, storage_root, base, end, proofs))
+    return abi_encode(self._answer(node, data, storage_root, base, end, proofs))
+
+
+@internal
+@pure
+def _well_formed(ok: bool):
+    """
+    @dev Reverts with "resolver: malformed witness" unless `ok` (one copy of the revert).
+    """
+    assert ok, "resolver: malformed witness"
+
+
+@internal
+@pure
+def _well_formed_multicall(ok: bool):
+    """
+    @dev Reverts with "resolver: malformed multicall" unless `ok`.
+    """
+    assert ok, "resolver: malformed multicall"
 
 
 @internal
 @view
-def _signed_result(
-    response: Bytes[MAX_PROOF_RESPONSE_LENGTH], extraData: Bytes[_MAX_REQUEST_LENGTH]
-) -> Bytes[MAX_RESULT_LENGTH]:
+def _calldata_word(position: uint256, size: uint256) -> uint256:
     """
-    @dev The signed path's checks (Dm3Resolver.resolveWithProof) for the caller: the
-         digest names the caller as the resolver, and the signer must be one of its signers.
+    @dev The calldata word at `position`; "resolver: malformed witness" past the end.
     """
-    result: Bytes[MAX_RESULT_LENGTH] = b""
-    expires: uint64 = 0
-    sig: Bytes[65] = b""
-    result, expires, sig = abi_decode(response, (Bytes[MAX_RESULT_LENGTH], uint64, Bytes[65]))
-    assert convert(expires, uint256) >= block.timestamp, "resolver: signature expired"
-    assert len(sig) == 64 or len(sig) == 65, "resolver: invalid signature length"
-    digest: bytes32 = keccak256(
-        concat(x"1900", convert(msg.sender, bytes20), convert(expires, bytes8), keccak256(extraData), keccak256(result))
-    )
-    r: uint256 = extract32(sig, 0, output_type=uint256)
-    s_or_vs: uint256 = extract32(sig, 32, output_type=uint256)
-    signer: address = empty(address)
-    if len(sig) == 65:
-        signer = ecdsa._try_recover_vrs(digest, convert(slice(sig, 64, 1), uint256), r, s_or_vs)
-    else:
-        signer = ecdsa._try_recover_r_vs(digest, r, s_or_vs)
-    assert staticcall IProofConfigSource(msg.sender).signers(signer), "resolver: invalid signer"
-    return result
+    self._well_formed(position <= size and size - position >= 32)
+    return convert(slice(msg.data, position, 32), uint256)
+
+
+@internal
+@view
+def _calldata_bytes(start: uint256, length: uint256, size: uint256) -> Bytes[_MAX_COPY_LENGTH]:
+    """
+    @dev `length` (at most `_MAX_COPY_LENGTH`, checked by the caller) calldata
+         bytes from `start`, copied word by word (a slice of `msg.data` takes a constant
+         length only); the words, padding included, must lie inside the calldata, else
+         "resolver: malformed witness".
+    """
+    words: DynArray[bytes32, _MAX_COPY_LENGTH // 32 - 2] = []
+    for i: uint256 in range(_MAX_COPY_LENGTH // 32 - 2):
+        if 32 * i >= length:
+            break
+        words.append(convert(self._calldata_word(start + 32 * i, size), bytes32))
+    return slice(abi_encode(words), 64, length)
 
 
 @internal
@@ -271,7 +315,7 @@ def _word(base: uint256, end: uint256, position: uint256) -> uint256:
     @dev The 32-byte word at `position` of the response (calldata from `base`); reverts
          with "resolver: malformed witness" past `end`.
     """
-    assert position <= end and end - position >= 32, "resolver: malformed witness"
+    self._well_formed(position <= end and end - position >= 32)
     return convert(slice(msg.data, base + position, 32), uint256)
 
 
@@ -283,7 +327,7 @@ def _pointer(base: uint256, end: uint256, position: uint256, origin: uint256) ->
          with "resolver: malformed witness" (and so never overflows).
     """
     offset: uint256 = self._word(base, end, position)
-    assert offset <= end, "resolver: malformed witness"
+    self._well_formed(offset <= end)
     return origin + offset
 
 
@@ -298,7 +342,7 @@ def _node(start: uint256, length: uint256) -> Bytes[rlp.MAX_NODE_LENGTH]:
     size: uint256 = len(msg.data)
     if start + rlp.MAX_NODE_LENGTH <= size:
         return slice(slice(msg.data, start, rlp.MAX_NODE_LENGTH), 0, length)
-    assert size >= rlp.MAX_NODE_LENGTH, "resolver: malformed witness"
+    self._well_formed(size >= rlp.MAX_NODE_LENGTH)
     skip: uint256 = start + rlp.MAX_NODE_LENGTH - size
     return slice(slice(msg.data, size - rlp.MAX_NODE_LENGTH, rlp.MAX_NODE_LENGTH), skip, length)
 
@@ -319,7 +363,7 @@ def _proof(base: uint256, end: uint256, array: uint256) -> DynArray[Bytes[rlp.MA
         position: uint256 = self._pointer(base, end, array + 32 + 32 * i, array + 32)
         length: uint256 = self._word(base, end, position)
         assert length <= rlp.MAX_NODE_LENGTH, "resolver: proof node too long"
-        assert length <= end - position - 32, "resolver: malformed witness"
+        self._well_formed(length <= end - position - 32)
         nodes.append(self._node(base + position + 32, length))
     return nodes
 
@@ -328,78 +372,53 @@ def _proof(base: uint256, end: uint256, array: uint256) -> DynArray[Bytes[rlp.MA
 @view
 def _op_state_root(config: ProofConfig, base: uint256, end: uint256, witness: uint256) -> bytes32:
     """
-    @dev OP stack: the dispute game at `gameIndex` must be respected, not blacklisted,
-         not retired, proper, and won by the defender or unchallenged for `min_age`
-         seconds; its root claim must be the hash of the given output-root preimage
-         (version, state root, message-passer storage root, block hash).
+    @dev OP stack: the game index and output-root preimage from the witness, checked by
+         the commitment verifier against the factory and the AnchorStateRegistry.
     @return bytes32 The L2 state root.
     """
-    game_index: uint256 = self._word(base, end, witness)
-    factory: IDisputeGameFactory = IDisputeGameFactory(config.rollup)
-    assert game_index < staticcall factory.gameCount(), "resolver: no such game"
-    game: address = (staticcall factory.gameAtIndex(game_index))[2]
-    registry: IAnchorStateRegistry = IAnchorStateRegistry(config.anchor_state_registry)
-    assert staticcall registry.isGameRespected(game), "resolver: game not respected"
-    assert not staticcall registry.isGameBlacklisted(game), "resolver: game blacklisted"
-    assert not staticcall registry.isGameRetired(game), "resolver: game retired"
-    assert staticcall registry.isGameProper(game), "resolver: game not proper"
-    status: uint8 = staticcall IDisputeGame(game).status()
-    assert status != _CHALLENGER_WINS, "resolver: challenger won"
-    if status != _DEFENDER_WINS:
-        created: uint256 = convert(staticcall IDisputeGame(game).createdAt(), uint256)
-        assert block.timestamp >= created + convert(config.min_age, uint256), "resolver: game too young"
-    preimage: Bytes[128] = slice(msg.data, base + witness + 32, 128)
-    assert witness + 32 + 128 <= end, "resolver: malformed witness"
-    assert keccak256(preimage) == staticcall IDisputeGame(game).rootClaim(), "resolver: wrong output root preimage"
-    return extract32(preimage, 32)
+    self._well_formed(witness + 32 + 128 <= end)
+    preimage: bytes32[4] = empty(bytes32[4])
+    for i: uint256 in range(4):
+        preimage[i] = convert(self._word(base, end, witness + 32 + 32 * i), bytes32)
+    return staticcall ANCHOR_VERIFIER.op_state_root(
+        config.rollup, config.anchor_state_registry, config.min_age, self._word(base, end, witness), preimage
+    )
 
 
 @internal
 @view
 def _arbitrum_state_root(config: ProofConfig, base: uint256, end: uint256, witness: uint256) -> bytes32:
     """
-    @dev Arbitrum: the assertion must be confirmed by the rollup, its hash must be
-         `keccak256(parentAssertionHash ‖ keccak256(encodedAssertionState) ‖ inboxAcc)`,
-         its machine status FINISHED, and the block header must hash to the state's
-         `globalState.bytes32Vals[0]` (the L2 block hash).
+    @dev Arbitrum: the assertion, its preimage and the L2 block header from the witness,
+         checked by the commitment verifier against the rollup.
     @return bytes32 The L2 state root (the header's fourth field).
     """
-    assertion: bytes32 = convert(self._word(base, end, witness), bytes32)
-    node: AssertionNode = staticcall IArbitrumRollup(config.rollup).getAssertion(assertion)
-    assert node.status == _ASSERTION_CONFIRMED, "resolver: assertion not confirmed"
     state_position: uint256 = self._pointer(base, end, witness + 3 * 32, witness)
     assert self._word(base, end, state_position) == 192, "resolver: malformed assertion state"
-    assert state_position + 32 + 192 <= end, "resolver: malformed witness"
-    state: Bytes[192] = slice(msg.data, base + state_position + 32, 192)
-    preimage: Bytes[96] = concat(
-        convert(self._word(base, end, witness + 32), bytes32),
-        keccak256(state),
-        convert(self._word(base, end, witness + 64), bytes32),
-    )
-    assert keccak256(preimage) == assertion, "resolver: wrong assertion preimage"
-    assert extract32(state, 128, output_type=uint256) == _MACHINE_FINISHED, "resolver: assertion not finished"
+    self._well_formed(state_position + 32 + 192 <= end)
     header_position: uint256 = self._pointer(base, end, witness + 4 * 32, witness)
     header_length: uint256 = self._word(base, end, header_position)
     assert header_length <= _MAX_HEADER_LENGTH and header_length >= 123, "resolver: malformed block header"
-    assert header_length <= end - header_position - 32, "resolver: malformed witness"
+    self._well_formed(header_length <= end - header_position - 32)
     header_start: uint256 = base + header_position + 32
     header: Bytes[_MAX_HEADER_LENGTH] = b""
     if header_start + _MAX_HEADER_LENGTH <= len(msg.data):
         header = slice(slice(msg.data, header_start, _MAX_HEADER_LENGTH), 0, header_length)
     else:
+        self._well_formed(len(msg.data) >= _MAX_HEADER_LENGTH)
         header = slice(
             slice(msg.data, len(msg.data) - _MAX_HEADER_LENGTH, _MAX_HEADER_LENGTH),
             header_start + _MAX_HEADER_LENGTH - len(msg.data),
             header_length,
         )
-    assert keccak256(header) == extract32(state, 0), "resolver: wrong block header"
-    # A header is a long list (0xf9 + 2 length bytes) starting parentHash (0xa0 + 32),
-    # ommersHash (0xa0 + 32), beneficiary (0x94 + 20), stateRoot (0xa0 + 32).
-    assert convert(slice(header, 0, 1), uint256) == 249, "resolver: malformed block header"
-    assert convert(slice(header, 1, 2), uint256) + 3 == header_length, "resolver: malformed block header"
-    assert slice(header, 3, 1) == b"\xa0" and slice(header, 36, 1) == b"\xa0", "resolver: malformed block header"
-    assert slice(header, 69, 1) == b"\x94" and slice(header, 90, 1) == b"\xa0", "resolver: malformed block header"
-    return extract32(header, 91)
+    return staticcall ANCHOR_VERIFIER.arbitrum_state_root(
+        config.rollup,
+        convert(self._word(base, end, witness), bytes32),
+        convert(self._word(base, end, witness + 32), bytes32),
+        convert(self._word(base, end, witness + 64), bytes32),
+        slice(msg.data, base + state_position + 32, 192),
+        header,
+    )
 
 
 @internal
@@ -493,6 +512,63 @@ def _answer(
                 )
             slot += 1
     raise "resolver: too many storage slots"
+
+
+@internal
+@view
+def _multicall(
+    node: bytes32, data: Bytes[MAX_DATA_LENGTH], storage_root: bytes32, base: uint256, end: uint256, groups: uint256
+) -> Bytes[MAX_RESULT_LENGTH]:
+    """
+    @dev `multicall(bytes[] calls)`: each inner call is verified exactly as a single call
+         (`_answer`, its own slots computed here from it) against its own group of storage
+         proofs (`groups`: a `bytes[][][]`, one `bytes[][]` per call, in order), all under
+         the one storage root; the answer is `abi.encode(bytes[])` of the inner answers, as
+         ENS's `multicall` returns it. The calls' ABI encoding is bounds-checked; refused
+         too: a multicall inside one, more than `MAX_MULTICALL_CALLS` calls, fewer or more
+         proof groups than calls, and an answer over `MAX_RESULT_LENGTH` (each with its own
+         reason, docs/authorisation.md).
+    """
+    size: uint256 = len(data)
+    self._well_formed_multicall(size >= 36)
+    array: uint256 = extract32(data, 4, output_type=uint256)
+    self._well_formed_multicall(array <= size - 36)
+    array += 4 + 32
+    count: uint256 = extract32(data, array - 32, output_type=uint256)
+    assert count <= MAX_MULTICALL_CALLS, "resolver: multicall too long"
+    self._well_formed_multicall(count <= (size - array) // 32)
+    group_count: uint256 = self._word(base, end, groups)
+    assert group_count >= count, "resolver: missing proof group"
+    assert group_count == count, "resolver: extra proof groups"
+    # The answer's words: the array's offset and length, one offset per call, then each
+    # call's answer (an ABI encoding, whole words) after its length word.
+    words: DynArray[bytes32, _MAX_ANSWER_WORDS] = [convert(32, bytes32), convert(count, bytes32)]
+    for i: uint256 in range(MAX_MULTICALL_CALLS):
+        if i == count:
+            break
+        words.append(empty(bytes32))
+    for i: uint256 in range(MAX_MULTICALL_CALLS):
+        if i == count:
+            break
+        offset: uint256 = extract32(data, array + 32 * i, output_type=uint256)
+        self._well_formed_multicall(offset <= size and offset + array <= size - 32)
+        start: uint256 = array + offset + 32
+        length: uint256 = extract32(data, start - 32, output_type=uint256)
+        self._well_formed_multicall(length <= size - start)
+        inner: Bytes[MAX_DATA_LENGTH] = slice(data, start, length)
+        assert length < 4 or convert(slice(inner, 0, 4), bytes4) != _MULTICALL_SELECTOR, "resolver: nested multicall"
+        answer: Bytes[MAX_RESULT_LENGTH] = self._answer(
+            node, inner, storage_root, base, end, self._pointer(base, end, groups + 32 + 32 * i, groups + 32)
+        )
+        answer_words: uint256 = len(answer) // 32
+        assert len(words) + 1 + answer_words <= _MAX_ANSWER_WORDS, "resolver: answer too long"
+        words[2 + i] = convert(32 * (len(words) - 2), bytes32)
+        words.append(convert(len(answer), bytes32))
+        for j: uint256 in range(MAX_RESULT_LENGTH // 32):
+            if j == answer_words:
+                break
+            words.append(extract32(answer, 32 * j))
+    return slice(abi_encode(words), 64, 32 * len(words))
 
 
 @internal

@@ -152,11 +152,6 @@ KIND_OP_STACK: public(constant(uint8)) = 1
 KIND_ARBITRUM: public(constant(uint8)) = 2
 
 
-# @notice Maximum length of a proof answer (`abi.encode(uint8 kind, bytes witness)`), as
-# Dm3ProofVerifier's; forwarded to it as it came.
-MAX_PROOF_RESPONSE_LENGTH: public(constant(uint256)) = 131072
-
-
 # @dev Maximum number of labels in a DNS-encoded name.
 _MAX_LABELS: constant(uint256) = 64
 
@@ -364,7 +359,7 @@ def __default__() -> Bytes[MAX_RESULT_LENGTH + 64]:
             in `MODE_PROVEN_OR_SIGNED`, signed by a trusted gateway signer). Any other
             call reverts with "resolver: unknown function".
     @dev Taken here rather than as a declared function so that the arguments are not
-         copied to memory (Vyper sizes their buffers by the 128 KiB cap, and memory is
+         copied to memory (Vyper sizes their buffers by a fixed cap, and memory is
          what large calls pay for): this reads the name and the response's first word
          in place, checks the parent's mode, and forwards the calldata unchanged (a
          static call) to the parent's `Dm3ProofVerifier`, which checks a proof answer

@@ -33,7 +33,14 @@ from harness.indexer import DM3_INDEXER
 from indexer.deploy.plan import Artifact
 from indexer.deploy.web3_deployer import Web3Deployer
 from indexer.devnet.constants import dev_account
-from indexer.devnet.proofs import Game, OpProposer, ProofContracts, deploy_proof_contracts, enable_proof_mode
+from indexer.devnet.proofs import (
+    PROOF_CONTRACTS,
+    Game,
+    OpProposer,
+    ProofContracts,
+    deploy_proof_contracts,
+    enable_proof_mode,
+)
 from indexer.dm3.profile import signed_profile_record
 from indexer.gateway.codec import encode_dns_name, namehash
 from indexer.proofs.rpc import Web3Rpc
@@ -295,6 +302,17 @@ class EnsDevnet:
 
 def _label(name: str) -> bytes:
     return keccak(text=name)
+
+
+#: The contracts of this checkout `ens_devnet` and its users deploy (`harness.devnet.contract_types(project, ...)`):
+#: the L2 registry, the resolver, the proof path's verifiers and L1 harness (OP stack and Arbitrum).
+DEVNET_CONTRACTS = (
+    "ProfileRegistry",
+    "Dm3Resolver",
+    *PROOF_CONTRACTS,
+    "HarnessFaultDisputeGame",
+    "HarnessArbitrumRollup",
+)
 
 
 @contextmanager

@@ -30,6 +30,7 @@ from web3.exceptions import OffchainLookup
 from bench.common import update_readme_table, write_result
 from harness.devnet import contract_types
 from harness.ens import (
+    DEVNET_CONTRACTS,
     EXTENDED_RESOLVER_ABI,
     EnsDevnet,
     ens_devnet,
@@ -286,17 +287,7 @@ def main(iterations: int, proof_iterations: int) -> None:
     """Run the ENS resolution benchmark and write bench/results/ens.json and the bench/README.md table."""
     from ape import project
 
-    compiled = contract_types(
-        project,
-        (
-            "ProfileRegistry",
-            "Dm3Resolver",
-            "Dm3ProofVerifier",
-            "HarnessDisputeGameFactory",
-            "HarnessAnchorStateRegistry",
-            "HarnessFaultDisputeGame",
-        ),
-    )
+    compiled = contract_types(project, DEVNET_CONTRACTS)
     load_before = os.getloadavg()
     with (
         tempfile.TemporaryDirectory(prefix="dm3-bench-ens-") as tmp,

@@ -1,7 +1,8 @@
 """Proof mode on the devnet: the L1 harness contracts, one parent in proof mode, and a proposer.
 
 The devnet's L1 gets the harness `DisputeGameFactory`, `AnchorStateRegistry` and fault dispute game blueprint
-(contracts/test/: the real interfaces, outcomes decided by a referee, the deployer) and a `Dm3ProofVerifier`;
+(contracts/test/: the real interfaces, outcomes decided by a referee, the deployer) and a `Dm3ProofVerifier` (with
+its `Dm3AnchorVerifier`);
 `Dm3Resolver.set_proof_config` puts `base.dm3.eth` in mode 1 (proven, OP stack) against the Base-like L2's
 `ProfileRegistry`. `OpProposer` posts real output roots of the L2 (computed from the L2 node with
 `indexer.proofs.witness.output_root_at`, the version-0 hash upstream's op-proposer posts) as games, and plays the
@@ -38,7 +39,12 @@ KIND_OP_STACK = 1
 #: An unresolved game must stand this long before the resolver accepts it (so on the devnet: never).
 DEVNET_MIN_AGE = 3_600
 DEFENDER_WINS = 2
-PROOF_CONTRACTS = ("HarnessDisputeGameFactory", "HarnessAnchorStateRegistry", "Dm3ProofVerifier")
+PROOF_CONTRACTS = (
+    "HarnessDisputeGameFactory",
+    "HarnessAnchorStateRegistry",
+    "Dm3AnchorVerifier",
+    "Dm3ProofVerifier",
+)
 
 
 def _call(signature: str, types: list[str], args: list[Any]) -> bytes:
@@ -74,7 +80,9 @@ def deploy_proof_contracts(deployer: Web3Deployer) -> ProofContracts:
     factory = deployer.deploy("HarnessDisputeGameFactory", [blueprint]).address
     asr = deployer.deploy("HarnessAnchorStateRegistry", [factory, GAME_TYPE, 0]).address
     deployer.send_data(to=factory, data=_call("harnessSetAnchorStateRegistry(address)", ["address"], [asr]))
-    verifier = deployer.deploy("Dm3ProofVerifier", []).address
+    # The verifier asks a Dm3AnchorVerifier which state root a game vouches for (two contracts: code-size limit).
+    anchor = deployer.deploy("Dm3AnchorVerifier", []).address
+    verifier = deployer.deploy("Dm3ProofVerifier", [anchor]).address
     return ProofContracts(factory=factory, anchor_state_registry=asr, verifier=verifier, blueprint=blueprint)
 
 

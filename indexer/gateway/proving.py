@@ -58,6 +58,8 @@ from indexer.proofs.witness import (
     Addr,
     Assertion,
     Contenthash,
+    Multicall,
+    Query,
     Record,
     Text,
     Witness,
@@ -484,12 +486,13 @@ class Prover:
         return commitment
 
     def prove(self, request: ResolveRequest, config: ProofConfig, chain_id: int) -> ProvenAnswer:
-        """The resolver's proof answer for `request` (one record) at the newest acceptable commitment."""
+        """The resolver's proof answer for `request` (one record, or a multicall's records, each proven as a single
+        call under one account proof) at the newest acceptable commitment."""
+        record: Query
         if isinstance(request.query, MulticallQuery):
-            raise GatewayRequestError(
-                "multicall is not answered in proof mode: ask record by record", status=422
-            )
-        record = record_of(request.query)
+            record = Multicall(tuple(record_of(query) for query in request.query.calls))
+        else:
+            record = record_of(request.query)
         commitment = self.commitment(config, chain_id, checked=True)
         l2 = self._l2(chain_id)
         try:

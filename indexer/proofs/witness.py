@@ -18,7 +18,8 @@ resolver decodes (docs/proofs.md).
 text and contenthash: the length slot, then `ceil(length / 32)` data slots; `addr(node, coin)`: the packed word,
 then the default EVM coin's word when the first is 0 and the coin is an EVM chain's (ENSIP-19), then, when the word
 read last is the long-address marker, `_long_addresses`' length slot and data slots. A missing record is the
-exclusion proof of its first slot. The verifier computes the slots itself from the name and key and the proven
+exclusion proof of its first slot. A `multicall(bytes[])` (`Multicall`) carries one such group per inner call, in the
+calls' order, all under the one account proof: its `storageProofs` is `bytes[][][]`. The verifier computes the slots itself from the name and key and the proven
 values, so a witness cannot prove another record.
 
 Which game or assertion to prove against is the caller's choice (the gateway finds the newest acceptable one on
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import rlp
 from eth_abi import decode as abi_decode
@@ -57,8 +59,12 @@ OUTPUT_ROOT_VERSION = b"\x00" * 32
 #: Arbitrum's `AssertionState` as the rollup ABI-encodes it (BOLD): ((bytes32[2], uint64[2]), uint8, bytes32).
 ASSERTION_STATE_TYPE = "((bytes32[2],uint64[2]),uint8,bytes32)"
 MACHINE_FINISHED = 1
-_OP_WITNESS = ["uint256", "bytes32[4]", "bytes[]", "bytes[][]"]
-_ARBITRUM_WITNESS = ["bytes32", "bytes32", "bytes32", "bytes", "bytes", "bytes[]", "bytes[][]"]
+_OP_HEAD = ["uint256", "bytes32[4]", "bytes[]"]
+_ARBITRUM_HEAD = ["bytes32", "bytes32", "bytes32", "bytes", "bytes", "bytes[]"]
+_OP_WITNESS = [*_OP_HEAD, "bytes[][]"]
+_ARBITRUM_WITNESS = [*_ARBITRUM_HEAD, "bytes[][]"]
+#: A multicall's storage proofs: one `bytes[][]` group per inner call.
+_GROUPS = "bytes[][][]"
 
 
 class WitnessError(ProofError):
@@ -88,6 +94,16 @@ class Contenthash:
 
 
 Record = Text | Addr | Contenthash
+
+
+@dataclass(frozen=True, slots=True)
+class Multicall:
+    """`multicall(bytes[])` of records: each is proven as a single call, against one account proof."""
+
+    records: tuple[Record, ...]
+
+
+Query = Record | Multicall
 
 
 def read_record(record: Record, read: Callable[[int], int]) -> tuple[list[int], bytes]:
@@ -180,23 +196,29 @@ def _block(rpc: JsonRpc, block: int | bytes) -> Header:
 
 
 def _registry_proofs(
-    rpc: JsonRpc, registry: str, record: Record, header: Header
-) -> tuple[list[bytes], list[list[bytes]]]:
-    """The registry's account proof and the record's storage proofs at `header`, each checked here before use."""
-    wanted = record_slots(rpc, registry, record, header.number)
+    rpc: JsonRpc, registry: str, query: Query, header: Header
+) -> tuple[list[bytes], list[list[bytes]] | list[list[list[bytes]]]]:
+    """The registry's account proof and the query's storage proofs at `header` (for a multicall, one group per
+    inner call), each checked here before use."""
+    records = query.records if isinstance(query, Multicall) else (query,)
+    wanted = [record_slots(rpc, registry, record, header.number) for record in records]
+    unique = list(dict.fromkeys(slot for group in wanted for slot in group))
     raw = rpc(
         "eth_getProof",
-        [registry, ["0x" + s.to_bytes(32, "big").hex() for s in wanted], "0x" + header.hash.hex()],
+        [registry, ["0x" + s.to_bytes(32, "big").hex() for s in unique], "0x" + header.hash.hex()],
     )
     proof = AccountProof.from_rpc(raw)
     by_slot = {p.slot: p for p in proof.storage}
-    missing = [hex(s) for s in wanted if s not in by_slot]
+    missing = [hex(s) for s in unique if s not in by_slot]
     if missing:
         raise WitnessError(f"the node's eth_getProof left out slot(s) {', '.join(missing)}")
-    storage_proofs = [list(by_slot[s].proof) for s in wanted]
+    groups = [[list(by_slot[s].proof) for s in group] for group in wanted]
     account = verify_account(header.state_root, registry, proof.account_proof)
-    proven_record(record, account.storage_root, storage_proofs)  # the state did not move under the plan
-    return list(proof.account_proof), storage_proofs
+    for record, group in zip(records, groups, strict=True):
+        proven_record(record, account.storage_root, group)  # the state did not move under the plan
+    if isinstance(query, Multicall):
+        return list(proof.account_proof), groups
+    return list(proof.account_proof), groups[0]
 
 
 def output_root(preimage: Sequence[bytes]) -> bytes:
@@ -226,25 +248,30 @@ def encode_op_response(
     game_index: int,
     preimage: Sequence[bytes],
     account_proof: Sequence[bytes],
-    storage_proofs: Sequence[Sequence[bytes]],
+    storage_proofs: Sequence[Any],
+    *,
+    multicall: bool = False,
 ) -> bytes:
     """The kind-1 response as the resolver decodes it (no check: `op_witness` builds checked ones; tests encode
-    tampered parts with it)."""
+    tampered parts with it). `storage_proofs`: one proof per slot, or for a multicall one group of them per call."""
     witness = abi_encode(
-        _OP_WITNESS, [game_index, list(preimage), list(account_proof), [list(p) for p in storage_proofs]]
+        [*_OP_HEAD, _GROUPS if multicall else "bytes[][]"],
+        [game_index, list(preimage), list(account_proof), list(storage_proofs)],
     )
     return abi_encode(["uint8", "bytes"], [KIND_OP_STACK, witness])
 
 
-def op_witness(rpc: JsonRpc, *, registry: str, record: Record, block: int, game_index: int) -> Witness:
-    """The kind-1 response proving `record` at L2 `block`, for the dispute game `game_index` (whose root claim
-    must be `Witness.commitment`, the output root of that block)."""
+def op_witness(rpc: JsonRpc, *, registry: str, record: Query, block: int, game_index: int) -> Witness:
+    """The kind-1 response proving `record` (or each record of a `Multicall`) at L2 `block`, for the dispute game
+    `game_index` (whose root claim must be `Witness.commitment`, the output root of that block)."""
     header = _block(rpc, block)
     preimage = _op_preimage(rpc, header)
     account_proof, storage_proofs = _registry_proofs(rpc, registry, record, header)
     return Witness(
         kind=KIND_OP_STACK,
-        response=encode_op_response(game_index, preimage, account_proof, storage_proofs),
+        response=encode_op_response(
+            game_index, preimage, account_proof, storage_proofs, multicall=isinstance(record, Multicall)
+        ),
         block_number=header.number,
         block_hash=header.hash,
         state_root=header.state_root,
@@ -291,11 +318,14 @@ def encode_arbitrum_response(
     assertion: Assertion,
     header_rlp: bytes,
     account_proof: Sequence[bytes],
-    storage_proofs: Sequence[Sequence[bytes]],
+    storage_proofs: Sequence[Any],
+    *,
+    multicall: bool = False,
 ) -> bytes:
-    """The kind-2 response as the resolver decodes it (no check: `arbitrum_witness` builds checked ones)."""
+    """The kind-2 response as the resolver decodes it (no check: `arbitrum_witness` builds checked ones).
+    `storage_proofs`: one proof per slot, or for a multicall one group of them per call."""
     witness = abi_encode(
-        _ARBITRUM_WITNESS,
+        [*_ARBITRUM_HEAD, _GROUPS if multicall else "bytes[][]"],
         [
             assertion.assertion_hash,
             assertion.parent_assertion_hash,
@@ -303,14 +333,15 @@ def encode_arbitrum_response(
             assertion.encoded_state,
             header_rlp,
             list(account_proof),
-            [list(p) for p in storage_proofs],
+            list(storage_proofs),
         ],
     )
     return abi_encode(["uint8", "bytes"], [KIND_ARBITRUM, witness])
 
 
-def arbitrum_witness(rpc: JsonRpc, *, registry: str, record: Record, assertion: Assertion) -> Witness:
-    """The kind-2 response proving `record` at the L2 block of `assertion` (which must be confirmed on L1)."""
+def arbitrum_witness(rpc: JsonRpc, *, registry: str, record: Query, assertion: Assertion) -> Witness:
+    """The kind-2 response proving `record` (or each record of a `Multicall`) at the L2 block of `assertion`
+    (which must be confirmed on L1)."""
     expected = assertion_hash(
         parent_assertion_hash=assertion.parent_assertion_hash,
         encoded_state=assertion.encoded_state,
@@ -322,7 +353,9 @@ def arbitrum_witness(rpc: JsonRpc, *, registry: str, record: Record, assertion: 
     account_proof, storage_proofs = _registry_proofs(rpc, registry, record, header)
     return Witness(
         kind=KIND_ARBITRUM,
-        response=encode_arbitrum_response(assertion, header.rlp, account_proof, storage_proofs),
+        response=encode_arbitrum_response(
+            assertion, header.rlp, account_proof, storage_proofs, multicall=isinstance(record, Multicall)
+        ),
         block_number=header.number,
         block_hash=header.hash,
         state_root=header.state_root,

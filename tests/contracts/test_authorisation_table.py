@@ -17,6 +17,7 @@ CONTRACTS = (
     "Dm3Token",
     "Dm3Resolver",
     "Dm3ProofVerifier",
+    "Dm3AnchorVerifier",
     "RelayBatcher",
 )
 REASON = re.compile(r'"([a-z_0-9]+: [^"]+)"')

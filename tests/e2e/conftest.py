@@ -13,6 +13,7 @@ from web3 import Web3
 
 from harness.devnet import contract_types
 from harness.ens import (
+    DEVNET_CONTRACTS,
     ENS_REGISTRY_ARTIFACT,
     EnsDevnet,
     Published,
@@ -29,18 +30,7 @@ BOB = Account.from_key("0x" + "b0" * 32)
 
 @pytest.fixture(scope="session")
 def compiled(project: Any) -> dict[str, Any]:
-    return contract_types(
-        project,
-        (
-            "ProfileRegistry",
-            "Dm3Resolver",
-            "Dm3ProofVerifier",
-            "HarnessDisputeGameFactory",
-            "HarnessAnchorStateRegistry",
-            "HarnessFaultDisputeGame",
-            "HarnessArbitrumRollup",
-        ),
-    )
+    return contract_types(project, DEVNET_CONTRACTS)
 
 
 @pytest.fixture(scope="session")

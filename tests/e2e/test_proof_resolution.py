@@ -27,6 +27,7 @@ from indexer.gateway.codec import (
     ADDR_COIN_SELECTOR,
     ADDR_SELECTOR,
     CONTENTHASH_SELECTOR,
+    MULTICALL_SELECTOR,
     RESOLVE_SELECTOR,
     TEXT_SELECTOR,
     encode_dns_name,
@@ -83,6 +84,15 @@ def test_web3__proven_answers_equal_the_signed_ones(
     assert decode_one(
         "string", resolve_with_web3(l1_web3, devnet.proof.resolver.address, alice, calls[0][1])
     ) == (published.alice_profile)
+    # A multicall (one proof group per inner call, one account proof) equals the signed path's multicall answer.
+    inner = [data for name, data in calls if name == alice]
+    for batch in (inner, inner[:1], []):
+        multicall = MULTICALL_SELECTOR + encode(["bytes[]"], [batch])
+        proven = resolve_with_web3(l1_web3, devnet.proof.resolver.address, alice, multicall)
+        assert proven == resolve_with_web3(l1_web3, devnet.dm3_resolver.address, alice, multicall), len(batch)
+        assert list(decode(["bytes[]"], proven)[0]) == [
+            resolve_with_web3(l1_web3, devnet.proof.resolver.address, alice, data) for data in batch
+        ]
     # The answer says what it rests on.
     answer = _gateway_get(devnet, devnet.proof.resolver.address, alice, _addr(alice))
     assert answer.status_code == 200
@@ -179,10 +189,10 @@ def test_status_names_the_newest_provable_block_and_a_gateway_that_cannot_prove_
     assert status["kind"] == "op-stack" and status["error"] is None
     assert (status["l2_block"], status["game_index"]) == (game.l2_block, game.index)
     assert status["commitment"].lower() == game.address.lower() and status["l2_block_age_seconds"] >= 0
-    # multicall is not provable yet: a clear 422, not a signed answer the resolver would refuse.
-    multicall = bytes.fromhex("ac9650d8") + encode(["bytes[]"], [[_addr(alice)]])
-    refused = _gateway_get(devnet, resolver, alice, multicall)
-    assert refused.status_code == 422 and "multicall" in refused.json()["message"]
+    # A multicall is proven too (not a signed answer, which mode 1 would refuse).
+    multicall = MULTICALL_SELECTOR + encode(["bytes[]"], [[_addr(alice)]])
+    proven = _gateway_get(devnet, resolver, alice, multicall)
+    assert proven.status_code == 200 and int(proven.headers["x-dm3-proof-l2-block"]) == game.l2_block
 
 
 def test_web3__an_arbitrum_parent_is_proven_against_the_latest_confirmed_assertion(

@@ -43,7 +43,6 @@ EXPECTED_FUNCTIONS = {
     "MODE_PROVEN_OR_SIGNED()",
     "KIND_OP_STACK()",
     "KIND_ARBITRUM()",
-    "MAX_PROOF_RESPONSE_LENGTH()",
 }
 EXPECTED_EVENTS = {
     "SignersAdded(address[])",

@@ -21,7 +21,7 @@ from eth_utils import keccak, to_checksum_address
 from pydantic import SecretStr
 
 from harness.devnet import ROOT, Anvil, Devnet, contract_types
-from harness.mpt_proofs import AccountProof, rehash
+from harness.mpt_proofs import AccountProof, get_proof, rehash
 from harness.proposer import (
     ArbitrumProposer,
     OpOutput,
@@ -33,7 +33,7 @@ from harness.proposer import (
     parent_assertion,
     storage_witness,
 )
-from indexer.proofs.witness import Assertion
+from indexer.proofs.witness import Assertion, encode_arbitrum_response
 
 from .resolver_helpers import URLS, Gateway, error_string, resolve_request
 
@@ -107,7 +107,7 @@ def l1(project: Any, owner: Any, gateway: Gateway, l2: Any) -> Any:
     asr = project.HarnessAnchorStateRegistry.deploy(factory, 0, 0, sender=owner)
     factory.harnessSetAnchorStateRegistry(asr, sender=owner)
     rollup = project.HarnessArbitrumRollup.deploy(sender=owner)
-    verifier = project.Dm3ProofVerifier.deploy(sender=owner)
+    verifier = project.Dm3ProofVerifier.deploy(project.Dm3AnchorVerifier.deploy(sender=owner), sender=owner)
     resolver = project.Dm3Resolver.deploy(URLS, [gateway.address], owner, sender=owner)
     resolver.set_proof_config(
         namehash(PARENT), PROVEN, OP, l2.registry.address, factory, asr, MIN_AGE, verifier, sender=owner
@@ -186,6 +186,27 @@ def test_arbitrum_assertion_answers(eth_call: Any, owner: Any, l1: Any, l2: Any)
             True,
             registry_view(l2, data, assertion.block_number),
         )
+    # A multicall against the assertion: the same groups as the OP stack's (the witnesses' last field).
+    calls = [call("text", NAME, "short"), call("addr", NAME), call("contenthash", NAME)]
+    groups = [
+        [
+            nodes
+            for _, _, nodes in storage_witness(
+                l2.anvil, l2.registry.address, c, assertion.block_number
+            ).storage
+        ]
+        for c in calls
+    ]
+    response = encode_arbitrum_response(
+        assertion.assertion,
+        assertion.header,
+        get_proof(l2.anvil.rpc, l2.registry.address, [], assertion.block_number).account_proof,
+        groups,
+        multicall=True,
+    )
+    expected = encode(["bytes[]"], [[registry_view(l2, c, assertion.block_number) for c in calls]])
+    answer = prove(eth_call, l1.resolver, response, NAME, multicall(calls))
+    assert answer == (True, expected)
     pending = ArbitrumProposer(l2.anvil, l1.rollup).propose(owner, confirm=False)
     data = call("text", "alice." + PARENT, "short")
     response = arbitrum_response(
@@ -515,6 +536,281 @@ def test_the_off_chain_witness_builder_answers_verify_on_chain(
             True,
             registry_view(l2, data, output.block_number),
         ), record
+    # A multicall of all of them (and an empty one): one group per record, verified call by call on chain.
+    for batch in (records, records[:1], []):
+        built = builder.op_witness(
+            l2.anvil.rpc,
+            registry=registry,
+            record=builder.Multicall(tuple(record for record, _ in batch)),
+            block=output.block_number,
+            game_index=output.game_index,
+        )
+        calls = [data for _, data in batch]
+        expected = encode(["bytes[]"], [[registry_view(l2, data, output.block_number) for data in calls]])
+        assert prove(eth_call, l1.resolver, built.response, NAME, multicall(calls)) == (True, expected), len(
+            batch
+        )
+
+
+# ---------------------------------------------------------------- multicall, a 4 KiB text, the entry point's ABI head
+
+MULTICALL = bytes.fromhex("ac9650d8")
+MAX_TEXT = 4096
+
+
+def multicall(calls: list[bytes]) -> bytes:
+    return MULTICALL + encode(["bytes[]"], [calls])
+
+
+def multicall_response(l2: Any, game: OpOutput, calls: list[bytes]) -> tuple[bytes, list[list[bytes]]]:
+    """The kind-1 answer to `multicall(calls)`: one account proof, one storage-proof group per inner call (built
+    with the harness's own slot walk, independent of the gateway's builder), and the groups."""
+    registry = l2.registry.address
+    account = get_proof(l2.anvil.rpc, registry, [], game.block_number).account_proof
+    groups = [
+        [nodes for _, _, nodes in storage_witness(l2.anvil, registry, data, game.block_number).storage]
+        for data in calls
+    ]
+    return with_groups(game, account, groups), groups
+
+
+def with_groups(game: OpOutput, account: list[bytes], groups: list[list[bytes]] | list[Any]) -> bytes:
+    witness = encode(
+        ["uint256", "bytes32[4]", "bytes[]", "bytes[][][]"], [game.game_index, game.preimage, account, groups]
+    )
+    return encode(["uint8", "bytes"], [OP, witness])
+
+
+MULTICALL_CALLS = [
+    call("text", NAME, "network.dm3.profile"),
+    call("addr", NAME),
+    call("contenthash", NAME),
+    call("text", NAME, "missing"),
+    call("addr_coin", NAME, 0),  # a long (40-byte) address: four slots
+]
+
+
+def test_multicall__each_inner_call_proven__equals_the_registry_views(
+    eth_call: Any, lookup: Any, l1: Any, l2: Any, game: OpOutput
+) -> None:
+    data = multicall(MULTICALL_CALLS)
+    assert lookup(l1.resolver, dns(NAME), data).callback_function == STATE_PROOF_SELECTOR
+    response, _ = multicall_response(l2, game, MULTICALL_CALLS)
+    expected = encode(["bytes[]"], [[registry_view(l2, c, game.block_number) for c in MULTICALL_CALLS]])
+    assert prove(eth_call, l1.resolver, response, NAME, data) == (True, expected)
+    assert decode(["bytes[]"], expected)[0][3] == encode(
+        ["string"], [""]
+    )  # the missing record: proven absent
+    # The empty multicall: an empty list, with no storage proofs at all.
+    empty, _ = multicall_response(l2, game, [])
+    assert prove(eth_call, l1.resolver, empty, NAME, multicall([])) == (True, encode(["bytes[]"], [[]]))
+
+
+def test_multicall__tampered_missing_extra_or_swapped_groups__revert(
+    eth_call: Any, l1: Any, l2: Any, game: OpOutput
+) -> None:
+    data = multicall(MULTICALL_CALLS)
+    honest, groups = multicall_response(l2, game, MULTICALL_CALLS)
+    account = get_proof(l2.anvil.rpc, l2.registry.address, [], game.block_number).account_proof
+    assert prove(eth_call, l1.resolver, honest, NAME, data)[0]
+    # A forged value inside the second inner call's group (the addr word), re-hashed up to its own root.
+    nodes = groups[1][0]
+    leaf = nodes[-1]
+    _, forged_nodes = rehash(nodes, len(nodes) - 1, leaf[:-2] + bytes([leaf[-2] ^ 1]) + leaf[-1:])
+    forged = [groups[0], [forged_nodes], *groups[2:]]
+    assert prove(eth_call, l1.resolver, with_groups(game, account, forged), NAME, data) == (
+        False,
+        "mpt: wrong node hash",
+    )
+    # The second group holding another record's proof (the first call's length slot).
+    other = [groups[0], [groups[0][0]], *groups[2:]]
+    ok, reason = prove(eth_call, l1.resolver, with_groups(game, account, other), NAME, data)
+    assert not ok and str(reason).startswith("mpt: "), reason
+    # Inside the second group, one proof too many; the first group one too few.
+    extra_in_group = [groups[0], [*groups[1], groups[1][0]], *groups[2:]]
+    assert prove(eth_call, l1.resolver, with_groups(game, account, extra_in_group), NAME, data) == (
+        False,
+        "resolver: extra storage proofs",
+    )
+    assert prove(
+        eth_call, l1.resolver, with_groups(game, account, [groups[0][:-1], *groups[1:]]), NAME, data
+    ) == (
+        False,
+        "resolver: missing storage proof",
+    )
+    # A whole group missing, or one more than the calls.
+    assert prove(eth_call, l1.resolver, with_groups(game, account, groups[:-1]), NAME, data) == (
+        False,
+        "resolver: missing proof group",
+    )
+    assert prove(eth_call, l1.resolver, with_groups(game, account, [*groups, groups[0]]), NAME, data) == (
+        False,
+        "resolver: extra proof groups",
+    )
+    # Two groups swapped: each call's slots are computed from the call, so the proofs do not fit.
+    swapped = [groups[1], groups[0], *groups[2:]]
+    ok, reason = prove(eth_call, l1.resolver, with_groups(game, account, swapped), NAME, data)
+    assert not ok and str(reason).startswith(("mpt: ", "resolver: ")), reason
+    # A single call's proofs (bytes[][]) given for a multicall: read as groups, its 17 slot proofs are 17 groups
+    # for 5 calls.
+    single = op_response(game, _witness(l2, game))
+    assert prove(eth_call, l1.resolver, single, NAME, data) == (False, "resolver: extra proof groups")
+
+
+def test_multicall__nested_other_node_or_unsupported__revert(
+    eth_call: Any, l1: Any, l2: Any, game: OpOutput
+) -> None:
+    nested_calls = [call("addr", NAME), multicall([call("addr", NAME)])]
+    account = get_proof(l2.anvil.rpc, l2.registry.address, [], game.block_number).account_proof
+    _, groups = multicall_response(l2, game, nested_calls[:1])
+    nested = with_groups(game, account, [groups[0], []])
+    assert prove(eth_call, l1.resolver, nested, NAME, multicall(nested_calls)) == (
+        False,
+        "resolver: nested multicall",
+    )
+    bob_calls = [call("addr", NAME), call("addr", "bob." + PARENT)]
+    bob, _ = multicall_response(l2, game, bob_calls)
+    assert prove(eth_call, l1.resolver, bob, NAME, multicall(bob_calls)) == (
+        False,
+        "resolver: node does not match name",
+    )
+    name_call = bytes.fromhex("691f3431") + encode(["bytes32"], [namehash(NAME)])  # name(bytes32)
+    unsupported = with_groups(game, account, [groups[0], []])
+    assert prove(eth_call, l1.resolver, unsupported, NAME, multicall([call("addr", NAME), name_call])) == (
+        False,
+        "resolver: unsupported call",
+    )
+    # 33 calls cannot fit the 4,096-byte `data` unless their offsets share one encoded call (legal ABI).
+    one = encode(["bytes"], [call("addr", NAME)])[32:]
+    shared = MULTICALL + encode(["uint256", "uint256"], [32, 33]) + (33 * 32).to_bytes(32, "big") * 33 + one
+    too_many = with_groups(game, account, groups * 33)
+    assert prove(eth_call, l1.resolver, too_many, NAME, shared) == (
+        False,
+        "resolver: multicall too long",
+    )
+
+
+def test_multicall__malformed_encodings__revert_with_reasons(
+    eth_call: Any, l1: Any, l2: Any, game: OpOutput
+) -> None:
+    calls = [call("addr", NAME), call("contenthash", NAME)]
+    response, _ = multicall_response(l2, game, calls)
+    good = multicall(calls)
+    body = good[4:]
+    word = 32
+    cases = {
+        "array offset past the end": MULTICALL + (len(body) + 32).to_bytes(32, "big") + body[word:],
+        "array offset overflowing": MULTICALL + (2**256 - 1).to_bytes(32, "big") + body[word:],
+        "count past the end": MULTICALL + body[:word] + (30).to_bytes(32, "big") + body[2 * word :],
+        "count overflowing": MULTICALL + body[:word] + (2**256 - 1).to_bytes(32, "big") + body[2 * word :],
+        "call offset past the end": MULTICALL
+        + body[: 2 * word]
+        + (len(body)).to_bytes(32, "big")
+        + body[3 * word :],
+        "call offset overflowing": MULTICALL
+        + body[: 2 * word]
+        + (2**256 - 1).to_bytes(32, "big")
+        + body[3 * word :],
+        "call length overflowing": MULTICALL
+        + body[: 4 * word]
+        + (2**256 - 64).to_bytes(32, "big")
+        + body[5 * word :],
+        "truncated": good[: len(good) - 40],
+        "only a selector": MULTICALL,
+    }
+    for what, data in cases.items():
+        ok, reason = prove(eth_call, l1.resolver, response, NAME, data)
+        assert not ok and reason in ("resolver: malformed multicall", "resolver: multicall too long"), (
+            what,
+            reason,
+        )
+
+
+def test_text_of_the_registry_maximum_length__proven(
+    eth_call: Any, web3: Any, project: Any, owner: Any, l1: Any, l2: Any
+) -> None:
+    """A 4,096-byte text (ProfileRegistry's maximum): 129 storage proofs, no answer cap; alone and in a multicall."""
+    alice = l2.accounts[1]
+    value = "".join(chr(ord("a") + i % 26) for i in range(MAX_TEXT))
+    request = {
+        **l2.tx_request(l2.registry, alice, "setText", namehash(NAME), "long", value),
+        "gas": hex(6_000_000),
+    }
+    assert l2.anvil.receipt(l2.anvil.rpc("eth_sendTransaction", [request]))["status"] == "0x1"
+    output = OpProposer(l2.anvil, l1.factory).propose(owner)
+    project.HarnessFaultDisputeGame.at(output.game).harnessResolve(2, sender=owner)
+    data = call("text", NAME, "long")
+    proof = storage_witness(l2.anvil, l2.registry.address, data, output.block_number)
+    assert len(proof.storage) == 129
+    response = op_response(output, proof)
+    assert prove(eth_call, l1.resolver, response, NAME, data) == (True, encode(["string"], [value]))
+    calldata = STATE_PROOF_SELECTOR + encode(["bytes", "bytes"], [response, resolve_request(dns(NAME), data)])
+    gas = web3.eth.estimate_gas(
+        {"to": to_checksum_address(l1.resolver.address), "data": "0x" + calldata.hex()}
+    )
+    print(f"\n4 KiB text: calldata {len(calldata)} bytes, resolveWithStateProof gas {gas}")
+    calls = [data, call("addr", NAME)]
+    both, _ = multicall_response(l2, output, calls)
+    expected = encode(
+        ["bytes[]"], [[encode(["string"], [value]), registry_view(l2, calls[1], output.block_number)]]
+    )
+    assert prove(eth_call, l1.resolver, both, NAME, multicall(calls)) == (True, expected)
+    # Two of them: an answer over the signed path's 8 KiB result cap is refused, not truncated.
+    twice, _ = multicall_response(l2, output, [data, data])
+    assert prove(eth_call, l1.resolver, twice, NAME, multicall([data, data])) == (
+        False,
+        "resolver: answer too long",
+    )
+
+
+def test_entry_point__malformed_abi_heads__revert_with_reasons(
+    eth_call: Any, l1: Any, l2: Any, game: OpOutput
+) -> None:
+    """`resolveWithStateProof`'s head parsed by hand in both contracts: offsets past the end, lengths overflowing,
+    truncated calldata all revert with a reason, never succeed."""
+    response = op_response(game, _witness(l2, game))
+    request = resolve_request(dns(NAME), TEXT_CALL)
+    good = STATE_PROOF_SELECTOR + encode(["bytes", "bytes"], [response, request])
+    ok, _ = eth_call(l1.resolver.address, good)
+    assert ok
+    args = good[4:]
+    response_length_at = 64
+    request_offset = int.from_bytes(args[32:64], "big")
+
+    def put(at: int, value: int) -> bytes:
+        return STATE_PROOF_SELECTOR + args[:at] + value.to_bytes(32, "big") + args[at + 32 :]
+
+    cases = {
+        "response offset past the end": put(0, len(args)),
+        "response offset overflowing": put(0, 2**256 - 1),
+        "request offset past the end": put(32, len(args) - 16),
+        "request offset overflowing": put(32, 2**256 - 32),
+        "response length past the end": put(response_length_at, len(args)),
+        "response length overflowing": put(response_length_at, 2**256 - 1),
+        "request length past the end": put(request_offset, len(args)),
+        "request length overflowing": put(request_offset, 2**256 - 1),
+        "truncated in the request": good[:-40],
+        "truncated in the response": good[: 4 + 64 + 200],
+        "head only": good[:68],
+    }
+    for what, calldata in cases.items():
+        for target in (l1.resolver.address, l1.verifier.address):
+            ok, out = eth_call(target, calldata)
+            assert not ok and out, (what, target)
+            reason = error_string(out)
+            assert reason.startswith("resolver: ") and reason != "", (what, reason)
+    # The verifier alone: another selector, or calldata shorter than a head.
+    ok, out = eth_call(l1.verifier.address, bytes.fromhex("deadbeef") + bytes(64))
+    assert (ok, error_string(out)) == (False, "resolver: unknown function")
+    ok, out = eth_call(l1.verifier.address, STATE_PROOF_SELECTOR + bytes(32))
+    assert (ok, error_string(out)) == (False, "resolver: unknown function")
+
+
+def test_verifier_contracts_fit_the_code_size_limit(web3: Any, l1: Any) -> None:
+    """EIP-170: 24,576 bytes of runtime code each (the reason the anchor checks live in their own contract)."""
+    for address in (l1.verifier.address, l1.verifier.ANCHOR_VERIFIER()):
+        size = len(web3.eth.get_code(to_checksum_address(address)))
+        assert 0 < size <= 24_576, (address, size)
 
 
 def test_harness_rollup_has_bolds_shape(eth_call: Any, owner: Any, l1: Any, l2: Any) -> None:
