@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import rlp
 from eth_abi import decode as abi_decode
@@ -61,8 +61,6 @@ ASSERTION_STATE_TYPE = "((bytes32[2],uint64[2]),uint8,bytes32)"
 MACHINE_FINISHED = 1
 _OP_HEAD = ["uint256", "bytes32[4]", "bytes[]"]
 _ARBITRUM_HEAD = ["bytes32", "bytes32", "bytes32", "bytes", "bytes", "bytes[]"]
-_OP_WITNESS = [*_OP_HEAD, "bytes[][]"]
-_ARBITRUM_WITNESS = [*_ARBITRUM_HEAD, "bytes[][]"]
 #: A multicall's storage proofs: one `bytes[][]` group per inner call.
 _GROUPS = "bytes[][][]"
 
@@ -366,13 +364,27 @@ def arbitrum_witness(rpc: JsonRpc, *, registry: str, record: Query, assertion: A
 # --- checking (what the resolver does on L1, in Python) ------------------------------------------------------------
 
 
-def verify_witness(response: bytes, *, registry: str, record: Record, commitment: bytes) -> bytes:
-    """The record's value proven by `response`, given the commitment L1 vouches for (the game's output root, or a
-    confirmed assertion's hash); `WitnessError`/`ProofError` when anything does not hold."""
+@overload
+def verify_witness(response: bytes, *, registry: str, record: Record, commitment: bytes) -> bytes: ...
+
+
+@overload
+def verify_witness(
+    response: bytes, *, registry: str, record: Multicall, commitment: bytes
+) -> tuple[bytes, ...]: ...
+
+
+def verify_witness(
+    response: bytes, *, registry: str, record: Query, commitment: bytes
+) -> bytes | tuple[bytes, ...]:
+    """The record's value proven by `response` (a multicall's: each record's, in order), given the commitment L1
+    vouches for (the game's output root, or a confirmed assertion's hash); `WitnessError`/`ProofError` when
+    anything does not hold."""
+    storage = _GROUPS if isinstance(record, Multicall) else "bytes[][]"
     try:
         kind, witness = abi_decode(["uint8", "bytes"], response)
         if kind == KIND_OP_STACK:
-            _, preimage, account_proof, storage_proofs = abi_decode(_OP_WITNESS, witness)
+            _, preimage, account_proof, storage_proofs = abi_decode([*_OP_HEAD, storage], witness)
             if output_root(preimage) != commitment:
                 raise WitnessError("the output root preimage does not hash to the game's root claim")
             if preimage[0] != OUTPUT_ROOT_VERSION:
@@ -380,7 +392,7 @@ def verify_witness(response: bytes, *, registry: str, record: Record, commitment
             state_root = bytes(preimage[1])
         elif kind == KIND_ARBITRUM:
             a_hash, parent, inbox_acc, state, header_rlp, account_proof, storage_proofs = abi_decode(
-                _ARBITRUM_WITNESS, witness
+                [*_ARBITRUM_HEAD, storage], witness
             )
             assertion = Assertion(bytes(a_hash), bytes(parent), bytes(inbox_acc), bytes(state))
             if a_hash != commitment or a_hash != assertion_hash(
@@ -398,4 +410,11 @@ def verify_witness(response: bytes, *, registry: str, record: Record, commitment
         account = verify_account(state_root, registry, account_proof)
     except InvalidProof as exc:
         raise WitnessError(str(exc)) from None
+    if isinstance(record, Multicall):
+        if len(storage_proofs) != len(record.records):
+            raise WitnessError(f"{len(storage_proofs)} proof groups for {len(record.records)} calls")
+        return tuple(
+            proven_record(one, account.storage_root, group)
+            for one, group in zip(record.records, storage_proofs, strict=True)
+        )
     return proven_record(record, account.storage_root, storage_proofs)

@@ -23,6 +23,8 @@ from indexer.proofs.witness import (
     Addr,
     Assertion,
     Contenthash,
+    Multicall,
+    Query,
     Record,
     Text,
     Witness,
@@ -75,12 +77,12 @@ def records(chain: Devnet) -> dict[str, tuple[Record, bytes]]:
     return out
 
 
-def _op(chain: Devnet, rpc: UrlRpc, record: Record) -> Witness:
+def _op(chain: Devnet, rpc: UrlRpc, record: Query) -> Witness:
     block = chain.anvil.block_number()
     return op_witness(rpc, registry=chain.registry.address, record=record, block=block, game_index=7)
 
 
-def _arbitrum(chain: Devnet, rpc: UrlRpc, record: Record) -> Witness:
+def _arbitrum(chain: Devnet, rpc: UrlRpc, record: Query) -> Witness:
     block_hash = bytes.fromhex(chain.anvil.rpc("eth_getBlockByNumber", ["latest", False])["hash"][2:])
     state = encode_assertion_state(block_hash=block_hash, send_root=b"\x05" * 32, inbox_position=12)
     parent, inbox_acc = b"\x01" * 32, b"\x02" * 32
@@ -103,6 +105,26 @@ def test_witness__every_record_verifies(
             witness.response, registry=chain.registry.address, record=record, commitment=witness.commitment
         )
         assert proven == value, name
+
+
+@pytest.mark.parametrize("build", [_op, _arbitrum], ids=["op", "arbitrum"])
+def test_witness__multicall_verifies_each_record_and_refuses_a_wrong_grouping(
+    chain: Devnet, rpc: UrlRpc, records: dict[str, tuple[Record, bytes]], build: object
+) -> None:
+    """A multicall's witness (one proof group per call) proves every record in order; checked as another grouping
+    of the same records (fewer calls, another order) it is refused."""
+    chosen = list(records.values())[:4]
+    multicall = Multicall(tuple(record for record, _ in chosen))
+    witness = build(chain, rpc, multicall)  # type: ignore[operator]
+    proven = verify_witness(
+        witness.response, registry=chain.registry.address, record=multicall, commitment=witness.commitment
+    )
+    assert proven == tuple(value for _, value in chosen)
+    for other in (Multicall(multicall.records[:-1]), Multicall(multicall.records[::-1])):
+        with pytest.raises((WitnessError, ProofError)):
+            verify_witness(
+                witness.response, registry=chain.registry.address, record=other, commitment=witness.commitment
+            )
 
 
 def test_op_witness__format(chain: Devnet, rpc: UrlRpc, records: dict[str, tuple[Record, bytes]]) -> None:
