@@ -3,8 +3,8 @@ checkpoint.
 
 What each event writes is :mod:`indexer.store.projection`'s table (pure, no SQL); this module loads the rows an
 event overwrites, keeps undo entries, writes in bulk and rolls back. Projecting an event is an overwrite, so
-replaying one is harmless; ``events`` and ``bond_history`` ignore a second insert of the same (chain_id, tx_hash,
-log_index).
+replaying one is harmless; ``events`` ignores a second insert of the same log (chain_id, block_number, log_index)
+and ``bond_history`` one of the same (chain_id, tx_hash, log_index).
 
 Every write transaction starts with the chain lock's fence (:meth:`~indexer.store.lock.ChainLock.fence`): a
 process that no longer holds its chain raises :class:`~indexer.store.lock.LeaseLost` before writing anything.
@@ -342,7 +342,7 @@ class ChainWriter:
 
     def _write(self, conn: Connection, batch: Batch, p: _Pending) -> None:
         self._bulk_insert(
-            conn, "events", p.events, conflict="nothing", key=["chain_id", "tx_hash", "log_index"]
+            conn, "events", p.events, conflict="nothing", key=["chain_id", "block_number", "log_index"]
         )
         self._bulk_insert(conn, "bond_history", p.history, conflict="nothing")
         for table_name, keys in p.changed.items():
@@ -374,7 +374,7 @@ class ChainWriter:
             "changes",
             rows,
             conflict="nothing",
-            key=["chain_id", "block_hash", "log_index", "action", "occurrence"],
+            key=["chain_id", "block_number", "block_hash", "log_index", "action", "occurrence"],
         )
 
     def _number_occurrences(
