@@ -240,8 +240,9 @@ class ChainWriter:
             if self._already_applied(conn, batch):
                 return 0
             projection = self._project(conn, batch)
+            applied = len(projection.events)
             self._write(conn, batch, projection)
-        return len(projection.events)
+        return applied
 
     def _already_applied(self, conn: Connection, batch: Batch) -> bool:
         table = _T["chains"]
@@ -344,6 +345,7 @@ class ChainWriter:
         self._bulk_insert(
             conn, "events", p.events, conflict="nothing", key=["chain_id", "block_number", "log_index"]
         )
+        p.events.clear()  # written: free the batch's event rows before the rest (peak RSS of a backfill)
         self._bulk_insert(conn, "bond_history", p.history, conflict="nothing")
         for table_name, keys in p.changed.items():
             state = p.current[table_name]
