@@ -1,8 +1,9 @@
 """Profile the cold backfill of the indexer benchmark's chain (a tool for finding where the time goes, not a
 benchmark: `bench/indexer/run.py` measures).
 
-    python -m bench.indexer.profile serve CHAIN.json [--blocks 2000] [--txs-per-block 34]
-        generate the benchmark chain on an anvil kept running; write its chain config to CHAIN.json; Ctrl-C stops
+    python -m bench.indexer.profile serve CHAIN.json [--workload standard|dense|10x] [--cache-dir DIR]
+        serve the benchmark chain (from bench/indexer/run.py's cache, generated there first when missing) on an
+        anvil kept running; write its chain config to CHAIN.json; Ctrl-C or SIGTERM stops
     python -m bench.indexer.profile run CHAIN.json DATABASE_URL [--cprofile OUT.prof] [--repeat N]
         cold backfill into DATABASE_URL (a SQLite file is deleted first; a PostgreSQL URL gets a fresh schema
         `bench_profile`), printing events/s, the load average and, with --cprofile, the top of the profile
@@ -27,11 +28,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.indexer.run import ROOT, generate
+from bench.indexer.run import ROOT, WORKLOADS, generate
 
 
-def _serve(out: Path, blocks: int, per_block: int) -> None:
-    gen = generate(blocks, per_block)
+def _serve(out: Path, params: dict[str, int], cache_dir: Path | None) -> None:
+    gen = generate(params, cache_dir)
     anvil = gen["anvil"]
     out.write_text(json.dumps(gen["chain"], indent=2) + "\n")
     print(f"chain config in {out}; anvil pid {anvil.proc.pid}; Ctrl-C or SIGTERM stops", file=sys.stderr)
@@ -220,8 +221,8 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve")
     serve.add_argument("chain", type=Path)
-    serve.add_argument("--blocks", type=int, default=2_000)
-    serve.add_argument("--txs-per-block", type=int, default=34)
+    serve.add_argument("--workload", choices=sorted(WORKLOADS), default="standard")
+    serve.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "dm3-bench")
     run = sub.add_parser("run")
     run.add_argument("chain", type=Path)
     run.add_argument("url")
@@ -235,7 +236,7 @@ def main() -> None:
     stages.add_argument("--cprofile", type=Path)
     args = parser.parse_args()
     if args.command == "serve":
-        _serve(args.chain, args.blocks, args.txs_per_block)
+        _serve(args.chain, WORKLOADS[args.workload], args.cache_dir)
     elif args.command == "run":
         chain = json.loads(args.chain.read_text())
         for _ in range(args.repeat):

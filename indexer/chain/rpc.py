@@ -11,7 +11,6 @@ waits for the block or notices that the chain got shorter.
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import msgspec
 from eth_bloom import BloomFilter
 from tenacity import (
     AsyncRetrying,
@@ -34,6 +34,10 @@ from indexer.errors import UserError
 from indexer.redact import redact_url, redact_urls
 
 BlockTag = int | str  # a number or "latest" | "safe" | "finalized" | "earliest" | "pending"
+
+
+#: JSON-RPC answers are parsed with msgspec: about twice as fast as json.loads on an eth_getLogs answer.
+_decode_json = msgspec.json.Decoder().decode
 
 
 class RpcError(UserError):
@@ -218,7 +222,9 @@ class RpcClient:
             metrics.RPC_ERRORS.labels(chain=self.chain, kind=f"http_{response.status_code}").inc()
             raise RpcError(f"{method}: HTTP {response.status_code}: {response.text[:200]}")
         try:
-            return json.loads(content), len(content)
+            # msgspec parses an eth_getLogs answer about twice as fast as json.loads (the same values; its
+            # DecodeError is a ValueError). The backfill parses ~1 kB of JSON per log on the event loop.
+            return _decode_json(content), len(content)
         except ValueError as exc:
             metrics.RPC_ERRORS.labels(chain=self.chain, kind="bad_json").inc()
             text = content[:200].decode(errors="replace")

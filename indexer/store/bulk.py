@@ -114,14 +114,25 @@ class _Plan:
         getter = self.getter
         if not self.converters:
             return [getter(row) for row in rows]
-        out = []
-        converters = self.converters
-        for row in rows:
-            values = list(getter(row))
-            for index, convert in converters:
-                values[index] = convert(values[index])
-            out.append(tuple(values))
-        return out
+        if self.json_only:
+            # `events` and `changes` of a batch: their one JSON column holds args encoded already (Encoded), which
+            # `_json` returns as they are; only other values (a rollback's args read back) go through it.
+            index = self.converters[0][0]
+            return [
+                values if type(values[index]) is Encoded else self._convert(values)
+                for values in map(getter, rows)
+            ]
+        return [self._convert(getter(row)) for row in rows]
+
+    def _convert(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        values = list(row)
+        for index, convert in self.converters:
+            values[index] = convert(values[index])
+        return tuple(values)
+
+    @property
+    def json_only(self) -> bool:
+        return len(self.converters) == 1 and self.converters[0][1] is _json
 
 
 class BulkWriter:

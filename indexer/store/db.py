@@ -23,10 +23,12 @@ from sqlmodel import Session, create_engine
 Role = Literal["writer", "reader"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-#: The writer's page cache (KiB; 16 MB: 64 MB took the 1M-event backfill to 292 MB of RSS, over its 256 MB bound)
+#: The writer's page cache (KiB; 8 MB: 64 MB took the 1M-event backfill to 292 MB of RSS, over its 256 MB bound; 16 MB
+#: to 261 MB once the writer kept up with a faster fetch side, 251 MB with 8 MB. Since migration 0006 `events` and
+#: `changes` are appended in key order, so the cache mostly serves the state tables' random pages)
 #: and WAL size (pages) before an automatic checkpoint (SQLite's defaults: 2 MB,
 #: 1,000 pages). Larger values speed up backfill batches; readers keep the defaults.
-SQLITE_WRITER_CACHE_KIB = 16_384
+SQLITE_WRITER_CACHE_KIB = 8_192
 SQLITE_WRITER_CHECKPOINT_PAGES = 10000
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Float, Index, Integer, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Float, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from indexer.store.types import Finality, Uint256
@@ -106,8 +106,10 @@ class Event(SQLModel, table=True):
 
     __tablename__ = "events"
     __table_args__ = (
-        UniqueConstraint("chain_id", "tx_hash", "log_index", name="uq_events_chain_tx_log"),
-        Index("ix_events_chain_block", "chain_id", "block_number"),
+        # A log is its block and its position in the block (one branch is stored: a rollback deletes the blocks
+        # it removes). Led by the block, so a backfill appends to this index in order, and the rollback's range
+        # read (chain_id, block_number > fork) uses it (migration 0006).
+        UniqueConstraint("chain_id", "block_number", "log_index", name="uq_events_chain_block_log"),
         # Never reuse the id of a row a reorg deleted (SQLite would otherwise hand out max(id)+1 again).
         {"sqlite_autoincrement": True},
     )
@@ -167,11 +169,24 @@ class Change(SQLModel, table=True):
         # Keyed like events: one apply row (and at most one rollback row) per event and occurrence, so a replayed
         # batch adds nothing twice. ``block_hash`` pins the branch; ``occurrence`` counts earlier rollbacks of the
         # same event (a chain may flip back to a branch it left).
+        # Led by the block number (a function of the block hash): appended in order by a backfill, and it serves
+        # the range reads by (chain_id, block_number) of rollbacks and occurrence counts (migration 0006).
         UniqueConstraint(
-            "chain_id", "block_hash", "log_index", "action", "occurrence", name="uq_changes_event"
+            "chain_id",
+            "block_number",
+            "block_hash",
+            "log_index",
+            "action",
+            "occurrence",
+            name="uq_changes_event",
         ),
-        Index("ix_changes_chain_block", "chain_id", "block_number"),
-        Index("ix_changes_ref", "ref_id"),
+        # Rollback rows only: the one query is a rollback's `ref_id = id` (which implies NOT NULL).
+        Index(
+            "ix_changes_ref",
+            "ref_id",
+            sqlite_where=text("ref_id IS NOT NULL"),
+            postgresql_where=text("ref_id IS NOT NULL"),
+        ),
         {"sqlite_autoincrement": True},
     )
 

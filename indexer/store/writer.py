@@ -3,8 +3,8 @@ checkpoint.
 
 What each event writes is :mod:`indexer.store.projection`'s table (pure, no SQL); this module loads the rows an
 event overwrites, keeps undo entries, writes in bulk and rolls back. Projecting an event is an overwrite, so
-replaying one is harmless; ``events`` and ``bond_history`` ignore a second insert of the same (chain_id, tx_hash,
-log_index).
+replaying one is harmless; ``events`` ignores a second insert of the same log (chain_id, block_number, log_index)
+and ``bond_history`` one of the same (chain_id, tx_hash, log_index).
 
 Every write transaction starts with the chain lock's fence (:meth:`~indexer.store.lock.ChainLock.fence`): a
 process that no longer holds its chain raises :class:`~indexer.store.lock.LeaseLost` before writing anything.
@@ -240,8 +240,9 @@ class ChainWriter:
             if self._already_applied(conn, batch):
                 return 0
             projection = self._project(conn, batch)
+            applied = len(projection.events)
             self._write(conn, batch, projection)
-        return len(projection.events)
+        return applied
 
     def _already_applied(self, conn: Connection, batch: Batch) -> bool:
         table = _T["chains"]
@@ -342,8 +343,9 @@ class ChainWriter:
 
     def _write(self, conn: Connection, batch: Batch, p: _Pending) -> None:
         self._bulk_insert(
-            conn, "events", p.events, conflict="nothing", key=["chain_id", "tx_hash", "log_index"]
+            conn, "events", p.events, conflict="nothing", key=["chain_id", "block_number", "log_index"]
         )
+        p.events.clear()  # written: free the batch's event rows before the rest (peak RSS of a backfill)
         self._bulk_insert(conn, "bond_history", p.history, conflict="nothing")
         for table_name, keys in p.changed.items():
             state = p.current[table_name]
@@ -374,7 +376,7 @@ class ChainWriter:
             "changes",
             rows,
             conflict="nothing",
-            key=["chain_id", "block_hash", "log_index", "action", "occurrence"],
+            key=["chain_id", "block_number", "block_hash", "log_index", "action", "occurrence"],
         )
 
     def _number_occurrences(

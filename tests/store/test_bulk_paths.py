@@ -150,7 +150,7 @@ def test_bulk_insert__rows_already_there__skipped_like_on_conflict_do_nothing(
             "args": {"node": "0x" + "dd" * 32, "owner": "0x" + "ee" * 20},
         }
 
-    key = ("chain_id", "tx_hash", "log_index")
+    key = ("chain_id", "block_number", "log_index")  # uq_events_chain_block_log
     with engine.begin() as conn:
         writer.insert(conn, "events", [event(0), event(1)], conflict="nothing", key=key)
     with engine.begin() as conn:

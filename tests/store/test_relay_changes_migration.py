@@ -63,7 +63,7 @@ def test_migration_0005__up_with_rows_and_down(backend: str, tmp_path: Any, requ
     )
     with engine.begin() as conn:
         conn.execute(before.insert(), [_event(0), _event(1)])
-    upgrade(engine)
+    upgrade(engine, "0005")
     assert current_revision(engine) == "0005"
     with engine.begin() as conn:
         feed.append(conn, [{**_RELAY, "ref_id": None}])
