@@ -151,6 +151,9 @@ def test_workers_exiting_as_they_start__supervisor_gives_up_with_one_error(monke
     """A worker that cannot start is not restarted forever: after MAX_QUICK_EXITS in a row the supervisor stops
     and says why (the CLI prints it as one line)."""
     monkeypatch.setattr(server, "RESTART_BACKOFF", 0.05)
+    # In this process the supervisor's logging setup would outlive the test (the `indexer` logger no longer
+    # propagating to pytest's capture): leave the test process's logging alone.
+    monkeypatch.setattr(server.logging.config, "dictConfig", lambda config: None)
     started = time.monotonic()
     with pytest.raises(
         UserError, match=r"workers keep exiting as they start \(5 in a row, the last with code 3\)"
