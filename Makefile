@@ -48,8 +48,9 @@ format: setup
 	ruff check --fix .
 	ruff format .
 
+# The suite in two concurrent ape sessions (scripts/test-suite.sh); `ape test tests` runs it in one.
 test: setup lint test-webapp
-	ape test tests $(PYTEST_ARGS)
+	bash scripts/test-suite.sh $(PYTEST_ARGS)
 
 # The app's DOM-free modules (API client, EIP-712 table, dm3 profiles) under Node.js's own test runner.
 test-webapp: setup
