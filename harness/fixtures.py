@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
@@ -25,7 +26,7 @@ from indexer.gateway.signer import GatewaySigner
 from indexer.settings.api import ApiSettings
 from indexer.settings.gateway import GatewaySettings
 from indexer.store.db import create_db_engine
-from indexer.store.migrate import upgrade
+from indexer.store.migrate import alembic_config, upgrade
 
 # --- devnet ----------------------------------------------------------------------------------------------------
 
@@ -100,3 +101,11 @@ def client(api_settings: ApiSettings, writer: Engine) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
     app.state.engine.dispose()
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema of ``engine``'s database down to ``revision`` (the migration tests' way back)."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)

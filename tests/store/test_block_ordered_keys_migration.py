@@ -7,15 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from alembic import command
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from harness.fixtures import downgrade
 from indexer.relayer import feed
 from indexer.store import models
 from indexer.store.db import create_db_engine
-from indexer.store.migrate import alembic_config, current_revision, upgrade
+from indexer.store.migrate import current_revision, upgrade
 
 EVENTS = models.Event.__table__  # type: ignore[attr-defined]
 CHANGES = models.Change.__table__  # type: ignore[attr-defined]
@@ -62,13 +62,6 @@ _RELAY = {
     "signer": "0x" + "a1" * 20,
     "args": {"id": "r1"},
 }
-
-
-def _downgrade(engine: Engine, revision: str) -> None:
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
 
 
 def _keys(engine: Engine, table: str) -> dict[str, list[str]]:
@@ -135,7 +128,7 @@ def test_migration_0006__up_with_rows_and_down(backend: str, tmp_path: Any, requ
         assert "sqlite_autoindex_changes" in used["changes"]
         assert "sqlite_autoindex_events" in used["events"]
 
-    _downgrade(engine, "0005")
+    downgrade(engine, "0005")
     assert _keys(engine, "events") == {
         "uq_events_chain_tx_log": ["chain_id", "tx_hash", "log_index"],
         "ix_events_chain_block": ["chain_id", "block_number"],

@@ -7,15 +7,14 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from sqlalchemy import inspect, select, text
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from harness.fixtures import downgrade
 from indexer.relayer import feed
 from indexer.store import models
 from indexer.store.db import create_db_engine
-from indexer.store.migrate import alembic_config, current_revision, upgrade
+from indexer.store.migrate import current_revision, upgrade
 
 CHANGES = models.Change.__table__  # type: ignore[attr-defined]
 
@@ -44,13 +43,6 @@ _RELAY = {
     "signer": "0x" + "a1" * 20,
     "args": {"id": "r1"},
 }
-
-
-def _downgrade(engine: Engine, revision: str) -> None:
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -85,7 +77,7 @@ def test_migration_0005__up_with_rows_and_down(backend: str, tmp_path: Any, requ
             ddl = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'changes'")).scalar()
         assert "AUTOINCREMENT" in str(ddl)
 
-    _downgrade(engine, "0004")
+    downgrade(engine, "0004")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT id FROM changes ORDER BY id")).scalars().all() == [1, 2]
     with pytest.raises(IntegrityError), engine.begin() as conn:  # NOT NULL again
