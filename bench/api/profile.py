@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import json
 import pstats
 import random
 import tempfile
@@ -27,7 +26,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bench.api import ceiling
-from bench.api.seed import seed_database
+from bench.api.seed import batch_body, seed_database
 
 Message = dict[str, Any]
 App = Callable[[dict[str, Any], Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Any]
@@ -124,16 +123,8 @@ def main() -> None:
             ]
 
         def batch(size: int, count: int) -> list[tuple[dict[str, Any], bytes]]:
-            out = []
-            for _ in range(count):
-                pairs = (
-                    rng.sample(seeded.bonded, size * 6 // 10)
-                    + rng.sample(seeded.unbonded, size * 3 // 10)
-                    + rng.sample(seeded.names, size - size * 9 // 10)
-                )
-                body = json.dumps({"pairs": [{"sender": s, "recipient": r} for s, r in pairs]}).encode()
-                out.append((_scope("POST", "/v1/eligibility", body=body), body))
-            return out
+            bodies = [batch_body(seeded, rng, size) for _ in range(count)]
+            return [(_scope("POST", "/v1/eligibility", body=body), body) for body in bodies]
 
         n = args.requests
         kinds = {

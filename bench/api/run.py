@@ -35,7 +35,7 @@ import httpx
 
 from bench.api.chain import Node, anvil_node, eth_call_requests
 from bench.api.loadgen import LoadResult, Request, closed_loop, fixed_rate_processes, have_wrk, wrk
-from bench.api.seed import Seeded, seed_database
+from bench.api.seed import Seeded, batch_body, seed_database
 from bench.common import ROOT, stop_processes, update_readme_table, write_result
 
 HOST = "127.0.0.1"
@@ -121,17 +121,7 @@ def name_requests(seeded: Seeded, rng: random.Random) -> list[Request]:
 
 def batch_requests(seeded: Seeded, rng: random.Random, *, size: int = 100, count: int = 50) -> list[Request]:
     """Batches of `size` pairs: 60% with a bond, 30% strangers, 10% by name."""
-    out = []
-    for _ in range(count):
-        pairs = (
-            rng.sample(seeded.bonded, size * 6 // 10)
-            + rng.sample(seeded.unbonded, size * 3 // 10)
-            + rng.sample(seeded.names, size - size * 9 // 10)
-        )
-        rng.shuffle(pairs)
-        body = {"pairs": [{"sender": s, "recipient": r} for s, r in pairs]}
-        out.append(Request("POST", "/v1/eligibility", json.dumps(body).encode()))
-    return out
+    return [Request("POST", "/v1/eligibility", batch_body(seeded, rng, size)) for _ in range(count)]
 
 
 def check(port: int, request: Request) -> None:

@@ -6,6 +6,7 @@ the real one (Alembic migrations).
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,3 +147,14 @@ def seed_database(
     engine.dispose()
     out.rows = {key: len(value) for key, value in rows.items()}
     return out
+
+
+def batch_body(seeded: Seeded, rng: random.Random, size: int) -> bytes:
+    """A `POST /v1/eligibility` body of `size` pairs: 60% with a bond, 30% strangers, 10% by name, shuffled."""
+    pairs = (
+        rng.sample(seeded.bonded, size * 6 // 10)
+        + rng.sample(seeded.unbonded, size * 3 // 10)
+        + rng.sample(seeded.names, size - size * 9 // 10)
+    )
+    rng.shuffle(pairs)
+    return json.dumps({"pairs": [{"sender": s, "recipient": r} for s, r in pairs]}).encode()
