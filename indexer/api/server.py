@@ -85,8 +85,6 @@ class _Answered:
     connection is lost, uvicorn sets `cycle.message_event`)."""
 
     response_complete = True
-    disconnected = False
-    keep_alive = True
     message_event = _NoEvent()
 
 
