@@ -171,7 +171,9 @@ class RpcClient:
     ) -> None:
         self.url = url
         self.chain = chain or redact_url(url)  # a metrics label: never the key in the URL
+        self.timeout = timeout
         self._retry = retry or RetryPolicy()
+        self.custom_transport = transport is not None  # such a client cannot be rebuilt in another process
         self._ids = itertools.count(1)
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
@@ -179,6 +181,10 @@ class RpcClient:
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
             headers={"content-type": "application/json"},
         )
+
+    @property
+    def retry(self) -> RetryPolicy:
+        return self._retry
 
     async def __aenter__(self) -> RpcClient:
         return self

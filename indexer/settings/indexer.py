@@ -65,6 +65,9 @@ class ChainConfig(BaseModel):
     # this much, and an answer past 4x this is dropped while it streams in and its range split. With
     # `concurrency` it bounds the backfill's memory whatever the chain's log density.
     logs_target_bytes: int = Field(default=4_000_000, ge=10_000)
+    # A backfill with at least this many blocks to go below the reorg window fetches and decodes its logs in a
+    # process of its own (the writer keeps this one's CPU: about 1.5x the events/s); None = never.
+    fetch_process_min_blocks: int | None = Field(default=1_000, ge=0)
     rpc_timeout: float = Field(default=20.0, gt=0)
     rpc_batch_size: int = Field(default=100, ge=1)
     rpc_retries: int = Field(

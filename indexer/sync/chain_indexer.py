@@ -35,6 +35,7 @@ from indexer.store.retry import DatabaseUnavailable, retry_async
 from indexer.store.writer import Batch, ChainWriter, Tips
 from indexer.sync.errors import LostLease, NodeChainMismatch, ReorgTooDeep, SyncError
 from indexer.sync.fetch import AdaptiveRange, Chunk, LogFetcher, LogsUnavailable, NotYetAvailable
+from indexer.sync.fetch_process import FetchParams, FetchProcess, FetchProcessGone
 from indexer.sync.heads import BlockPace, HeadWatcher, derive_ws_url
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ class ChainIndexer:
         self.pace = BlockPace(minimum=self.cfg.poll_interval_min, maximum=self.cfg.poll_interval_max)
         ws_url = self.cfg.ws_url if self.cfg.ws_url is not None else derive_ws_url(self.cfg.rpc_url)
         self.heads = HeadWatcher(ws_url, chain=spec.name) if ws_url else None
+        self._fetch_process: FetchProcess | None = None  # during a long backfill (fetch_process.py)
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
 
@@ -192,6 +194,14 @@ class ChainIndexer:
         that, repairs it and syncs again. Transient node trouble (a block the node does not have yet, logs it
         keeps back) is retried with backoff: ``sync_rounds`` times, or for ever when ``persistent``.
         """
+        try:
+            await self._backfill(persistent=persistent)
+        finally:
+            if self._fetch_process is not None:
+                await self._fetch_process.close()
+                self._fetch_process = None
+
+    async def _backfill(self, *, persistent: bool) -> None:
         failures = 0
         while not self.stop.is_set():
             try:
@@ -200,6 +210,7 @@ class ChainIndexer:
                 target = self._target_of(self.tips)
                 self.status = "backfilling" if target > self.indexed else "live"
                 self._target = max(self._target, target)
+                self._start_fetch_process(target)
                 await self._db(self.writer.set_status, self.status, tips=self.tips)
                 self._report()  # where the run starts from: rates and ETAs are measured from here
                 await self.sync_to(target)
@@ -349,18 +360,16 @@ class ChainIndexer:
         window_floor = self._window_floor()
         try:
             while (next_from <= target or pending) and not self.stop.is_set():
-                while len(pending) < self.cfg.concurrency and next_from <= target:
+                while len(pending) < self._in_flight() and next_from <= target:
                     to = min(target, next_from + self.range.size - 1)
-                    fetch = self.fetcher.chunk(next_from, to, window_floor=window_floor, known=self._known())
+                    fetch = self._chunk(next_from, to, window_floor=window_floor, known=self._known())
                     pending.append((next_from, to, asyncio.create_task(fetch)))
                     next_from = to + 1
                 _, planned_to, task = pending.popleft()
                 chunk = await task
                 if chunk.to_block < planned_to:  # its logs reached the byte target first: the rest comes next
                     rest = chunk.to_block + 1
-                    task = asyncio.create_task(
-                        self.fetcher.chunk(rest, planned_to, window_floor=window_floor)
-                    )
+                    task = asyncio.create_task(self._chunk(rest, planned_to, window_floor=window_floor))
                     pending.appendleft((rest, planned_to, task))
                 if self.indexed_hash is not None and chunk.first.parent_hash != self.indexed_hash:
                     log.warning(
@@ -378,6 +387,65 @@ class ChainIndexer:
                 task.cancel()
             await asyncio.gather(*(t for _, _, t in pending), return_exceptions=True)
         return False
+
+    def _in_flight(self) -> int:
+        """Chunks fetched ahead: one while the fetch process starts (it needs the CPU more than a second chunk
+        fetched here would help), else ``concurrency``."""
+        remote = self._fetch_process
+        if remote is not None and not remote.ready and not remote.gone:
+            return 1
+        return self.cfg.concurrency
+
+    async def _chunk(
+        self,
+        from_block: int,
+        to_block: int,
+        *,
+        window_floor: int,
+        known: dict[int, BlockHeader] | None = None,
+    ) -> Chunk:
+        """:meth:`LogFetcher.chunk`, by the fetch process when it runs and the range lies below the window."""
+        remote = self._fetch_process
+        if remote is not None and remote.ready and from_block < window_floor:
+            try:
+                chunk = await remote.chunk(
+                    from_block, to_block, window_floor=window_floor, range_size=self.range.size
+                )
+            except FetchProcessGone:
+                pass
+            else:
+                if remote.range_size is not None:
+                    self.range.size = remote.range_size
+                return chunk
+        return await self.fetcher.chunk(from_block, to_block, window_floor=window_floor, known=known)
+
+    def _start_fetch_process(self, target: int) -> None:
+        """Start the fetch process (fetch_process.py) when the backfill has enough blocks to go below the window
+        (the configured minimum) and the RPC client can be rebuilt there; once per backfill."""
+        least = self.cfg.fetch_process_min_blocks
+        if least is None or self._fetch_process is not None or self.rpc.custom_transport:
+            return
+        below_window = min(target, self._window_floor() - 1) - self.indexed
+        if below_window <= 0 or below_window < least:
+            return
+        self._fetch_process = FetchProcess(
+            FetchParams(
+                rpc_url=self.cfg.rpc_url,
+                chain=self.rpc.chain,
+                timeout=self.rpc.timeout,
+                retry=self.rpc.retry,
+                contracts=self.fetcher.contracts,
+                initial_range=self.cfg.initial_block_range,
+                max_range=self.cfg.max_block_range,
+                target_bytes=self.cfg.logs_target_bytes,
+                batch_size=self.cfg.rpc_batch_size,
+                log_level=logging.getLogger().getEffectiveLevel(),
+            )
+        )
+        self._fetch_process.start()
+        log.info(
+            "%s: %d blocks to backfill; fetching them in a separate process", self.spec.name, below_window
+        )
 
     async def _apply(self, chunk: Chunk) -> None:
         batch = Batch(

@@ -95,6 +95,7 @@ class LogFetcher:
         batch_size: int = 100,
     ) -> None:
         self.rpc = rpc
+        self.contracts = dict(contracts)
         self.decoder = LogDecoder(contracts)
         self.addresses = sorted(contracts)
         self.topics: list[Any] = [topics_for(sorted(set(contracts.values())))]
