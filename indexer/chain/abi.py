@@ -182,6 +182,23 @@ class DecodedLog(msgspec.Struct, gc=False):
     args: dict[str, Any]
     #: The raw bytes of every string field whose text in ``args`` lost something (invalid UTF-8 or NUL).
     raw: dict[str, bytes] = {}
+    #: ``args`` as stored (:func:`stored_args_json`), when prepared ahead: the backfill's fetch process does it,
+    #: so the writer does not.
+    args_json: str | None = None
+
+
+def json_args(args: dict[str, Any]) -> dict[str, Any]:
+    """An event's args as stored in ``events.args`` and ``changes.args``: integers as decimal strings."""
+    return {k: (str(v) if type(v) is int else v) for k, v in args.items()}  # bool is not int here
+
+
+_args_encoder = msgspec.json.Encoder()
+
+
+def stored_args_json(args: dict[str, Any]) -> str:
+    """:func:`json_args` as JSON text, several times faster than ``json.dumps`` (compact, UTF-8 kept as is: the
+    same value once parsed)."""
+    return _args_encoder.encode(json_args(args)).decode()
 
 
 class UnknownLog(Dm3Error, ValueError):

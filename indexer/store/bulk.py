@@ -28,12 +28,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import msgspec
 import psycopg
 from sqlalchemy import JSON, Table
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import IntegrityError
 
+from indexer.store.projection import Encoded
 from indexer.store.types import UINT256_DIGITS, UINT256_MAX, Uint256
 
 Conflict = Literal["nothing", "update"] | None
@@ -48,21 +48,6 @@ COPY_TABLES = frozenset({"events", "bond_history", "changes"})
 #: Fewer rows than this (following the head: a block or two) go through ``executemany`` on PostgreSQL too:
 #: a COPY, and for upserts a temporary table, cost more than they save on a handful of rows.
 COPY_MIN_ROWS = 100
-
-
-class Encoded(str):
-    """A JSON value already serialised (``events.args`` and ``changes.args`` of one log share one encoding)."""
-
-    __slots__ = ()
-
-
-_args_encoder = msgspec.json.Encoder()
-
-
-def encode_args(args: dict[str, Any]) -> Encoded:
-    """An event's JSON-safe args (:func:`~indexer.store.projection.json_args`: strings and bools) as JSON text,
-    several times faster than ``json.dumps`` (compact, UTF-8 kept as is: the same value once parsed)."""
-    return Encoded(_args_encoder.encode(args).decode())
 
 
 def encode_json(value: Any) -> str:

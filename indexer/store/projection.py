@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from indexer.chain.abi import DecodedLog
+from indexer.chain.abi import DecodedLog, json_args, stored_args_json
 from indexer.ens import node_hex
 
 Key = tuple[Any, ...]
@@ -239,9 +239,15 @@ def kinds_touching(what: Touches) -> frozenset[str]:
 # --- applying the table ----------------------------------------------------------------------------------------
 
 
-def json_args(args: Args) -> Args:
-    """An event's args as stored in ``events.args`` and ``changes.args``: integers as decimal strings."""
-    return {k: (str(v) if type(v) is int else v) for k, v in args.items()}  # bool is not int here
+class Encoded(str):
+    """A JSON value already serialised (``events.args`` and ``changes.args`` of one log share one encoding)."""
+
+    __slots__ = ()
+
+
+def encoded_args(log: DecodedLog) -> Encoded:
+    """``log``'s args as stored, as JSON text (prepared ahead by the fetch process, or encoded now)."""
+    return Encoded(log.args_json if log.args_json is not None else stored_args_json(log.args))
 
 
 class Projector:
@@ -256,9 +262,10 @@ class Projector:
             self.parents[node_hex(parent_name)] = parent_name
             self.parents[node_hex("addr." + parent_name)] = "addr." + parent_name
 
-    def log_rows(self, log: DecodedLog) -> tuple[Row, Row | None]:
-        """The ``events`` row of ``log`` and its ``changes`` apply row (None for events outside the feed)."""
-        args = json_args(log.args)
+    def log_rows(self, log: DecodedLog, *, encoded: bool = False) -> tuple[Row, Row | None]:
+        """The ``events`` row of ``log`` and its ``changes`` apply row (None for events outside the feed); their
+        ``args`` (one object for both) as a dict (:func:`json_args`) or, ``encoded``, as JSON text."""
+        args: Args = encoded_args(log) if encoded else json_args(log.args)  # type: ignore[assignment]
         event = {
             "chain_id": self.chain_id,
             "block_number": log.block_number,

@@ -48,7 +48,7 @@ from indexer.chain.rpc import BlockHeader
 from indexer.ens import node_hex
 from indexer.errors import UserError
 from indexer.store import models
-from indexer.store.bulk import BulkWriter, encode_args
+from indexer.store.bulk import BulkWriter
 from indexer.store.lock import ChainLock
 from indexer.store.projection import STATE_KEYS, Key, Projector, Row
 
@@ -108,6 +108,9 @@ class Batch:
     undo_from: int = 0  # blocks >= undo_from get undo entries
     tips: Tips | None = None
     status: str | None = None
+    #: :meth:`ChainWriter.log_rows` of ``logs``, when built ahead (the indexer does it while the batch before is
+    #: being written); else built inside the transaction.
+    rows: Sequence[tuple[Row, Row | None]] | None = None
 
 
 @dataclass
@@ -294,6 +297,12 @@ class ChainWriter:
             )
         return out
 
+    def log_rows(self, logs: Sequence[DecodedLog]) -> list[tuple[Row, Row | None]]:
+        """The ``events`` row and ``changes`` apply row (or None) of each log (:meth:`Projector.log_rows`, args
+        encoded for the bulk path). Needs no database: callers may build them ahead, outside the transaction."""
+        log_rows, encoded = self._projector.log_rows, self.bulk_path == "bulk"
+        return [log_rows(log, encoded=encoded) for log in logs]
+
     def _project(self, conn: Connection, batch: Batch) -> _Pending:
         """Load the state rows ``batch`` overwrites and build, with the projection table, everything it writes."""
         projector = self._projector
@@ -308,13 +317,8 @@ class ChainWriter:
             p.changed[table_name] = set()
 
         undo_seen: set[tuple[int, str, Key]] = set()
-        encode = self.bulk_path == "bulk"
-        for log, hit in zip(batch.logs, hits, strict=True):
-            event, change = projector.log_rows(log)
-            if encode:  # one JSON encoding for the event's and its change's args (the same dict)
-                event["args"] = encode_args(event["args"])
-                if change is not None:
-                    change["args"] = event["args"]
+        rows = batch.rows if batch.rows is not None else self.log_rows(batch.logs)
+        for log, hit, (event, change) in zip(batch.logs, hits, rows, strict=True):
             p.events.append(event)
             if change is not None:
                 p.changes.append(change)

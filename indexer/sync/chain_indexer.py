@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +31,7 @@ from indexer.chain.rpc import BlockHeader, RpcClient, RpcError, RpcTransientErro
 from indexer.redact import redact_url, redact_urls
 from indexer.settings.indexer import IndexedChain
 from indexer.store.lock import ChainLock, ChainLocked, LeaseLost
+from indexer.store.projection import Row
 from indexer.store.retry import DatabaseUnavailable, retry_async
 from indexer.store.writer import Batch, ChainWriter, Tips
 from indexer.sync.errors import LostLease, NodeChainMismatch, ReorgTooDeep, SyncError
@@ -55,6 +56,8 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+#: A fetched chunk and the ``events``/``changes`` rows of its logs (:meth:`ChainWriter.log_rows`).
+_Ready = tuple[Chunk, list[tuple[Row, Row | None]]]
 
 
 class StopRequested(Exception):
@@ -355,21 +358,21 @@ class ChainIndexer:
 
     async def _pipeline(self, target: int) -> bool:
         """One pass of fetch-ahead/apply. Returns True when a reorg was repaired (caller restarts the pass)."""
-        pending: deque[tuple[int, int, asyncio.Task[Chunk]]] = deque()
+        pending: deque[tuple[int, int, asyncio.Task[_Ready]]] = deque()
         next_from = self.indexed + 1
         window_floor = self._window_floor()
         try:
             while (next_from <= target or pending) and not self.stop.is_set():
                 while len(pending) < self._in_flight() and next_from <= target:
                     to = min(target, next_from + self.range.size - 1)
-                    fetch = self._chunk(next_from, to, window_floor=window_floor, known=self._known())
+                    fetch = self._ready(next_from, to, window_floor=window_floor, known=self._known())
                     pending.append((next_from, to, asyncio.create_task(fetch)))
                     next_from = to + 1
                 _, planned_to, task = pending.popleft()
-                chunk = await task
+                chunk, rows = await task
                 if chunk.to_block < planned_to:  # its logs reached the byte target first: the rest comes next
                     rest = chunk.to_block + 1
-                    task = asyncio.create_task(self._chunk(rest, planned_to, window_floor=window_floor))
+                    task = asyncio.create_task(self._ready(rest, planned_to, window_floor=window_floor))
                     pending.appendleft((rest, planned_to, task))
                 if self.indexed_hash is not None and chunk.first.parent_hash != self.indexed_hash:
                     log.warning(
@@ -381,7 +384,7 @@ class ChainIndexer:
                     )
                     await self._repair_reorg()
                     return True
-                await self._apply(chunk)
+                await self._apply(chunk, rows)
         finally:
             for _, _, task in pending:
                 task.cancel()
@@ -447,7 +450,20 @@ class ChainIndexer:
             "%s: %d blocks to backfill; fetching them in a separate process", self.spec.name, below_window
         )
 
-    async def _apply(self, chunk: Chunk) -> None:
+    async def _ready(
+        self,
+        from_block: int,
+        to_block: int,
+        *,
+        window_floor: int,
+        known: dict[int, BlockHeader] | None = None,
+    ) -> _Ready:
+        """A chunk and its ``events``/``changes`` rows, built here on the event loop as soon as it arrives: while
+        the chunk before is being written (the writer's SQLite time leaves the interpreter free), not after."""
+        chunk = await self._chunk(from_block, to_block, window_floor=window_floor, known=known)
+        return chunk, self.writer.log_rows(chunk.logs)
+
+    async def _apply(self, chunk: Chunk, rows: Sequence[tuple[Row, Row | None]] | None = None) -> None:
         batch = Batch(
             from_block=chunk.from_block,
             to_block=chunk.to_block,
@@ -458,6 +474,7 @@ class ChainIndexer:
             undo_from=self._window_floor(),
             tips=self.tips,
             status=self.status,
+            rows=rows,
         )
         started = time.perf_counter()
         applied = await self._db(self.writer.apply, batch)
