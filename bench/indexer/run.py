@@ -31,6 +31,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -280,8 +281,10 @@ def index_child(url: str, chain: dict[str, Any]) -> None:
     engine = create_db_engine(url, role="writer")
     upgrade(engine)
     spec = resolve_chain(ChainConfig(**chain), ROOT / "deployments")
+    fetch_rss = _ChildrenRss()
     started = time.perf_counter()
-    outcome = asyncio.run(index_chains([spec], engine=engine, follow=False, stop=asyncio.Event()))
+    with fetch_rss:
+        outcome = asyncio.run(index_chains([spec], engine=engine, follow=False, stop=asyncio.Event()))
     seconds = time.perf_counter() - started
     assert all(v is None for v in outcome.values()), outcome
     events = count_rows(engine, "events", spec.chain_id)
@@ -289,7 +292,47 @@ def index_child(url: str, chain: dict[str, Any]) -> None:
         indexed = conn.execute(
             text("SELECT indexed_block FROM chains WHERE chain_id = :c"), {"c": spec.chain_id}
         ).scalar_one()
-    print(json.dumps(_figures(seconds, events, indexed - spec.start_block + 1)))
+    figures = _figures(seconds, events, indexed - spec.start_block + 1)
+    # The backfill's fetch process (indexer/sync/fetch_process.py) lives beside this one: its peak counts too.
+    figures["fetch_process_rss_mb"] = fetch_rss.peak_mb
+    figures["peak_rss_mb"] = round(figures["peak_rss_mb"] + fetch_rss.peak_mb, 1)
+    print(json.dumps(figures))
+
+
+class _ChildrenRss:
+    """The largest RSS the children of this process reached together (the backfill's fetch process), sampled every
+    20 ms from /proc while the block runs."""
+
+    def __init__(self) -> None:
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> _ChildrenRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        tasks = Path(f"/proc/{os.getpid()}/task")
+        while not self._stop.wait(0.02):
+            total = 0
+            for children in tasks.glob("*/children"):  # each thread's children (the fetch process: one)
+                for pid in _read(children).split():
+                    for line in _read(Path(f"/proc/{pid}/status")).splitlines():
+                        if line.startswith("VmRSS:"):
+                            total += int(line.split()[1])
+            self.peak_mb = max(self.peak_mb, round(total / 1024, 1))
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:  # the process or thread ended meanwhile
+        return ""
 
 
 def _figures(seconds: float, events: int, blocks: int) -> dict[str, Any]:

@@ -45,6 +45,19 @@ log = logging.getLogger(__name__)
 #: Seconds the child gets to exit by itself once asked to stop, then it is killed.
 STOP_SECONDS = 2.0
 
+#: Seconds the child may take to start (imports, its HTTP client) before it is killed.
+START_SECONDS = 15.0
+
+#: Chunks the child fetches at once (the parent may ask for more ahead: they wait their turn unparsed).
+CHILD_CONCURRENCY = 2
+
+#: The child's program (argument: the socket's file descriptor). It never runs httpx's command-line client, whose
+#: import (rich, click, pygments) would be ~40% of its start: marked missing, httpx skips it.
+_CHILD = (
+    "import sys; sys.modules['httpx._main'] = None; "
+    "from indexer.sync.fetch_process import child_main; child_main(int(sys.argv[1]))"
+)
+
 
 class FetchProcessGone(Exception):
     """The child process ended (killed, crashed): the chunk is fetched in this process instead."""
@@ -84,15 +97,15 @@ class FetchProcess:
     def start(self) -> None:
         """Start the child (returns at once; :attr:`ready` turns true when it can take chunks).
 
-        A fresh interpreter (``python -m indexer.sync.fetch_process FD``: nothing of this process's threads, and
-        unlike multiprocessing's spawn it does not import the parent's ``__main__`` again) on one end of a socket
-        pair; the parameters, the RPC URL among them, go through the socket, never the command line."""
+        A fresh interpreter (:data:`_CHILD`: nothing of this process's threads, and unlike multiprocessing's
+        spawn it does not import the parent's ``__main__`` again) on one end of a socket pair; the parameters,
+        the RPC URL among them, go through the socket, never the command line."""
         self._loop = asyncio.get_running_loop()
         ours, theirs = socket.socketpair()
         self._conn = Connection(ours.detach())
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", __name__, str(theirs.fileno())],
+                [sys.executable, "-c", _CHILD, str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
                 close_fds=True,
@@ -102,6 +115,13 @@ class FetchProcess:
         self._conn.send(self.params)
         self._reader = threading.Thread(target=self._read, name="dm3-fetch-reader", daemon=True)
         self._reader.start()
+        self._loop.call_later(START_SECONDS, self._not_started)
+
+    def _not_started(self) -> None:
+        """Still not ready after :data:`START_SECONDS`: kill it (its chunks are then fetched in this process)."""
+        if not self.ready and not self.gone and self._process is not None:
+            log.warning("fetch process did not start within %.0f s; killing it", START_SECONDS)
+            self._process.kill()  # the reader sees the end of file: pending chunks fail over to this process
 
     async def chunk(self, from_block: int, to_block: int, *, window_floor: int, range_size: int) -> Chunk:
         """The child's :meth:`LogFetcher.chunk`; raises what it raised, or :class:`FetchProcessGone`."""
@@ -273,6 +293,9 @@ async def _serve(conn: Connection, params: FetchParams, send: Callable[[tuple[An
         initial=params.initial_range, maximum=params.max_range, target_bytes=params.target_bytes
     )
     sized = False
+    # Chunks fetched at once here: the child is busy parsing and decoding, so a third or fourth answer in flight
+    # would only wait, parsed, in memory (each ~5x its JSON); two keep the node's latency hidden.
+    at_once = asyncio.Semaphore(CHILD_CONCURRENCY)
     sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dm3-fetch-send")
     async with RpcClient(
         params.rpc_url, chain=params.chain, timeout=params.timeout, retry=params.retry
@@ -283,7 +306,8 @@ async def _serve(conn: Connection, params: FetchParams, send: Callable[[tuple[An
 
         async def answer(request: int, from_block: int, to_block: int, window_floor: int) -> None:
             try:
-                payload: Any = await fetcher.chunk(from_block, to_block, window_floor=window_floor)
+                async with at_once:
+                    payload: Any = await fetcher.chunk(from_block, to_block, window_floor=window_floor)
                 for entry in payload.logs:  # what the writer would encode next: done here, off its CPU
                     entry.args_json = stored_args_json(entry.args)  # AB  # AB
                 kind = "chunk"
@@ -337,7 +361,3 @@ def _portable(exc: Exception) -> Exception:
     except Exception:
         return RpcError(f"{type(exc).__name__}: {exc}")
     return back if type(back) is type(exc) else RpcError(f"{type(exc).__name__}: {exc}")
-
-
-if __name__ == "__main__":
-    child_main(int(sys.argv[1]))
