@@ -186,6 +186,9 @@ class Snapshot:
     envelopes: dict[int, dict[Finality, str]]
     #: Answers written from this snapshot, by request (`indexer.api.memory`): kept while the snapshot is served.
     memo: Memo[Hashable, Any] = field(default_factory=Memo, compare=False)
+    #: A chain's part of an answer for a sender without a bond there, and its verdict, by (chain id, the
+    #: recipient's minimum, min_finality): the same for every such sender (`indexer.api.memory.pair_json`).
+    strangers: Memo[Hashable, Any] = field(default_factory=Memo, compare=False)
 
     @classmethod
     def of(
