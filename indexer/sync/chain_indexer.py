@@ -115,6 +115,7 @@ class ChainIndexer:
         self.heads = HeadWatcher(ws_url, chain=spec.name) if ws_url else None
         self._fetch_process: FetchProcess | None = None  # during a long backfill (fetch_process.py)
         self._first_here = False  # the next chunk is fetched here while the fetch process starts
+        self._wants_process: int | None = None  # a backfill target waiting for a free fetch process
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
 
@@ -201,6 +202,7 @@ class ChainIndexer:
         try:
             await self._backfill(persistent=persistent)
         finally:
+            self._wants_process = None
             if self._fetch_process is not None:
                 await self._fetch_process.close()
                 self._fetch_process = None
@@ -404,6 +406,8 @@ class ChainIndexer:
 
         The first chunk after it was started is fetched here while it starts (~0.5 s); the next ones are asked of
         it at once: it takes them as soon as it is ready, so the writer does not wait twice."""
+        if self._wants_process is not None and FetchProcess.available():
+            self._start_fetch_process(self._wants_process)
         remote = self._fetch_process
         if remote is not None and remote.ready is False and self._first_here:
             self._first_here = False
@@ -424,10 +428,14 @@ class ChainIndexer:
         """Start the fetch process (fetch_process.py) when the backfill has enough blocks to go below the window
         (the configured minimum) and the RPC client can be rebuilt there; once per backfill."""
         least = self.cfg.fetch_process_min_blocks
+        self._wants_process = None
         if least is None or self._fetch_process is not None or self.rpc.custom_transport:
             return
         below_window = min(target, self._window_floor() - 1) - self.indexed
         if below_window <= 0 or below_window < least:
+            return
+        if not FetchProcess.available():  # another chain's backfill has it: asked again at each chunk
+            self._wants_process = target
             return
         self._fetch_process = FetchProcess(
             FetchParams(

@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import os
 import pickle
 import signal
 import socket
@@ -44,6 +45,11 @@ log = logging.getLogger(__name__)
 
 #: Seconds the child gets to exit by itself once asked to stop, then it is killed.
 STOP_SECONDS = 2.0
+
+#: Fetch processes at once in one indexer process, whatever its number of chains: one per core beyond the one the
+#: writer keeps busy (a chain that finds none free fetches by itself and takes one when it is freed).
+MAX_PROCESSES = max(1, (os.cpu_count() or 2) - 1)
+_running: set[FetchProcess] = set()
 
 #: Seconds the child may take to start (imports, its HTTP client) before it is killed.
 START_SECONDS = 15.0
@@ -94,6 +100,11 @@ class FetchProcess:
         self._process: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
 
+    @staticmethod
+    def available() -> bool:
+        """Whether another fetch process may start now (:data:`MAX_PROCESSES`)."""
+        return len(_running) < MAX_PROCESSES
+
     def start(self) -> None:
         """Start the child (returns at once; :attr:`ready` turns true when it can take chunks).
 
@@ -101,6 +112,7 @@ class FetchProcess:
         spawn it does not import the parent's ``__main__`` again) on one end of a socket pair; the parameters,
         the RPC URL among them, go through the socket, never the command line."""
         self._loop = asyncio.get_running_loop()
+        _running.add(self)
         ours, theirs = socket.socketpair()
         self._conn = Connection(ours.detach())
         try:
@@ -146,6 +158,7 @@ class FetchProcess:
 
     async def close(self) -> None:
         """Ask the child to stop; kill it if it has not within :data:`STOP_SECONDS`."""
+        _running.discard(self)
         process, conn = self._process, self._conn
         if process is None or conn is None:
             return
@@ -195,6 +208,7 @@ class FetchProcess:
                 future.set_exception(payload)
 
     def _lost(self) -> None:
+        _running.discard(self)
         if not self.gone:
             self.gone = True
             self.ready = False
