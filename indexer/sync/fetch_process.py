@@ -122,6 +122,12 @@ class FetchProcess:
                 stdin=subprocess.DEVNULL,
                 close_fds=True,
             )
+        except OSError as exc:  # no interpreter to start (a frozen build, no fork allowed): fetch here
+            log.warning("cannot start a fetch process (%s); fetching in the indexer process", exc)
+            self._conn.close()
+            self.gone = True
+            _running.discard(self)
+            return
         finally:
             theirs.close()  # the child's end lives in the child only: its exit is our end of file
         self._conn.send(self.params)
