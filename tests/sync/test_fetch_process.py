@@ -72,7 +72,7 @@ def running(pid: int) -> bool:
     return stat[stat.rindex(")") + 2 :].split()[0] != "Z"
 
 
-def slow_parent_fetch(monkeypatch: pytest.MonkeyPatch, seconds: float = 0.05) -> list[int]:
+def slow_parent_fetch(monkeypatch: pytest.MonkeyPatch, seconds: float = 0.1) -> list[int]:
     """Slow this process's ``LogFetcher.chunk`` (not the child's); returns the list of from_blocks it served."""
     original = LogFetcher.chunk
     served: list[int] = []
@@ -151,7 +151,11 @@ async def started(fetch_params: FetchParams, timeout: float = 8.0) -> FetchProce
 
 
 def test_backfill__fetch_process__same_rows_as_in_process(
-    devnet: Devnet, sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    devnet: Devnet,
+    sqlite_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     touched = run_scenario(devnet, seed=21, steps=120)
     cid = devnet.anvil.chain_id
@@ -162,9 +166,12 @@ def test_backfill__fetch_process__same_rows_as_in_process(
     seen: list[list[int]] = []  # the scan below, while the child runs: proves it finds a child
     child = ChildChunks(monkeypatch, lambda fp, n: seen.append(fetch_children()) if n == 1 else None)
     engine = fresh_engine(sqlite_url)
-    sync_ok(engine, [devnet.spec(fetch_process_min_blocks=0, **SMALL)])
+    with caplog.at_level(logging.INFO, logger="indexer.sync"):
+        sync_ok(engine, [devnet.spec(fetch_process_min_blocks=0, **SMALL)])
 
     assert child.count > 0, "the child answered no chunk"
+    assert any("fetching them in a separate process" in m for m in caplog.messages)
+    assert GONE_WARNING not in caplog.messages  # a child stopped at the end is not a child lost
     assert len(seen) == 1 and len(seen[0]) == 1, seen
     assert fetch_children() == [], "the fetch process outlived the backfill"
     assert dump(engine, cid) == dump(reference, cid)
@@ -200,8 +207,8 @@ def test_backfill__fetch_process_killed__completes_in_process(
         sync_ok(engine, [devnet.spec(fetch_process_min_blocks=0, **SMALL)])
 
     assert len(killed) == 1, "the child answered no chunk, so it was never killed"
+    assert child.count >= 1  # (answers already sent when it died may still arrive)
     assert len(served) > killed[0][1], "nothing was fetched in-process after the kill"
-    assert child.count == 1  # nothing asked of a dead child succeeds
     warnings = [
         r for r in caplog.records if r.name == "indexer.sync.fetch_process" and r.levelno == logging.WARNING
     ]
@@ -218,9 +225,12 @@ def test_backfill__fetch_process_killed__completes_in_process(
 
 def test_fetch_process__child_error__raised_in_parent_with_its_type(caplog: pytest.LogCaptureFixture) -> None:
     url = f"http://127.0.0.1:{free_port()}/{SECRET}"  # nothing listens there
+    chain = "fetch-process-errors"
+    sample = ("dm3_indexer_rpc_errors_total", {"chain": chain, "kind": "connection"})
+    before = REGISTRY.get_sample_value(*sample) or 0.0
 
     async def main() -> BaseException:
-        fp = await started(params(url, attempts=1))
+        fp = await started(params(url, chain=chain, attempts=1))
         try:
             with pytest.raises(RpcUnreachable) as raised:
                 await asyncio.wait_for(fp.chunk(1, 5, window_floor=100, range_size=5), 8)
@@ -235,6 +245,8 @@ def test_fetch_process__child_error__raised_in_parent_with_its_type(caplog: pyte
     assert "cannot reach http://127.0.0.1:" in str(error)
     assert SECRET not in str(error) and SECRET not in repr(error.args)
     assert SECRET not in caplog.text
+    # The child's RPC error metric, replayed here (this process never used that chain label).
+    assert (REGISTRY.get_sample_value(*sample) or 0.0) == before + 1
 
 
 def test_fetch_process__closed__chunk_raises_gone() -> None:
