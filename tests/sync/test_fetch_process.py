@@ -8,6 +8,7 @@ patch does not reach it) and count the chunks the child answered (``FetchProcess
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import select
@@ -30,6 +31,7 @@ from harness.devnet import Anvil, Devnet, free_port
 from harness.indexer import assert_matches_views, dump, fresh_engine, run_scenario, sync_ok
 from indexer.chain.abi import ContractKind
 from indexer.chain.rpc import RetryPolicy, RpcClient, RpcUnreachable
+from indexer.sync import fetch_process
 from indexer.sync.fetch import AdaptiveRange, Chunk, LogFetcher
 from indexer.sync.fetch_process import FetchParams, FetchProcess, FetchProcessGone
 
@@ -218,6 +220,26 @@ def test_backfill__fetch_process_killed__completes_in_process(
     assert_matches_views(devnet, engine, touched)
     engine.dispose()
     reference.dispose()
+
+
+def test_backfill__fetch_process_cannot_start__completes_in_process(
+    devnet: Devnet, sqlite_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    touched = run_scenario(devnet, seed=25, steps=40)
+
+    def no_process(*_args: Any, **_kwargs: Any) -> subprocess.Popen[bytes]:
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    engine = fresh_engine(sqlite_url)
+    with (
+        monkeypatch.context() as patch,
+        caplog.at_level(logging.WARNING, logger="indexer.sync.fetch_process"),
+    ):
+        patch.setattr(fetch_process.subprocess, "Popen", no_process)  # no other process is started meanwhile
+        sync_ok(engine, [devnet.spec(fetch_process_min_blocks=0, **SMALL)])
+    assert any(m.startswith("fetch process did not start") for m in caplog.messages), caplog.messages
+    assert_matches_views(devnet, engine, touched)
+    engine.dispose()
 
 
 # --- FetchProcess driven directly --------------------------------------------------------------------------------
