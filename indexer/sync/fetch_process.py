@@ -122,11 +122,12 @@ class FetchProcess:
                 stdin=subprocess.DEVNULL,
                 close_fds=True,
             )
-        except OSError as exc:  # no interpreter to start (a frozen build, no fork allowed): fetch here
-            log.warning("cannot start a fetch process (%s); fetching in the indexer process", exc)
+        except OSError as exc:  # no process (out of pids, fds, memory): fetched here, as when it is gone
             self._conn.close()
+            self._conn = None
             self.gone = True
             _running.discard(self)
+            log.warning("fetch process did not start (%s); fetching in the indexer process", exc)
             return
         finally:
             theirs.close()  # the child's end lives in the child only: its exit is our end of file
