@@ -293,18 +293,20 @@ def index_child(url: str, chain: dict[str, Any]) -> None:
             text("SELECT indexed_block FROM chains WHERE chain_id = :c"), {"c": spec.chain_id}
         ).scalar_one()
     figures = _figures(seconds, events, indexed - spec.start_block + 1)
-    # The backfill's fetch process (indexer/sync/fetch_process.py) lives beside this one: its peak counts too.
+    # The backfill's fetch process (indexer/sync/fetch_process.py) lives beside this one: the peak is the largest
+    # sum of the two at one time (sampled), or this process's own peak (VmHWM) when that is larger.
     figures["fetch_process_rss_mb"] = fetch_rss.peak_mb
-    figures["peak_rss_mb"] = round(figures["peak_rss_mb"] + fetch_rss.peak_mb, 1)
+    figures["peak_rss_mb"] = max(figures["peak_rss_mb"], fetch_rss.together_mb)
     print(json.dumps(figures))
 
 
 class _ChildrenRss:
-    """The largest RSS the children of this process reached together (the backfill's fetch process), sampled every
-    20 ms from /proc while the block runs."""
+    """The largest RSS the children of this process reached (the backfill's fetch process), and the largest RSS of
+    this process and its children together, sampled every 20 ms from /proc while the block runs."""
 
     def __init__(self) -> None:
         self.peak_mb = 0.0
+        self.together_mb = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -325,7 +327,16 @@ class _ChildrenRss:
                     for line in _read(Path(f"/proc/{pid}/status")).splitlines():
                         if line.startswith("VmRSS:"):
                             total += int(line.split()[1])
+            own = next(
+                (
+                    int(line.split()[1])
+                    for line in _read(Path("/proc/self/status")).splitlines()
+                    if line.startswith("VmRSS:")
+                ),
+                0,
+            )
             self.peak_mb = max(self.peak_mb, round(total / 1024, 1))
+            self.together_mb = max(self.together_mb, round((own + total) / 1024, 1))
 
 
 def _read(path: Path) -> str:

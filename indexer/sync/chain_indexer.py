@@ -36,7 +36,7 @@ from indexer.store.retry import DatabaseUnavailable, retry_async
 from indexer.store.writer import Batch, ChainWriter, Tips
 from indexer.sync.errors import LostLease, NodeChainMismatch, ReorgTooDeep, SyncError
 from indexer.sync.fetch import AdaptiveRange, Chunk, LogFetcher, LogsUnavailable, NotYetAvailable
-from indexer.sync.fetch_process import FetchParams, FetchProcess, FetchProcessGone
+from indexer.sync.fetch_process import CHILD_CONCURRENCY, FetchParams, FetchProcess, FetchProcessGone
 from indexer.sync.heads import BlockPace, HeadWatcher, derive_ws_url
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,6 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
-#: A fetched chunk and the ``events``/``changes`` rows of its logs (:meth:`ChainWriter.log_rows`).
-_Ready = tuple[Chunk, list[tuple[Row, Row | None]]]
 
 
 class StopRequested(Exception):
@@ -114,7 +112,6 @@ class ChainIndexer:
         ws_url = self.cfg.ws_url if self.cfg.ws_url is not None else derive_ws_url(self.cfg.rpc_url)
         self.heads = HeadWatcher(ws_url, chain=spec.name) if ws_url else None
         self._fetch_process: FetchProcess | None = None  # during a long backfill (fetch_process.py)
-        self._first_here = False  # the next chunk is fetched here while the fetch process starts
         self._wants_process: int | None = None  # a backfill target waiting for a free fetch process
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
@@ -206,6 +203,7 @@ class ChainIndexer:
             if self._fetch_process is not None:
                 await self._fetch_process.close()
                 self._fetch_process = None
+                self.range.target_bytes = self.cfg.logs_target_bytes
 
     async def _backfill(self, *, persistent: bool) -> None:
         failures = 0
@@ -361,21 +359,31 @@ class ChainIndexer:
 
     async def _pipeline(self, target: int) -> bool:
         """One pass of fetch-ahead/apply. Returns True when a reorg was repaired (caller restarts the pass)."""
-        pending: deque[tuple[int, int, asyncio.Task[_Ready]]] = deque()
+        pending: deque[tuple[int, int, asyncio.Task[Chunk]]] = deque()
+        prepared: dict[asyncio.Task[Chunk], list[tuple[Row, Row | None]]] = {}
+
+        def prepare(task: asyncio.Task[Chunk]) -> None:
+            """Build the next chunk's ``events``/``changes`` rows on the event loop while the chunk before is
+            being written (the writer's SQLite time leaves the interpreter free); only the next one, so no more
+            than one chunk's rows wait in memory."""
+            if not task.cancelled() and task.exception() is None:
+                prepared[task] = self.writer.log_rows(task.result().logs)
+
         next_from = self.indexed + 1
         window_floor = self._window_floor()
         try:
             while (next_from <= target or pending) and not self.stop.is_set():
-                while len(pending) < self.cfg.concurrency and next_from <= target:
+                while len(pending) < self._in_flight() and next_from <= target:
                     to = min(target, next_from + self.range.size - 1)
-                    fetch = self._ready(next_from, to, window_floor=window_floor, known=self._known())
+                    fetch = self._chunk(next_from, to, window_floor=window_floor, known=self._known())
                     pending.append((next_from, to, asyncio.create_task(fetch)))
                     next_from = to + 1
                 _, planned_to, task = pending.popleft()
-                chunk, rows = await task
+                chunk = await task
+                rows = prepared.pop(task, None)
                 if chunk.to_block < planned_to:  # its logs reached the byte target first: the rest comes next
                     rest = chunk.to_block + 1
-                    task = asyncio.create_task(self._ready(rest, planned_to, window_floor=window_floor))
+                    task = asyncio.create_task(self._chunk(rest, planned_to, window_floor=window_floor))
                     pending.appendleft((rest, planned_to, task))
                 if self.indexed_hash is not None and chunk.first.parent_hash != self.indexed_hash:
                     log.warning(
@@ -387,12 +395,24 @@ class ChainIndexer:
                     )
                     await self._repair_reorg()
                     return True
+                if pending:
+                    pending[0][2].add_done_callback(prepare)  # runs once this chunk's write has started
                 await self._apply(chunk, rows)
         finally:
             for _, _, task in pending:
                 task.cancel()
             await asyncio.gather(*(t for _, _, t in pending), return_exceptions=True)
         return False
+
+    def _in_flight(self) -> int:
+        """Chunks fetched ahead: one while the fetch process starts (its start needs the CPU more than a second
+        chunk fetched here would help, and the ranges learn their size from that one); with the fetch process,
+        as many as it fetches at once and one more, decoded, waiting its turn (more would only wait here, in
+        memory); else ``concurrency``."""
+        remote = self._fetch_process
+        if remote is not None and not remote.gone:
+            return 1 if not remote.ready else min(self.cfg.concurrency, CHILD_CONCURRENCY + 1)
+        return self.cfg.concurrency
 
     async def _chunk(
         self,
@@ -402,16 +422,12 @@ class ChainIndexer:
         window_floor: int,
         known: dict[int, BlockHeader] | None = None,
     ) -> Chunk:
-        """:meth:`LogFetcher.chunk`, by the fetch process when there is one and the range lies below the window.
-
-        The first chunk after it was started is fetched here while it starts (~0.5 s); the next ones are asked of
-        it at once: it takes them as soon as it is ready, so the writer does not wait twice."""
+        """:meth:`LogFetcher.chunk`, by the fetch process once it is ready and when the range lies below the
+        window; here while it starts (~0.5 s) and once it is gone."""
         if self._wants_process is not None and FetchProcess.available():
             self._start_fetch_process(self._wants_process)
         remote = self._fetch_process
-        if remote is not None and remote.ready is False and self._first_here:
-            self._first_here = False
-        elif remote is not None and not remote.gone and from_block < window_floor:
+        if remote is not None and remote.ready and from_block < window_floor:
             try:
                 chunk = await remote.chunk(
                     from_block, to_block, window_floor=window_floor, range_size=self.range.size
@@ -446,29 +462,20 @@ class ChainIndexer:
                 contracts=self.fetcher.contracts,
                 initial_range=self.cfg.initial_block_range,
                 max_range=self.cfg.max_block_range,
-                target_bytes=self.cfg.logs_target_bytes,
+                # Half the byte target: its answers (up to 4x the target, parsed) and the chunks waiting here
+                # for the writer together stay within what one process's fetching held before.
+                target_bytes=max(10_000, self.cfg.logs_target_bytes // 2),
                 batch_size=self.cfg.rpc_batch_size,
                 log_level=logging.getLogger().getEffectiveLevel(),
             )
         )
         self._fetch_process.start()
-        self._first_here = True
+        # What this process still fetches (while the child starts, once it is gone, inside the window) is read in
+        # smaller answers: the child's answers and their chunks already take the memory the byte target allows.
+        self.range.target_bytes = max(10_000, self.cfg.logs_target_bytes // 4)
         log.info(
             "%s: %d blocks to backfill; fetching them in a separate process", self.spec.name, below_window
         )
-
-    async def _ready(
-        self,
-        from_block: int,
-        to_block: int,
-        *,
-        window_floor: int,
-        known: dict[int, BlockHeader] | None = None,
-    ) -> _Ready:
-        """A chunk and its ``events``/``changes`` rows, built here on the event loop as soon as it arrives: while
-        the chunk before is being written (the writer's SQLite time leaves the interpreter free), not after."""
-        chunk = await self._chunk(from_block, to_block, window_floor=window_floor, known=known)
-        return chunk, self.writer.log_rows(chunk.logs)
 
     async def _apply(self, chunk: Chunk, rows: Sequence[tuple[Row, Row | None]] | None = None) -> None:
         batch = Batch(
