@@ -26,9 +26,10 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy.engine import Engine
 
 from harness.devnet import Anvil, Devnet, free_port
-from harness.indexer import assert_matches_views, dump, fresh_engine, run_scenario, sync_ok
+from harness.indexer import Touched, assert_matches_views, dump, fresh_engine, run_scenario, sync_ok
 from indexer.chain.abi import ContractKind, stored_args_json
 from indexer.chain.rpc import RetryPolicy, RpcClient, RpcUnreachable
 from indexer.sync import fetch_process
@@ -152,6 +153,14 @@ async def started(fetch_params: FetchParams, timeout: float = 8.0) -> FetchProce
 # --- backfill through the child --------------------------------------------------------------------------------
 
 
+def indexed_in_process(devnet: Devnet, tmp_path: Path, *, seed: int) -> tuple[Touched, int, Engine]:
+    """A scenario of 120 steps, and its backfill without a fetch process (the reference to compare with)."""
+    touched = run_scenario(devnet, seed=seed, steps=120)
+    reference = fresh_engine(f"sqlite:///{tmp_path}/in-process.db")
+    sync_ok(reference, [devnet.spec(fetch_process_min_blocks=None, **SMALL)])
+    return touched, devnet.anvil.chain_id, reference
+
+
 def test_backfill__fetch_process__same_rows_as_in_process(
     devnet: Devnet,
     sqlite_url: str,
@@ -159,10 +168,7 @@ def test_backfill__fetch_process__same_rows_as_in_process(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    touched = run_scenario(devnet, seed=21, steps=120)
-    cid = devnet.anvil.chain_id
-    reference = fresh_engine(f"sqlite:///{tmp_path}/in-process.db")
-    sync_ok(reference, [devnet.spec(fetch_process_min_blocks=None, **SMALL)])
+    touched, cid, reference = indexed_in_process(devnet, tmp_path, seed=21)
 
     slow_parent_fetch(monkeypatch)
     seen: list[list[int]] = []  # the scan below, while the child runs: proves it finds a child
@@ -189,10 +195,7 @@ def test_backfill__fetch_process_killed__completes_in_process(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    touched = run_scenario(devnet, seed=22, steps=120)
-    cid = devnet.anvil.chain_id
-    reference = fresh_engine(f"sqlite:///{tmp_path}/in-process.db")
-    sync_ok(reference, [devnet.spec(fetch_process_min_blocks=None, **SMALL)])
+    touched, cid, reference = indexed_in_process(devnet, tmp_path, seed=22)
 
     served = slow_parent_fetch(monkeypatch)
     killed: list[tuple[int, int]] = []  # (pid, chunks served in-process so far)
