@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from typing import TypeVar
 
-from eth_utils import keccak
+from eth_hash.auto import keccak
 
 from indexer.errors import Dm3Error
 
@@ -51,13 +51,20 @@ def normalize_name(name: str) -> str:
 _PLAIN_LABEL = re.compile(r"[a-z0-9-]+")
 
 
+def is_plain(name: str) -> bool:
+    """Whether every label of `name` is lowercase ASCII letters, digits and hyphens, without hyphens as its 3rd and
+    4th characters: such a name is its own ENSIP-15 normal form (`is_normalized`; the tests check it against the
+    normaliser), settled without loading the normaliser or running it."""
+    return all(_PLAIN_LABEL.fullmatch(label) and label[2:4] != "--" for label in name.split("."))
+
+
 def is_normalized(name: str) -> bool:
     """Whether `name` is already in ENSIP-15 normal form (what a conforming client sends to a resolver).
 
     Labels of lowercase ASCII letters, digits and hyphens are their own normal form unless their 3rd and 4th
     characters are hyphens (ENSIP-15's label-extension rule); such names are settled without loading the
     normaliser (tests/api/test_names.py checks this against it), every other name goes through it."""
-    if all(_PLAIN_LABEL.fullmatch(label) and label[2:4] != "--" for label in name.split(".")):
+    if is_plain(name):
         return True
     try:
         return normalize_name(name) == name
@@ -75,7 +82,7 @@ def namehash(name: str) -> bytes:
     node = b"\x00" * 32
     if name:
         for label in reversed(name.split(".")):
-            node = keccak(node + keccak(text=label))
+            node = keccak(node + keccak(label.encode()))
     return node
 
 

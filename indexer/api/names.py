@@ -31,6 +31,7 @@ from indexer.ens import (
     MAX_NAME_INPUT_CHARS,
     InvalidEnsName,
     address_for_coin,
+    is_plain,
     node_hex,
     normalize_name,
 )
@@ -120,7 +121,8 @@ def parse_name(value: str, *, what: str = "name") -> str:
 def _outcome(value: str) -> tuple[str, None] | tuple[None, str]:
     """`parse_name`'s outcome without the message: the normal form, or why there is none."""
     try:
-        name = normalize_name(value)
+        # A plain name (the usual one) is its own normal form: no normaliser run (~0.1 ms per name not yet cached).
+        name = value if len(value) <= MAX_NAME_INPUT_CHARS and is_plain(value) else normalize_name(value)
     except InvalidEnsName as error:
         return None, error.reason
     if "." not in name:

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.api import OP_CHAIN_ID
+from indexer.api import names as names_module
 from indexer.ens import (
     DEFAULT_EVM_COIN_TYPE,
     ETH_COIN_TYPE,
@@ -78,6 +79,16 @@ def test_is_normalized__plain_ascii_shortcut__agrees_with_the_normaliser(name):
     except InvalidEnsName:
         expected = False
     assert is_normalized(name) is expected
+
+
+@given(st.text(alphabet="ab0-._", max_size=12) | st.sampled_from(["alice.op.dm3.eth", "ab--c.eth", "a.eth."]))
+def test_parse_name__plain_shortcut__same_outcome_as_the_normaliser(name):
+    """`parse_name` takes a plain name as its own normal form without running the normaliser: the outcome (the
+    name, or why there is none) is the normaliser's."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(names_module, "is_plain", lambda _name: False)
+        expected = names_module._outcome(name)
+    assert names_module._outcome(name) == expected
 
 
 @pytest.mark.parametrize(
