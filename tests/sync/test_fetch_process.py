@@ -525,3 +525,50 @@ def test_fetch_process__one_per_spare_core__slot_freed_on_close_and_on_death(
         await second.close()
 
     asyncio.run(main())
+
+
+def test_backfill__two_chains_one_slot__one_child_at_a_time_and_handed_over(
+    devnet: Devnet, compiled: dict[str, Any], sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two chains backfill in one process with one fetch-process slot: never two children at once, the chain that
+    found the slot taken fetches by itself and takes the slot once the other chain's backfill frees it."""
+    other_node = Anvil(chain_id=31_011)
+    try:
+        other = Devnet(other_node, compiled)
+        other.fund()
+        touched = {devnet.anvil.chain_id: run_scenario(devnet, seed=26, steps=120)}
+        touched[other_node.chain_id] = run_scenario(other, seed=27, steps=120)
+        monkeypatch.setattr(fetch_process, "MAX_PROCESSES", 1)
+        slow_parent_fetch(monkeypatch, seconds=0.8)  # the chain without the slot is the slower one by far
+        most_at_once: list[int] = []
+        served_by_child: dict[str, int] = {}
+        original_start, original_chunk = FetchProcess.start, FetchProcess.chunk
+
+        def start(fp: FetchProcess) -> None:
+            original_start(fp)
+            most_at_once.append(len(fetch_process._running))
+
+        async def chunk(fp: FetchProcess, *args: Any, **kwargs: Any) -> Chunk:
+            result = await original_chunk(fp, *args, **kwargs)
+            served_by_child[fp.params.chain] = served_by_child.get(fp.params.chain, 0) + 1
+            return result
+
+        monkeypatch.setattr(FetchProcess, "start", start)
+        monkeypatch.setattr(FetchProcess, "chunk", chunk)
+        engine = fresh_engine(sqlite_url)
+        sync_ok(
+            engine,
+            [
+                devnet.spec(name="op", fetch_process_min_blocks=0, **SMALL),
+                other.spec(name="base", fetch_process_min_blocks=0, **SMALL),
+            ],
+        )
+        assert most_at_once and max(most_at_once) == 1, most_at_once
+        assert len(most_at_once) == 2, "the second chain never took the freed slot"
+        assert set(served_by_child) == {"op", "base"}, served_by_child
+        assert fetch_children() == []
+        assert_matches_views(devnet, engine, touched[devnet.anvil.chain_id])
+        assert_matches_views(other, engine, touched[other_node.chain_id])
+        engine.dispose()
+    finally:
+        other_node.stop()
