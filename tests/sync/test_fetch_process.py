@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 from harness.devnet import Anvil, Devnet, free_port
 from harness.indexer import Touched, assert_matches_views, dump, fresh_engine, run_scenario, sync_ok
 from indexer.chain.abi import ContractKind, stored_args_json
-from indexer.chain.rpc import RetryPolicy, RpcClient, RpcUnreachable
+from indexer.chain.rpc import RetryPolicy, RpcClient, RpcError, RpcUnreachable
 from indexer.sync import fetch_process
 from indexer.sync.fetch import AdaptiveRange, Chunk, LogFetcher
 from indexer.sync.fetch_process import FetchParams, FetchProcess, FetchProcessGone
@@ -572,3 +572,18 @@ def test_backfill__two_chains_one_slot__one_child_at_a_time_and_handed_over(
         engine.dispose()
     finally:
         other_node.stop()
+
+
+def test_portable__exception_that_does_not_pickle__sent_as_rpc_error_with_its_message() -> None:
+    class Local(Exception):  # not importable by name: pickle cannot send it
+        pass
+
+    class NeedsTwo(Exception):  # pickles, but does not load back (its __init__ wants two arguments)
+        def __init__(self, a: str, b: str) -> None:
+            super().__init__(f"{a} {b}")
+
+    for exc, text in ((Local("node said no"), "Local: node said no"), (NeedsTwo("x", "y"), "NeedsTwo: x y")):
+        sent = fetch_process._portable(exc)
+        assert type(sent) is RpcError and str(sent) == text
+    kept = RpcUnreachable("eth_getLogs: cannot reach http://127.0.0.1:1")
+    assert type(fetch_process._portable(kept)) is RpcUnreachable  # what pickles keeps its type
