@@ -36,7 +36,13 @@ from indexer.store.retry import DatabaseUnavailable, retry_async
 from indexer.store.writer import Batch, ChainWriter, Tips
 from indexer.sync.errors import LostLease, NodeChainMismatch, ReorgTooDeep, SyncError
 from indexer.sync.fetch import AdaptiveRange, Chunk, LogFetcher, LogsUnavailable, NotYetAvailable
-from indexer.sync.fetch_process import CHILD_CONCURRENCY, FetchParams, FetchProcess, FetchProcessGone
+from indexer.sync.fetch_process import (
+    CHILD_CONCURRENCY,
+    FetchParams,
+    FetchProcess,
+    FetchProcessGone,
+    parent_log_levels,
+)
 from indexer.sync.heads import BlockPace, HeadWatcher, derive_ws_url
 
 log = logging.getLogger(__name__)
@@ -466,7 +472,7 @@ class ChainIndexer:
                 # for the writer together stay within what one process's fetching held before.
                 target_bytes=max(10_000, self.cfg.logs_target_bytes // 2),
                 batch_size=self.cfg.rpc_batch_size,
-                log_level=logging.getLogger().getEffectiveLevel(),
+                log_levels=parent_log_levels(),
             )
         )
         self._fetch_process.start()

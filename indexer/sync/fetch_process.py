@@ -39,6 +39,7 @@ from typing import Any
 from indexer import metrics
 from indexer.chain.abi import ContractKind, stored_args_json
 from indexer.chain.rpc import RetryPolicy, RpcClient, RpcError
+from indexer.redact import redact_urls
 from indexer.sync.fetch import AdaptiveRange, Chunk, LogFetcher
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,19 @@ class FetchParams:
     max_range: int
     target_bytes: int
     batch_size: int
-    log_level: int
+    #: The parent's effective level of each logger the child logs through ("" = the root): the child forwards only
+    #: what the parent would log (`parent_log_levels`).
+    log_levels: dict[str, int]
+
+
+#: The loggers whose levels the child takes from the parent: ours, and the HTTP client's (whose request lines
+#: carry the node's URL; the CLI keeps them at WARNING).
+_CHILD_LOGGERS = ("", "indexer", "httpx", "httpcore")
+
+
+def parent_log_levels() -> dict[str, int]:
+    """This process's effective level of each logger the fetch process logs through."""
+    return {name: logging.getLogger(name or None).getEffectiveLevel() for name in _CHILD_LOGGERS}
 
 
 class FetchProcess:
@@ -276,8 +289,8 @@ class _ForwardLogs(logging.Handler):
         self._send = send
 
     def emit(self, record: logging.LogRecord) -> None:
-        with contextlib.suppress(Exception):
-            self._send(("log", record.name, record.levelno, record.getMessage()))
+        with contextlib.suppress(Exception):  # redacted here already: the parent's handlers redact again
+            self._send(("log", record.name, record.levelno, redact_urls(record.getMessage())))
 
 
 def child_main(fd: int) -> None:
@@ -297,7 +310,8 @@ def child_main(fd: int) -> None:
 
     root = logging.getLogger()
     root.handlers[:] = [_ForwardLogs(send)]
-    root.setLevel(params.log_level)
+    for name, level in params.log_levels.items():
+        logging.getLogger(name or None).setLevel(level)
     # Whatever ends it, the parent sees the end of file and fetches itself: no traceback on the shared stderr.
     with contextlib.suppress(BaseException):
         asyncio.run(_serve(conn, params, send))

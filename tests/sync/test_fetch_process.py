@@ -123,6 +123,7 @@ def params(
     max_range: int = 9,
     target_bytes: int = 4_000_000,
     log_level: int = logging.WARNING,
+    httpx_level: int = logging.WARNING,
 ) -> FetchParams:
     return FetchParams(
         rpc_url=rpc_url,
@@ -134,7 +135,7 @@ def params(
         max_range=max_range,
         target_bytes=target_bytes,
         batch_size=100,
-        log_level=log_level,
+        log_levels={"": log_level, "httpx": httpx_level},
     )
 
 
@@ -378,7 +379,7 @@ async def main():
     fp = FetchProcess(FetchParams(
         rpc_url=sys.argv[1], chain="orphan", timeout=5.0, retry=RetryPolicy(attempts=1),
         contracts={"0x" + "11" * 20: "registry"}, initial_range=5, max_range=9, target_bytes=4_000_000,
-        batch_size=100, log_level=logging.WARNING,
+        batch_size=100, log_levels={"": logging.WARNING},
     ))
     fp.start()
     while not fp.ready:
@@ -587,3 +588,32 @@ def test_portable__exception_that_does_not_pickle__sent_as_rpc_error_with_its_me
         assert type(sent) is RpcError and str(sent) == text
     kept = RpcUnreachable("eth_getLogs: cannot reach http://127.0.0.1:1")
     assert type(fetch_process._portable(kept)) is RpcUnreachable  # what pickles keeps its type
+
+
+@pytest.mark.parametrize("httpx_level", [logging.INFO, logging.WARNING])
+def test_fetch_process__http_request_lines__only_at_the_parents_level_and_redacted(
+    devnet: Devnet, caplog: pytest.LogCaptureFixture, httpx_level: int
+) -> None:
+    """httpx logs every request with the node's URL at INFO: the child forwards such lines only when the parent's
+    `httpx` logger would log them (the CLI keeps it at WARNING), and redacted even then."""
+
+    head = devnet.anvil.block_number()
+
+    async def main(url: str) -> None:
+        fp = await started(
+            params(url, contracts=contracts_of(devnet), log_level=logging.DEBUG, httpx_level=httpx_level)
+        )
+        try:
+            await fp.chunk(1, 5, window_floor=head, range_size=5)
+        finally:
+            await fp.close()
+
+    with Forwarder(devnet.anvil.url) as node, caplog.at_level(logging.DEBUG):
+        asyncio.run(main(f"{node.url}/{SECRET}"))
+    # The child's requests go to the forwarder (the forwarder's own, in this process, go to anvil).
+    lines = [r.getMessage() for r in caplog.records if r.name == "httpx" and node.url in r.getMessage()]
+    if httpx_level == logging.INFO:
+        assert lines and all(line.startswith(f"HTTP Request: POST {node.url} ") for line in lines), lines
+    else:
+        assert lines == []
+    assert SECRET not in caplog.text
