@@ -15,6 +15,7 @@ import { WalletError, connect, discoverWallets, explain, switchChain, viemChain 
 /** @typedef {import("./api.js").ChainStatus} ChainStatus */
 /** @typedef {import("./actions.js").TokenInfo} TokenInfo */
 /** @typedef {{label: string, onClick: () => void | Promise<void>, secondary?: boolean}} Action */
+/** @typedef {{functionName: string, args: readonly unknown[], fn: string, message: Record<string, string | bigint | boolean>, done: string}} InboxCall */
 
 const api = new Dm3Api(window.location.origin);
 
@@ -631,13 +632,15 @@ const inboxMode = () =>
  * Run an inbox write the chosen way: as the wallet's transaction, or signed and relayed.
  * @param {HTMLElement} status
  * @param {ChainStatus} chain
- * @param {{functionName: string, args: readonly unknown[], fn: string, message: Record<string, string | bigint | boolean>, done: string}} call
+ * @param {InboxCall | (() => Promise<InboxCall>)} what the call, or how to make it from the form (read inside
+ *   `act`, so the status says "Working…" the moment the form is sent and a bad amount is reported like any error)
  * @param {"direct" | "relay"} [how]
  */
-function inboxWrite(status, chain, call, how = inboxMode()) {
-  const again = () => inboxWrite(status, chain, call, how);
-  const asDirect = () => inboxWrite(status, chain, call, "direct");
+function inboxWrite(status, chain, what, how = inboxMode()) {
+  const again = () => inboxWrite(status, chain, what, how);
+  const asDirect = () => inboxWrite(status, chain, what, "direct");
   return act(status, async (step) => {
+    const call = typeof what === "function" ? await what() : what;
     const session = needSession();
     const block =
       how === "relay"
@@ -675,21 +678,14 @@ async function renderInbox() {
     const id = chain.chain_id;
     const input = /** @type {HTMLInputElement} */ (h("input", { id: `price-input-${id}`, inputmode: "decimal", autocomplete: "off", placeholder: "new price" }));
     const status = h("div", { class: "status", role: "status", id: `price-status-${id}` });
-    const setPrice = async (/** @type {bigint | null} */ fixed) => {
-      let value = fixed;
-      if (value === null) {
-        try {
-          value = parseAmount(input.value, await tokenFor(chain));
-        } catch (err) {
-          const e = explain(err);
-          return say(status, "error", e.message, waysForward(e, {}));
-        }
-      }
-      return inboxWrite(status, chain, {
-        functionName: "set_min_deposit", args: [value], fn: "set_min_deposit_with_sig", message: { amount: value },
-        done: value === 0n ? `Your inbox on ${title(chain)} is open: anyone may write.` : `Your price on ${title(chain)} is ${amount(id, value)}.`,
+    const setPrice = (/** @type {bigint | null} */ fixed) =>
+      inboxWrite(status, chain, async () => {
+        const value = fixed ?? parseAmount(input.value, await tokenFor(chain));
+        return {
+          functionName: "set_min_deposit", args: [value], fn: "set_min_deposit_with_sig", message: { amount: value },
+          done: value === 0n ? `Your inbox on ${title(chain)} is open: anyone may write.` : `Your price on ${title(chain)} is ${amount(id, value)}.`,
+        };
       });
-    };
     return h(
       "div",
       { class: "item", "data-chain": id },
@@ -716,20 +712,15 @@ async function renderInbox() {
           const input = /** @type {HTMLInputElement} */ (h("input", { id: `burn-amount-${id}`, inputmode: "decimal", autocomplete: "off", value: token ? formatUnits(b.bond, token.decimals) : "" }));
           const status = h("div", { class: "status", role: "status", id: `sender-status-${id}` });
           const sender = getAddress(b.sender);
-          const burn = async () => {
-            let value;
-            try {
-              value = parseAmount(input.value, await tokenFor(chain));
+          const burn = () =>
+            inboxWrite(status, chain, async () => {
+              const value = parseAmount(input.value, await tokenFor(chain));
               if (value > b.bond) throw new WalletError("input", `The bond holds only ${amount(b.chain_id, b.bond)}.`);
-            } catch (err) {
-              const e = explain(err);
-              return say(status, "error", e.message, waysForward(e, {}));
-            }
-            return inboxWrite(status, chain, {
-              functionName: "burn", args: [sender, value], fn: "burn_with_sig", message: { sender, amount: value },
-              done: `Burned ${amount(b.chain_id, value)} of ${short(sender)}'s bond. Burned tokens are destroyed.`,
+              return {
+                functionName: "burn", args: [sender, value], fn: "burn_with_sig", message: { sender, amount: value },
+                done: `Burned ${amount(b.chain_id, value)} of ${short(sender)}'s bond. Burned tokens are destroyed.`,
+              };
             });
-          };
           const accept = () =>
             inboxWrite(status, chain, {
               functionName: "release", args: [sender], fn: "release_with_sig", message: { sender },
