@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -45,6 +46,8 @@ class LoadResult:
     offered_rate: float | None = None
     connections: int | None = None
     error_kinds: dict[str, int] = field(default_factory=dict)
+    #: CPU seconds the load generator itself used (`wrk`'s, from the kernel's accounting of the reaped child).
+    generator_cpu_s: float | None = None
 
     @property
     def rps(self) -> float:
@@ -60,6 +63,11 @@ class LoadResult:
             "offered_rate": self.offered_rate,
             "connections": self.connections,
             "error_kinds": self.error_kinds,
+            **(
+                {"generator_cpu_pct": round(100 * self.generator_cpu_s / self.duration_s, 1)}
+                if self.generator_cpu_s is not None and self.duration_s
+                else {}
+            ),
             **{f"{name}_ms": round(value, 3) for name, value in self.percentiles_ms.items()},
         }
 
@@ -262,22 +270,25 @@ def wrk(
         script = Path(tmp) / "requests.lua"
         # Build the request strings once, at load time, not per request.
         script.write_text(_WRK_SCRIPT % {"requests": ",\n".join(formatted)})
-        completed = subprocess.run(
-            [
-                "wrk",
-                f"-t{threads}",
-                f"-c{connections}",
-                f"-d{int(duration)}s",
-                f"--timeout={int(timeout)}s",
-                "-s",
-                str(script),
-                url,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    line = next(line for line in completed.stdout.splitlines() if line.startswith("WRK_JSON "))
+        command = [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{int(duration)}s",
+            f"--timeout={int(timeout)}s",
+            "-s",
+            str(script),
+            url,
+        ]
+        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+            assert proc.stdout is not None
+            stdout = proc.stdout.read()
+            # wait4 gives this child's own CPU (RUSAGE_CHILDREN would add any other child reaped meanwhile).
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            raise subprocess.CalledProcessError(proc.returncode, command, stdout)
+    line = next(line for line in stdout.splitlines() if line.startswith("WRK_JSON "))
     data = json.loads(line.removeprefix("WRK_JSON "))
     return LoadResult(
         mode="wrk",
@@ -286,6 +297,7 @@ def wrk(
         errors=data["errors"] + data["non_2xx"],
         percentiles_ms={key: data[key] / 1000 for key in ("p50", "p90", "p99", "p999", "max")},
         connections=connections,
+        generator_cpu_s=usage.ru_utime + usage.ru_stime,
     )
 
 

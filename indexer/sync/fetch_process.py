@@ -344,7 +344,7 @@ async def _serve(conn: Connection, params: FetchParams, send: Callable[[tuple[An
                 async with at_once:
                     payload: Any = await fetcher.chunk(from_block, to_block, window_floor=window_floor)
                 for entry in payload.logs:  # what the writer would encode next: done here, off its CPU
-                    entry.args_json = stored_args_json(entry.args)  # AB  # AB
+                    entry.args_json = stored_args_json(entry.args)
                 kind = "chunk"
             except asyncio.CancelledError:
                 return
