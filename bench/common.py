@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -15,6 +16,27 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 README = ROOT / "bench" / "README.md"
+
+
+def descendants(pid: int) -> list[int]:
+    """`pid` and the processes below it (a server's workers are its children), from /proc."""
+    out = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):  # the thread or process exited meanwhile
+            for child in (task / "children").read_text().split():
+                out += descendants(int(child))
+    return out
+
+
+def cpu_seconds(pid: int, *, tree: bool = True) -> float:
+    """User + system CPU seconds used so far by a process and (`tree`) its live descendants (Linux
+    /proc). A process that exits meanwhile counts 0."""
+    total = 0
+    for each in descendants(pid) if tree else [pid]:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def stop_processes(processes: list[subprocess.Popen[Any]], *, grace: float = 10.0) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import random
@@ -37,7 +36,7 @@ import httpx
 from bench.api.chain import Node, anvil_node, eth_call_requests
 from bench.api.loadgen import LoadResult, Request, closed_loop, fixed_rate_processes, have_wrk, wrk
 from bench.api.seed import Seeded, batch_body, seed_database
-from bench.common import ROOT, stop_processes, update_readme_table, write_result
+from bench.common import ROOT, cpu_seconds, stop_processes, update_readme_table, write_result
 
 HOST = "127.0.0.1"
 TARGETS = {
@@ -77,30 +76,6 @@ def serve(command: list[str], *, env: dict[str, str], port: int) -> Iterator[sub
         yield proc
     finally:
         stop_processes([proc])
-
-
-def _tree(pid: int) -> list[int]:
-    """`pid` and its descendants (a server's workers are its children)."""
-    found, stack = [], [pid]
-    while stack:
-        current = stack.pop()
-        found.append(current)
-        for task in Path(f"/proc/{current}/task").glob("*/children"):
-            with contextlib.suppress(FileNotFoundError):  # the thread or process exited meanwhile
-                stack += [int(child) for child in task.read_text().split()]
-    return found
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU seconds used so far by `pid` and its live descendants."""
-    total = 0
-    for process in _tree(pid):
-        try:
-            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:  # exited meanwhile
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def measure(proc: subprocess.Popen[bytes], run: Any) -> tuple[LoadResult, float]:

@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import machine, update_readme_table
+from bench.common import cpu_seconds, machine, update_readme_table
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results" / "indexer.json"
@@ -338,7 +338,7 @@ class _ServerCpu:
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit() and _read(entry / "comm").strip() == "postgres":
                 with contextlib.suppress(OSError, IndexError, ValueError):
-                    found[int(entry.name)] = _cpu_seconds(int(entry.name))
+                    found[int(entry.name)] = cpu_seconds(int(entry.name), tree=False)
         return found
 
     def used(self) -> float | None:
@@ -410,7 +410,7 @@ def _figures(seconds: float, events: int, blocks: int) -> dict[str, Any]:
 def run_child(*args: str, anvil_pid: int | None = None) -> dict[str, Any]:
     """Run one row in a child process; with `anvil_pid`, add the node's CPU over the row to its `cpu_seconds`
     (the child's start-up included, when the node has nothing to do)."""
-    anvil_before = _cpu_seconds(anvil_pid) if anvil_pid else None
+    anvil_before = cpu_seconds(anvil_pid) if anvil_pid else None
     out = subprocess.run(
         [sys.executable, "-m", "bench.indexer.run", *args],
         capture_output=True,
@@ -422,7 +422,7 @@ def run_child(*args: str, anvil_pid: int | None = None) -> dict[str, Any]:
         raise SystemExit(f"{args[0]} failed:\n{out.stderr[-3000:]}")
     figures = dict(json.loads(out.stdout.strip().splitlines()[-1]))
     if anvil_pid and anvil_before is not None and "cpu_seconds" in figures:
-        figures["cpu_seconds"]["anvil"] = round(_cpu_seconds(anvil_pid) - anvil_before, 2)
+        figures["cpu_seconds"]["anvil"] = round(cpu_seconds(anvil_pid) - anvil_before, 2)
     return figures
 
 
@@ -488,11 +488,6 @@ def backfill(
 # --- following idle heads ----------------------------------------------------------------------------------------
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
 def idle(seconds: float, *, chains: int = 3, block_time: float = 0.25) -> dict[str, Any]:
     """CPU of `dm3-indexer run` following `chains` anvils that mine empty blocks every `block_time` seconds."""
     from ape import project
@@ -552,9 +547,9 @@ def idle(seconds: float, *, chains: int = 3, block_time: float = 0.25) -> dict[s
             with engine.connect() as conn:
                 before_blocks = conn.execute(text("SELECT sum(indexed_block) FROM chains")).scalar()
             engine.dispose()
-            cpu0, t0 = _cpu_seconds(process.pid), time.monotonic()
+            cpu0, t0 = cpu_seconds(process.pid), time.monotonic()
             time.sleep(seconds)
-            cpu1, t1 = _cpu_seconds(process.pid), time.monotonic()
+            cpu1, t1 = cpu_seconds(process.pid), time.monotonic()
             engine = create_engine(db)
             with engine.connect() as conn:
                 after_blocks = conn.execute(text("SELECT sum(indexed_block) FROM chains")).scalar()

@@ -16,7 +16,6 @@ On loopback, an anvil mining a block every second, the dm3 contracts and the Rel
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import shutil
@@ -35,7 +34,7 @@ from eth_account import Account
 from sqlalchemy import func, select
 from web3 import Web3
 
-from bench.common import ROOT, stop_processes, update_readme_table, write_result
+from bench.common import ROOT, cpu_seconds, descendants, stop_processes, update_readme_table, write_result
 from bench.freshness.run import TimedAnvil
 from harness.devnet import Contract, Devnet, contract_types, free_port
 from harness.indexer import fresh_engine, sync_ok
@@ -290,25 +289,6 @@ def latencies(
     return out, states
 
 
-def _descendants(pid: int) -> list[int]:
-    out = [pid]
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        with contextlib.suppress(OSError):
-            for child in (task / "children").read_text().split():
-                out += _descendants(int(child))
-    return out
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and its live descendants (Linux /proc)."""
-    total = 0
-    for each in _descendants(pid):
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 class CpuMeter:
     """CPU seconds each component used between `start()` and `stop()`: the API (uvicorn and its workers), the
     relayer, anvil, and this load generator."""
@@ -505,7 +485,7 @@ def main() -> None:
             )
             meter = CpuMeter({"API": procs[1].pid, "relayer": procs[0].pid, "anvil": anvil.proc.pid})
             before = last_seq(engine)
-            api_children = _descendants(procs[1].pid)[1:]  # the workers (and multiprocessing's tracker)
+            api_children = descendants(procs[1].pid)[1:]  # the workers (and multiprocessing's tracker)
             children_before = [cpu_seconds(pid) for pid in api_children]
             profilers = [  # BENCH_RELAYER_PYSPY=DIR: a py-spy profile of each API worker during the phase
                 subprocess.Popen(
@@ -524,7 +504,7 @@ def main() -> None:
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
-                for pid in (_descendants(procs[1].pid)[1:] if PYSPY else [])
+                for pid in (descendants(procs[1].pid)[1:] if PYSPY else [])
             ]
             meter.start()
             if GENERATOR == "wrk":
