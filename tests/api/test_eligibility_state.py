@@ -413,3 +413,120 @@ def test_batch__catches_up_with_the_change_feed_before_answering(api_settings, s
         assert batch["data"][0]["reason"] == "insufficient_deposit"
         assert app.state.eligibility_state.refreshes == 1  # by catching up, not by a reload
     app.state.engine.dispose()
+
+
+# --- the commit probe: SQLite answers "nothing committed" without a read ------------------------------------------
+
+
+@pytest.fixture
+def counted_reads(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Counts the state's delta reads; `fail` > 0 makes that many of them raise first."""
+    from indexer.api import state as module
+
+    real = module.read_delta
+    seen: dict[str, Any] = {"reads": 0, "fail": 0}
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        seen["reads"] += 1
+        if seen["fail"]:
+            seen["fail"] -= 1
+            raise OSError("the read failed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "read_delta", counting)
+    return seen
+
+
+def test_state__reads_nothing_while_nothing_is_committed_and_every_commit_when_there_is(
+    seeded_state, writer, state_reader, db_url, counted_reads
+):
+    state = seeded_state
+    for _ in range(3):
+        update(state)
+    if db_url.startswith("sqlite"):
+        assert (counted_reads["reads"], state.skipped) == (0, 3)  # the copy is the database: no read
+    else:  # PostgreSQL has no cheap question: a read every time
+        assert (counted_reads["reads"], state.skipped) == (3, 0)
+    assert state.age is not None and state.age < 5  # a skipped read is a fresh copy, not an old one
+    reads = counted_reads["reads"]
+    commit(
+        writer,
+        MinDeposit(chain_id=OP_CHAIN_ID, recipient=R, amount=7, block_number=101),
+        change(OP_CHAIN_ID, "MinDepositSet", "min_deposit", sender=None, recipient=R),
+    )
+    update(state)
+    assert counted_reads["reads"] == reads + 1
+    assert_exact(state, state_reader)
+    snapshot = state.snapshot()
+    assert snapshot is not None and snapshot.facts.minimums[(OP_CHAIN_ID, R)][0] == 7
+
+
+def test_state__a_failed_read_is_read_again_though_nothing_more_was_committed(
+    seeded_state, writer, state_reader, counted_reads
+):
+    """The probe saw the commit, the read that followed failed: the next update must not take the probe's
+    "nothing since" for "the copy is the database"."""
+    state = seeded_state
+    commit(
+        writer,
+        Bond(chain_id=OP_CHAIN_ID, sender=T, recipient=R, amount=9, block_number=101),
+        change(OP_CHAIN_ID, "Deposited", "deposit", sender=T, recipient=R),
+    )
+    counted_reads["fail"] = 1
+    with pytest.raises(OSError, match="the read failed"):
+        update(state)
+    update(state)  # no commit in between
+    assert counted_reads["reads"] == 2
+    assert_exact(state, state_reader)
+
+
+def test_state__reads_anyway_every_full_read_every_seconds(
+    seeded_state, counted_reads, monkeypatch: pytest.MonkeyPatch
+):
+    from indexer.api import state as module
+
+    monkeypatch.setattr(module, "FULL_READ_EVERY", 0.0)
+    update(seeded_state)
+    update(seeded_state)
+    assert counted_reads["reads"] == 2
+
+
+def test_commit_probe__commits_from_any_connection_or_process_a_replaced_file_and_a_missing_one(tmp_path):
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+
+    from indexer.api.state import CommitProbe
+
+    path = tmp_path / "probe.db"
+    other = sqlite3.connect(path)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("CREATE TABLE t (x)")
+    other.commit()
+    probe = CommitProbe(str(path))
+    assert probe.changed()  # the first question: nothing known yet
+    assert not probe.changed() and not probe.changed()
+    other.execute("INSERT INTO t VALUES (1)")
+    assert not probe.changed()  # not committed yet
+    other.commit()
+    assert probe.changed() and not probe.changed()
+    script = f"import sqlite3; c = sqlite3.connect({str(path)!r}); c.execute('INSERT INTO t VALUES (2)'); c.commit()"
+    subprocess.run([sys.executable, "-c", script], check=True)
+    assert probe.changed() and not probe.changed()
+    other.close()
+    replacement = tmp_path / "restored.db"
+    sqlite3.connect(replacement).close()
+    os.replace(replacement, path)  # another database moved into its place
+    assert probe.changed() and not probe.changed()
+    path.unlink()
+    assert probe.changed() and probe.changed()  # unreadable: always "maybe", never an exception
+    probe.close()
+
+
+def test_commit_probe__only_for_a_sqlite_file(tmp_path, pg_url):
+    from indexer.api.state import CommitProbe
+
+    assert CommitProbe.of(create_db_engine(f"sqlite:///{tmp_path / 'x.db'}", role="reader")) is not None
+    assert CommitProbe.of(create_db_engine("sqlite://", role="reader")) is None
+    assert CommitProbe.of(create_db_engine(pg_url, role="reader")) is None
