@@ -60,6 +60,15 @@ def status_of(page, selector):
     return area.get_attribute("data-state"), area.inner_text()
 
 
+def open_inbox(page, *, gasless: bool = False) -> None:
+    """The "My inbox" tab, drawn: its forms are not replaced under the test's typing (the panel is `aria-busy` while
+    it renders; the tab, connecting and the mode switch each render it)."""
+    page.get_by_role("button", name="My inbox").click()
+    if gasless:
+        page.get_by_label("Gasless: I sign, the relayer sends it").check()
+    page.wait_for_selector("#inbox:not([aria-busy])")
+
+
 # --- reach someone ------------------------------------------------------------------------------------------------
 
 
@@ -160,7 +169,7 @@ def test_inbox__set_price_then_open_it(devnet, open_app):
     op = devnet.op
     page = open_app(PRICER)
     connect(page)
-    page.get_by_role("button", name="My inbox").click()
+    open_inbox(page)
     page.locator(f"#price-input-{OP}").fill("2.5")
     page.locator(f"[data-chain='{OP}']").get_by_role("button", name="Set price").click()
     assert status_of(page, f"#price-status-{OP}") == ("ok", "Your price on Optimism is 2.5 DM3.")
@@ -178,6 +187,30 @@ def test_inbox__set_price_then_open_it(devnet, open_app):
     page.wait_for_selector(f"#my-price-{OP} >> text=Open inbox: anyone may write")
 
 
+def test_inbox__a_refresh_while_typing_keeps_the_text_the_focus_and_the_caret(devnet, open_app):
+    page = open_app(PRICER)
+    connect(page)
+    open_inbox(page)
+    field = page.locator(f"#price-input-{OP}")
+    field.click()
+    page.keyboard.type("12")
+    page.keyboard.press("ArrowLeft")  # the caret between 1 and 2
+    field.evaluate("el => { el.dataset.drawn = 'before' }")
+    # A live refresh that does not move the focus (the mode radio changed by script, as another tab's event would).
+    page.evaluate(
+        """() => {
+            const radio = document.querySelector('input[name="inbox-mode"][value="relay"]');
+            radio.checked = true;
+            radio.dispatchEvent(new Event("change"));
+        }"""
+    )
+    page.wait_for_selector("#inbox:not([aria-busy])")
+    assert field.get_attribute("data-drawn") is None  # a new field took the old one's place
+    page.keyboard.type("5")
+    assert field.input_value() == "152"
+    assert page.evaluate("document.activeElement.id") == f"price-input-{OP}"
+
+
 def test_inbox__burn_part_of_a_bond_and_accept_a_sender(devnet, open_app):
     op = devnet.op
     op.send(op.deposits.functions.set_min_deposit(4 * TOKEN), JUDGE.address)
@@ -188,7 +221,7 @@ def test_inbox__burn_part_of_a_bond_and_accept_a_sender(devnet, open_app):
 
     page = open_app(JUDGE)
     connect(page)
-    page.get_by_role("button", name="My inbox").click()
+    open_inbox(page)
     page.wait_for_selector(f"[data-sender='{spam}']")
     assert page.locator(f"#burn-amount-{spam}").input_value() == "4"
     page.locator(f"#burn-amount-{spam}").fill("1.5")
@@ -292,8 +325,7 @@ def test_gasless__burn_through_the_relayer(devnet, open_app):
     row = f"{OP}-{SPAMMER.address.lower()}"
     page = open_app(PRICER)
     connect(page)
-    page.get_by_role("button", name="My inbox").click()
-    page.get_by_label("Gasless: I sign, the relayer sends it").check()
+    open_inbox(page, gasless=True)
     page.locator(f"#burn-amount-{row}").fill("1")
     page.locator(f"#burn-{row}").click()
     state, text = status_of(page, f"#sender-status-{row}")
@@ -320,8 +352,7 @@ def test_gasless__relayer_quota_says_when_and_offers_a_transaction(devnet, open_
     _need_relayer(devnet)
     page = open_app(PRICER)
     connect(page)
-    page.get_by_role("button", name="My inbox").click()
-    page.get_by_label("Gasless: I sign, the relayer sends it").check()
+    open_inbox(page, gasless=True)
     for _ in range(
         20
     ):  # until the relayer's quota for this account (12 here, see harness.webapp) answers 429

@@ -58,12 +58,15 @@ function h(tag, attrs = {}, ...children) {
  */
 function replaceKeeping(container, nodes) {
   const previous = new Map([...container.querySelectorAll("input[id], .status[id]")].map((el) => [el.id, el]));
+  /** @type {{el: HTMLInputElement, start: number | null, end: number | null} | null} */
+  let typing = null;
   for (const node of nodes) {
     for (const el of node.querySelectorAll("input[id], .status[id]")) {
       const old = previous.get(el.id);
       if (!old) continue;
       if (el instanceof HTMLInputElement && old instanceof HTMLInputElement) {
         if (old.value !== old.defaultValue) el.value = old.value; // typed by the person: keep it
+        if (old === document.activeElement) typing = { el, start: old.selectionStart, end: old.selectionEnd };
       } else if (el instanceof HTMLElement && old instanceof HTMLElement) {
         el.replaceChildren(...old.childNodes);
         if (old.dataset.state) el.dataset.state = old.dataset.state;
@@ -71,6 +74,33 @@ function replaceKeeping(container, nodes) {
     }
   }
   container.replaceChildren(...nodes);
+  if (typing) {
+    // The field being typed in keeps the focus and the caret: the next keystroke goes where the last one went.
+    typing.el.focus();
+    if (typing.start !== null && typing.end !== null) typing.el.setSelectionRange(typing.start, typing.end);
+  }
+}
+
+/**
+ * Mark `panel` busy (`aria-busy`) while `render` runs: assistive technology waits for the update, and so can a
+ * test before it types into a form that is about to be replaced. Renders may overlap; the last one clears it.
+ * @template T
+ * @param {string} panel
+ * @param {() => Promise<T>} render
+ * @returns {Promise<T>}
+ */
+async function rendering(panel, render) {
+  const el = $(panel);
+  const count = Number(el.dataset.renders ?? 0) + 1;
+  el.dataset.renders = String(count);
+  el.setAttribute("aria-busy", "true");
+  try {
+    return await render();
+  } finally {
+    const left = Number(el.dataset.renders ?? 1) - 1;
+    el.dataset.renders = String(left);
+    if (left <= 0) el.removeAttribute("aria-busy");
+  }
 }
 
 /** @param {string} id */
@@ -651,7 +681,11 @@ function inboxWrite(status, chain, what, how = inboxMode()) {
   }, { retry: again, direct: how === "relay" ? asDirect : undefined, fallback: "inbox-status" });
 }
 
-async function renderInbox() {
+function renderInbox() {
+  return rendering("inbox", drawInbox);
+}
+
+async function drawInbox() {
   if (!state.session) {
     $("inbox-prices").replaceChildren();
     $("inbox-senders").replaceChildren();
