@@ -662,15 +662,19 @@ const inboxMode = () =>
  * Run an inbox write the chosen way: as the wallet's transaction, or signed and relayed.
  * @param {HTMLElement} status
  * @param {ChainStatus} chain
- * @param {InboxCall | (() => Promise<InboxCall>)} what the call, or how to make it from the form (read inside
+ * @param {InboxCall | (() => Promise<InboxCall>)} what the call, or how to make it from the form (made inside
  *   `act`, so the status says "Working…" the moment the form is sent and a bad amount is reported like any error)
  * @param {"direct" | "relay"} [how]
  */
 function inboxWrite(status, chain, what, how = inboxMode()) {
-  const again = () => inboxWrite(status, chain, what, how);
-  const asDirect = () => inboxWrite(status, chain, what, "direct");
+  // Made once: "Try again" and "Send as my own transaction" repeat the request that was sent, not what the form
+  // (perhaps redrawn meanwhile) holds now.
+  /** @type {InboxCall | null} */
+  let made = typeof what === "function" ? null : what;
+  const again = () => inboxWrite(status, chain, made ?? what, how);
+  const asDirect = () => inboxWrite(status, chain, made ?? what, "direct");
   return act(status, async (step) => {
-    const call = typeof what === "function" ? await what() : what;
+    const call = (made ??= typeof what === "function" ? await what() : what);
     const session = needSession();
     const block =
       how === "relay"
