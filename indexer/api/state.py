@@ -437,9 +437,8 @@ class EligibilityState:
         self.skipped = 0  # refreshes the probe answered (nothing committed since the one before)
         self._probe = CommitProbe.of(engine)
         self._read_at = 0.0  # time.monotonic() of the last successful read of the database
-        self._in_sync = (
-            False  # that read followed the probe's last question (and so saw every commit before it)
-        )
+        # That read followed the probe's last question, and so saw every commit before it.
+        self._in_sync = False
 
     def close(self) -> None:
         """Close the commit probe's connection (the copy itself stays readable)."""

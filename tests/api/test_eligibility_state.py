@@ -527,6 +527,10 @@ def test_commit_probe__commits_from_any_connection_or_process_a_replaced_file_an
 def test_commit_probe__only_for_a_sqlite_file(tmp_path, pg_url):
     from indexer.api.state import CommitProbe
 
-    assert CommitProbe.of(create_db_engine(f"sqlite:///{tmp_path / 'x.db'}", role="reader")) is not None
-    assert CommitProbe.of(create_db_engine("sqlite://", role="reader")) is None
-    assert CommitProbe.of(create_db_engine(pg_url, role="reader")) is None
+    engines = [
+        create_db_engine(url, role="reader")
+        for url in (f"sqlite:///{tmp_path / 'x.db'}", "sqlite://", pg_url)
+    ]
+    assert [CommitProbe.of(engine) is not None for engine in engines] == [True, False, False]
+    for engine in engines:
+        engine.dispose()
